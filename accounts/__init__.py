@@ -1,0 +1,1 @@
+"""Users, roles and permissions, departments, projects, login and API tokens."""

@@ -1,0 +1,298 @@
+"""Account services: passwords, login with rate limiting, users, API tokens.
+
+Plain functions over the database; they raise domain errors and never touch the
+request or response (views do that).
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy import func, select
+
+from accounts.models import ApiToken, Department, LoginAttempt, Project, Role, User
+from accounts.permissions import DEFAULT_ROLES, PARTICIPANT_CATEGORIES
+from audit import service as audit
+from webapp.config import LOCALES
+from webapp.db import utcnow
+from webapp.exceptions import Conflict, DomainError, NotFound, ValidationError
+from webapp.extensions import db
+from webapp.i18n import _l
+
+_hasher = PasswordHasher()
+LOGIN_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
+MIN_PASSWORD_LENGTH = 10
+TOKEN_PREFIX = "pd_"  # noqa: S105 — a marker, not a secret
+# Verified against when the login name is unknown, so both paths take the same time.
+_DUMMY_HASH = _hasher.hash("procdesk-timing-equaliser")
+
+USER_AUDIT_FIELDS = ("login", "display_name", "email", "active", "locale", "participant_category")
+
+
+class TooManyAttempts(DomainError):
+    status_code = 429
+
+
+class InvalidCredentials(DomainError):
+    status_code = 401
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def check_password(user: User | None, password: str) -> bool:
+    """Constant-time-ish check; rehashes when argon2 parameters changed."""
+    try:
+        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+    if user is None:
+        return False
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+    return True
+
+
+def validate_password(password: str, *, login: str = "") -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ValidationError(
+            _l("The password must have at least %(n)d characters.", n=MIN_PASSWORD_LENGTH),
+            errors={"password": [_l("The password must have at least %(n)d characters.", n=MIN_PASSWORD_LENGTH)]},
+        )
+    if login and password.lower() == login.lower():
+        raise ValidationError(_l("The password must differ from the login name."),
+                              errors={"password": [_l("The password must differ from the login name.")]})
+
+
+def authenticate(login: str, password: str, remote_addr: str, *, max_failures: int, window_seconds: int) -> User:
+    """Check credentials with a per-login and per-address failure limit.
+
+    Raises :class:`TooManyAttempts` (without checking the password) when the limit is
+    reached, and :class:`InvalidCredentials` with one generic message otherwise.
+    Every attempt is recorded, which is what makes the limit hold across workers.
+    """
+    login = (login or "").strip().lower()
+    since = utcnow() - timedelta(seconds=window_seconds)
+    if (_recent_failures(LoginAttempt.login == login, since) >= max_failures
+            or _recent_failures(LoginAttempt.remote_addr == remote_addr, since) >= max_failures * 4):
+        raise TooManyAttempts(_l("Too many failed attempts. Please wait %(minutes)d minutes and try again.",
+                                 minutes=max(1, window_seconds // 60)))
+    user = db.session.execute(select(User).where(User.login == login)).scalar_one_or_none()
+    ok = check_password(user, password) and user.active
+    db.session.add(LoginAttempt(login=login[:64], remote_addr=(remote_addr or "")[:64], success=ok))
+    if ok:
+        user.last_login_at = utcnow()
+    db.session.commit()
+    if not ok:
+        raise InvalidCredentials(_l("Invalid login name or password."))
+    return user
+
+
+def _recent_failures(condition, since) -> int:
+    last_success = db.session.execute(
+        select(func.max(LoginAttempt.at)).where(condition, LoginAttempt.success.is_(True))
+    ).scalar()
+    start = max(since, last_success) if last_success else since
+    return db.session.execute(
+        select(func.count()).select_from(LoginAttempt).where(
+            condition, LoginAttempt.success.is_(False), LoginAttempt.at > start)
+    ).scalar_one()
+
+
+def change_password(user: User, current: str, new: str) -> None:
+    if not check_password(user, current):
+        raise ValidationError(_l("The current password is wrong."),
+                              errors={"current_password": [_l("The current password is wrong.")]})
+    validate_password(new, login=user.login)
+    user.password_hash = hash_password(new)
+    user.session_nonce = secrets.token_hex(8)  # log out every other session
+    audit.record("user.password_changed", user, actor=user)
+    db.session.commit()
+
+
+@dataclass
+class UserData:
+    login: str
+    display_name: str
+    email: str = ""
+    password: str | None = None
+    active: bool = True
+    locale: str | None = None
+    participant_category: str | None = None
+    department_code: str | None = None
+    role_codes: tuple[str, ...] = ()
+    project_codes: tuple[str, ...] = ()
+
+
+def _apply(user: User, data: UserData) -> None:
+    errors: dict[str, list] = {}
+    if data.locale and data.locale not in LOCALES:
+        errors["locale"] = [_l("Unknown language.")]
+    if data.participant_category and data.participant_category not in PARTICIPANT_CATEGORIES:
+        errors["participant_category"] = [_l("Unknown participant category.")]
+    roles = list(db.session.execute(select(Role).where(Role.code.in_(data.role_codes))).scalars())
+    if len(roles) != len(set(data.role_codes)):
+        errors["roles"] = [_l("Unknown role.")]
+    projects = list(db.session.execute(select(Project).where(Project.code.in_(data.project_codes))).scalars())
+    if len(projects) != len(set(data.project_codes)):
+        errors["projects"] = [_l("Unknown project.")]
+    department = None
+    if data.department_code:
+        department = db.session.execute(
+            select(Department).where(Department.code == data.department_code)).scalar_one_or_none()
+        if department is None:
+            errors["department"] = [_l("Unknown department.")]
+    if not (data.display_name or "").strip():
+        errors["display_name"] = [_l("This field is required.")]
+    if errors:
+        raise ValidationError(_l("Please correct the marked fields."), errors=errors)
+    user.display_name = data.display_name.strip()
+    user.email = (data.email or "").strip()
+    user.active = data.active
+    user.locale = data.locale or None
+    user.participant_category = data.participant_category or None
+    user.department = department
+    user.roles = roles
+    user.projects = projects
+    user.__dict__.pop("_permissions", None)
+
+
+def create_user(data: UserData, *, actor=None) -> User:
+    """Create a user; the login must be new and the password strong enough."""
+    login = (data.login or "").strip().lower()
+    if not LOGIN_RE.match(login):
+        raise ValidationError(_l("Use 2–64 lowercase letters, digits, dots, dashes or underscores."),
+                              errors={"login": [_l("Use 2–64 lowercase letters, digits, dots, dashes or underscores.")]})
+    if db.session.execute(select(User.id).where(User.login == login)).first():
+        raise Conflict(_l("The login name %(login)s is taken.", login=login))
+    validate_password(data.password or "", login=login)
+    user = User(login=login, password_hash=hash_password(data.password), display_name="")
+    _apply(user, data)
+    db.session.add(user)
+    audit.record("user.created", user, after=_user_snapshot(user), actor=actor)
+    db.session.commit()
+    return user
+
+
+def update_user(user: User, data: UserData, *, actor=None) -> User:
+    """Change a user's details, roles and projects; a new password is optional."""
+    before = _user_snapshot(user)
+    was_active = user.active
+    _apply(user, data)
+    if data.password:
+        validate_password(data.password, login=user.login)
+        user.password_hash = hash_password(data.password)
+    if data.password or (was_active and not user.active):
+        user.session_nonce = secrets.token_hex(8)
+    audit.record("user.updated", user, before=before, after=_user_snapshot(user), actor=actor)
+    db.session.commit()
+    return user
+
+
+def _user_snapshot(user: User) -> dict:
+    snap = audit.snapshot(user, USER_AUDIT_FIELDS)
+    snap["roles"] = sorted(r.code for r in user.roles)
+    snap["projects"] = sorted(p.code for p in user.projects)
+    snap["department"] = user.department.code if user.department else None
+    return snap
+
+
+def set_locale(user: User, locale: str) -> None:
+    if locale not in LOCALES:
+        raise ValidationError(_l("Unknown language."))
+    user.locale = locale
+    db.session.commit()
+
+
+def get_user(login: str) -> User:
+    user = db.session.execute(select(User).where(User.login == (login or "").lower())).scalar_one_or_none()
+    if user is None:
+        raise NotFound(_l("No user %(login)s.", login=login))
+    return user
+
+
+# --- API tokens ------------------------------------------------------------------------------
+
+def _token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def create_token(user: User, name: str, *, actor=None) -> str:
+    """Create a personal API token and return it; only its hash is kept."""
+    name = (name or "").strip()[:80] or "token"
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    row = ApiToken(user_id=user.id, name=name, token_hash=_token_digest(token), prefix=token[:10])
+    db.session.add(row)
+    audit.record("token.created", row, after={"user": user.login, "name": name, "prefix": row.prefix},
+                 actor=actor or user)
+    db.session.commit()
+    return token
+
+
+def revoke_token(user: User, token_id: int, *, actor=None) -> None:
+    row = db.session.get(ApiToken, token_id)
+    if row is None or row.user_id != user.id:
+        raise NotFound(_l("No such token."))
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+        audit.record("token.revoked", row, before={"prefix": row.prefix}, actor=actor or user)
+        db.session.commit()
+
+
+def user_for_token(token: str) -> User | None:
+    """The active user a bearer token belongs to, or None (unknown, revoked, disabled)."""
+    if not token or not token.startswith(TOKEN_PREFIX) or len(token) > 200:
+        return None
+    row = db.session.execute(
+        select(ApiToken).where(ApiToken.token_hash == _token_digest(token))).scalar_one_or_none()
+    if row is None or row.revoked_at is not None or not row.user.active:
+        return None
+    now = utcnow()
+    if row.last_used_at is None or now - row.last_used_at > timedelta(minutes=5):
+        row.last_used_at = now  # coarse, so API reads do not write on every request
+        db.session.commit()
+    return row.user
+
+
+def tokens_of(user: User) -> list[ApiToken]:
+    return list(db.session.execute(
+        select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.created_at.desc())).scalars())
+
+
+# --- reference data ------------------------------------------------------------------------
+
+def ensure_default_roles() -> None:
+    """Create the built-in roles that are missing (never changes edited ones)."""
+    existing = set(db.session.execute(select(Role.code)).scalars())
+    for code, (name, name_en, perms) in DEFAULT_ROLES.items():
+        if code not in existing:
+            db.session.add(Role(code=code, name=name, name_en=name_en, permissions=list(perms)))
+    db.session.flush()
+
+
+def save_reference(model, obj, values: dict, *, actor=None):
+    """Create (``obj`` None) or update a department, project or role, audited.
+
+    Codes are unique; a clash is a :class:`Conflict`, not a database error.
+    """
+    code = values.get("code")
+    clash = db.session.execute(select(model.id).where(model.code == code)).scalar()
+    if clash is not None and (obj is None or clash != obj.id):
+        raise Conflict(_l("The code %(code)s is already used.", code=code))
+    fields = tuple(values)
+    before = audit.snapshot(obj, fields) if obj is not None else None
+    if obj is None:
+        obj = model()
+        db.session.add(obj)
+    for key, value in values.items():
+        setattr(obj, key, value)
+    action = f"{model.__tablename__.rstrip('s')}.{'updated' if before else 'created'}"
+    audit.record(action, obj, before=before, after=audit.snapshot(obj, fields), actor=actor)
+    db.session.commit()
+    return obj

@@ -1,0 +1,188 @@
+"""Test fixtures: every test builds its own app, git store and database.
+
+The database is a fresh SQLite file, or — when ``TEST_DATABASE_URL`` names a PostgreSQL
+server — a fresh schema in it, dropped afterwards, so parallel runs never see each
+other's rows. Users log in through the real login form with real CSRF tokens.
+"""
+from __future__ import annotations
+
+import os
+import re
+import uuid
+
+import pytest
+import sqlalchemy as sa
+
+from webapp import create_app
+from webapp.extensions import db
+
+PASSWORD = "correct-horse-9"
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
+CSRF_RE = re.compile(r'name="csrf-token" content="([^"]+)"|name="csrf_token" type="hidden" value="([^"]+)"')
+
+
+def pytest_configure(config):
+    from webapp.i18n_tool import compile_all
+
+    compile_all()  # the .mo files are build products, not in git
+
+
+@pytest.fixture
+def database_url(tmp_path):
+    """A database no other test uses: SQLite file, or a throwaway PostgreSQL schema."""
+    if not TEST_DATABASE_URL:
+        yield f"sqlite:///{tmp_path / 'test.db'}", {}
+        return
+    from webapp.config import normalise_database_url
+
+    url = normalise_database_url(TEST_DATABASE_URL)
+    schema = "t_" + uuid.uuid4().hex[:16]
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield url, {"connect_args": {"options": f"-csearch_path={schema}"}, "pool_pre_ping": True}
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def make_app(tmp_path, database_url, **overrides):
+    url, engine_options = database_url
+    config = {
+        "TESTING": True,
+        "INSTANCE_PATH": str(tmp_path / "instance"),
+        "DATABASE_URL": url,
+        "SQLALCHEMY_ENGINE_OPTIONS": engine_options,
+        "REPO_STORE_PATH": str(tmp_path / "store.git"),
+        "SECRET_KEY": "test-secret",
+        "ENV": "testing",
+    }
+    config.update(overrides)
+    return create_app(config)
+
+
+@pytest.fixture
+def app(tmp_path, database_url):
+    app = make_app(tmp_path, database_url)
+    with app.app_context():
+        db.create_all()
+        from accounts.services import ensure_default_roles
+
+        ensure_default_roles()
+        db.session.commit()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+class Client:
+    """A test client that logs in through the form and sends CSRF tokens like a browser."""
+
+    def __init__(self, app):
+        self.app = app
+        self.http = app.test_client()
+        self.csrf = None
+
+    def _remember_csrf(self, response):
+        if response.mimetype == "text/html":
+            m = CSRF_RE.search(response.get_data(as_text=True))
+            if m:
+                self.csrf = m.group(1) or m.group(2)
+        return response
+
+    def get(self, url, **kw):
+        return self._remember_csrf(self.http.get(url, **kw))
+
+    def post(self, url, data=None, *, csrf=True, **kw):
+        data = dict(data or {})
+        if csrf and "csrf_token" not in data:
+            if self.csrf is None:
+                self.get("/login" if not self.logged_in else "/")
+            data["csrf_token"] = self.csrf
+        return self._remember_csrf(self.http.post(url, data=data, **kw))
+
+    def api(self, method, url, *, json=None, token=None, csrf=True, **kw):
+        headers = kw.pop("headers", {})
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        elif csrf and method.upper() not in ("GET", "HEAD"):
+            if self.csrf is None:
+                self.get("/")
+            headers["X-CSRFToken"] = self.csrf
+        return self.http.open(url, method=method.upper(), json=json, headers=headers, **kw)
+
+    @property
+    def logged_in(self):
+        return self.http.get_cookie(self.app.config["SESSION_COOKIE_NAME"]) is not None and self.csrf is not None
+
+    def login(self, login, password=PASSWORD, follow=False):
+        self.get("/login")
+        return self.post("/login", {"login": login, "password": password}, follow_redirects=follow)
+
+    def logout(self):
+        return self.post("/logout")
+
+
+@pytest.fixture
+def client(app):
+    return Client(app)
+
+
+@pytest.fixture
+def make_user(app):
+    """Factory: ``make_user("alice", roles=("clerk",), projects=("P1",))`` → User (committed)."""
+    from accounts.services import UserData, create_user
+
+    def factory(login, *, roles=("reader",), projects=(), category=None, department=None, password=PASSWORD,
+                display_name=None, locale=None):
+        with app.app_context():
+            user = create_user(UserData(login=login, display_name=display_name or login.title(), password=password,
+                                        role_codes=tuple(roles), project_codes=tuple(projects),
+                                        participant_category=category, department_code=department, locale=locale))
+            return user.id
+
+    return factory
+
+
+@pytest.fixture
+def make_project(app):
+    from accounts.models import Project
+    from accounts.services import save_reference
+
+    def factory(code, *, households=500, name=None):
+        with app.app_context():
+            return save_reference(Project, None, {"code": code, "name": name or f"项目{code}", "name_en": code,
+                                                  "address": "", "households": households, "active": True}).id
+
+    return factory
+
+
+@pytest.fixture
+def make_department(app):
+    from accounts.models import Department
+    from accounts.services import save_reference
+
+    def factory(code, name=None):
+        with app.app_context():
+            return save_reference(Department, None, {"code": code, "name": name or f"部门{code}",
+                                                     "name_en": code, "active": True}).id
+
+    return factory
+
+
+@pytest.fixture
+def logged_in(client, make_user):
+    """``logged_in("clerk")`` creates a user with that role (same login) and logs the client in."""
+
+    def factory(role="reader", login=None, **kw):
+        login = login or role
+        make_user(login, roles=(role,), **kw)
+        response = client.login(login)
+        assert response.status_code == 302, response.get_data(as_text=True)[:500]
+        client.get("/")
+        return client
+
+    return factory

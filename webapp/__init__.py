@@ -1,0 +1,69 @@
+"""The application factory. Importing this package builds nothing."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from flask import Flask
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build a ProcDesk app: defaults, ``instance/config.py``, environment, then ``test_config``."""
+    from webapp import config as cfg
+
+    instance_path = (test_config or {}).get("INSTANCE_PATH") or os.environ.get(
+        "PROCDESK_INSTANCE_PATH", str(PROJECT_ROOT / "instance"))
+    app = Flask(
+        __name__,
+        instance_path=instance_path,
+        instance_relative_config=True,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+    )
+    app.config.update(cfg.defaults(app.instance_path))
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.update(cfg.from_environment())
+    if test_config:
+        app.config.update(test_config)
+    os.makedirs(app.instance_path, exist_ok=True)
+    cfg.finalise(app.config, app.instance_path)
+
+    _init_extensions(app)
+    _register_blueprints(app)
+
+    from webapp import cli, errors, formatting, navigation, security
+
+    security.init_app(app)
+    errors.init_app(app)
+    formatting.init_app(app)
+    navigation.init_app(app)
+    cli.init_app(app)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    from webapp import i18n_setup
+    from webapp.extensions import csrf, db, login_manager, migrate
+    from webapp.store import init_store
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True, compare_type=True)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    i18n_setup.init_app(app)
+    init_store(app)
+    # Import every model so metadata (create_all, Alembic) sees all tables.
+    import webapp.models  # noqa: F401
+
+
+def _register_blueprints(app: Flask) -> None:
+    from accounts.admin_views import bp as admin_bp
+    from accounts.views import bp as accounts_bp
+    from api import bp as api_bp
+    from audit.views import bp as audit_bp
+    from webapp.views import bp as core_bp
+
+    for bp in (core_bp, accounts_bp, admin_bp, audit_bp, api_bp):
+        app.register_blueprint(bp)

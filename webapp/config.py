@@ -1,0 +1,102 @@
+"""Configuration: defaults, then ``instance/config.py``, then environment variables.
+
+Every setting a deployer may change is listed in the README's configuration table.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+#: Environment variables read at start-up, with the config key they set.
+ENV_SETTINGS = (
+    "SECRET_KEY",
+    "DATABASE_URL",
+    "REPO_STORE_PATH",
+    "DEFAULT_LOCALE",
+    "TIMEZONE",
+    "ENV",
+    "SESSION_COOKIE_SECURE",
+    "LOGIN_MAX_FAILURES",
+    "LOGIN_WINDOW_SECONDS",
+)
+
+LOCALES = ("zh_Hans", "en")
+
+
+def defaults(instance_path: str) -> dict:
+    """The built-in configuration: SQLite and a bare git store under ``instance/``."""
+    instance = Path(instance_path)
+    return {
+        "ENV": "development",
+        "DATABASE_URL": f"sqlite:///{instance / 'procdesk.db'}",
+        "REPO_STORE_PATH": str(instance / "store.git"),
+        "DEFAULT_LOCALE": "zh_Hans",
+        "TIMEZONE": "Asia/Shanghai",
+        "LOGIN_MAX_FAILURES": 5,
+        "LOGIN_WINDOW_SECONDS": 15 * 60,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SECURE": None,  # None: Secure exactly when ENV=production
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_NAME": "procdesk_session",
+        "PERMANENT_SESSION_LIFETIME": 12 * 3600,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "WTF_CSRF_CHECK_DEFAULT": False,  # checked in webapp.security so API tokens can skip it
+        "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
+        "JSON_SORT_KEYS": False,
+    }
+
+
+def from_environment(environ=os.environ) -> dict:
+    """Settings given as environment variables, converted to their types."""
+    found = {}
+    for key in ENV_SETTINGS:
+        if key in environ and environ[key] != "":
+            found[key] = environ[key]
+    for key in ("LOGIN_MAX_FAILURES", "LOGIN_WINDOW_SECONDS"):
+        if key in found:
+            found[key] = int(found[key])
+    if "SESSION_COOKIE_SECURE" in found:
+        found["SESSION_COOKIE_SECURE"] = found["SESSION_COOKIE_SECURE"].lower() in ("1", "true", "yes", "on")
+    return found
+
+
+def finalise(config: dict, instance_path: str) -> None:
+    """Derive the settings that depend on others (database driver, secret key, cookies)."""
+    config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(config["DATABASE_URL"])
+    if not config.get("SECRET_KEY"):
+        config["SECRET_KEY"] = load_or_create_secret(Path(instance_path) / "secret_key")
+    production = config["ENV"] == "production"
+    if config.get("SESSION_COOKIE_SECURE") is None:
+        config["SESSION_COOKIE_SECURE"] = production
+    config["REMEMBER_COOKIE_SECURE"] = config["SESSION_COOKIE_SECURE"]
+    config["BABEL_DEFAULT_LOCALE"] = config["DEFAULT_LOCALE"]
+    config["BABEL_DEFAULT_TIMEZONE"] = config["TIMEZONE"]
+
+
+def normalise_database_url(url: str) -> str:
+    """Use the psycopg 3 driver for plain ``postgres://`` / ``postgresql://`` URLs."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def load_or_create_secret(path: Path) -> str:
+    """Read the secret key kept in ``instance/``, creating it once (race-safe)."""
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_hex(32)
+    try:
+        # O_EXCL: when two workers start together, exactly one writes the key.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as fh:
+        fh.write(secret)
+    return secret

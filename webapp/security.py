@@ -1,0 +1,115 @@
+"""Request-level security: who the user is, login required everywhere, CSRF, headers.
+
+Rules:
+- every endpoint needs a logged-in user except those in ``PUBLIC_ENDPOINTS``;
+- a request with ``Authorization: Bearer <token>`` is authenticated by that token only
+  (the session is ignored) and needs no CSRF token, because browsers cannot attach that
+  header cross-site without a CORS pre-flight, which ProcDesk never grants;
+- every other unsafe request (POST, PUT, PATCH, DELETE) needs a valid CSRF token, in the
+  form or in the ``X-CSRFToken`` header.
+"""
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Flask, g, jsonify, redirect, request, url_for
+from flask_login import AnonymousUserMixin, current_user
+
+from webapp.extensions import csrf, db, login_manager
+from webapp.i18n import _, _l
+
+PUBLIC_ENDPOINTS = frozenset({"accounts.login", "static", "core.healthz"})
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+CSP = "; ".join([
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    "font-src 'self'",
+    "connect-src 'self'",
+    "object-src 'none'",
+    "base-uri 'none'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+])
+
+
+def is_api_request() -> bool:
+    return request.path.startswith("/api/")
+
+
+def safe_next_url(target: str | None, fallback: str) -> str:
+    """Only same-site absolute paths are followed after login (no open redirects)."""
+    if not target:
+        return fallback
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return fallback
+    return target
+
+
+def _bearer_token() -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _sep, value = header.partition(" ")
+    if scheme.lower() == "bearer":
+        return value.strip()
+    return None
+
+
+def init_app(app: Flask) -> None:
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message = _l("Please log in to see this page.")
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "basic"
+
+    @login_manager.user_loader
+    def load_user(user_id: str):
+        from accounts.models import User
+
+        ident, _sep, nonce = (user_id or "").partition(".")
+        if not ident.isdigit():
+            return None
+        user = db.session.get(User, int(ident))
+        if user is None or not user.active or user.session_nonce != nonce:
+            return None
+        return user
+
+    @app.before_request
+    def authenticate_and_protect():
+        token = _bearer_token()
+        if token is not None:
+            from accounts.services import user_for_token
+
+            user = user_for_token(token)
+            # Overrides whatever the session says for this request only.
+            g._login_user = user if user is not None else AnonymousUserMixin()
+            g.token_auth = user is not None
+        elif request.method in UNSAFE_METHODS:
+            csrf.protect()
+        if request.endpoint in PUBLIC_ENDPOINTS or request.endpoint is None:
+            return None
+        if not current_user.is_authenticated:
+            if is_api_request():
+                resp = jsonify(error="unauthorized", message=_("Log in or send a valid API token."))
+                resp.status_code = 401
+                resp.headers["WWW-Authenticate"] = 'Bearer realm="procdesk"'
+                return resp
+            return redirect(url_for("accounts.login", next=request.full_path.rstrip("?")))
+        return None
+
+    @app.after_request
+    def security_headers(response):
+        h = response.headers
+        h.setdefault("Content-Security-Policy", CSP)
+        h.setdefault("X-Frame-Options", "DENY")
+        h.setdefault("X-Content-Type-Options", "nosniff")
+        h.setdefault("Referrer-Policy", "same-origin")
+        h.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+        h.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        if app.config.get("SESSION_COOKIE_SECURE"):
+            h.setdefault("Strict-Transport-Security", "max-age=31536000")
+        if current_user and getattr(current_user, "is_authenticated", False) and "Cache-Control" not in h:
+            # Pages of a logged-in user must not be kept by shared caches.
+            h["Cache-Control"] = "private, no-cache"
+        return response

@@ -1,0 +1,48 @@
+"""Core pages: home, health check, language switch."""
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, redirect, render_template, request, session, url_for
+from flask_login import current_user
+from sqlalchemy import text
+
+from webapp.config import LOCALES
+from webapp.extensions import db
+from webapp.security import safe_next_url
+from webapp.store import get_store
+
+bp = Blueprint("core", __name__)
+
+
+@bp.get("/")
+def home():
+    return render_template("home.html")
+
+
+@bp.get("/healthz")
+def healthz():
+    """Database and store reachability, for load balancers and monitoring."""
+    checks = {}
+    try:
+        db.session.execute(text("SELECT 1"))
+        checks["database"] = "ok"
+    except Exception:  # report, never raise: this is what the check is for
+        db.session.rollback()
+        checks["database"] = "unreachable"
+    try:
+        checks["store"] = "ok" if get_store().ping() else "unreachable"
+    except Exception:
+        checks["store"] = "unreachable"
+    healthy = all(v == "ok" for v in checks.values())
+    return jsonify(status="ok" if healthy else "degraded", **checks), 200 if healthy else 503
+
+
+@bp.post("/language")
+def set_language():
+    """Switch language for this session and remember it as the user's preference."""
+    from accounts.services import set_locale
+
+    lang = request.form.get("lang", "")
+    if lang in LOCALES:
+        session["locale"] = lang
+        set_locale(current_user, lang)
+    return redirect(safe_next_url(request.form.get("next"), url_for("core.home")))
