@@ -58,12 +58,19 @@ def _init_extensions(app: Flask) -> None:
     import webapp.models  # noqa: F401
 
 
-def _register_blueprints(app: Flask) -> None:
-    from accounts.admin_views import bp as admin_bp
-    from accounts.views import bp as accounts_bp
-    from api import bp as api_bp
-    from audit.views import bp as audit_bp
-    from webapp.views import bp as core_bp
+#: Modules that define a blueprint named ``bp``; add a line when a package adds one.
+BLUEPRINT_MODULES = (
+    "webapp.views",
+    "accounts.views",
+    "accounts.admin_views",
+    "audit.views",
+    "api",
+    "satisfaction.views",
+)
 
-    for bp in (core_bp, accounts_bp, admin_bp, audit_bp, api_bp):
-        app.register_blueprint(bp)
+
+def _register_blueprints(app: Flask) -> None:
+    import importlib
+
+    for name in BLUEPRINT_MODULES:
+        app.register_blueprint(importlib.import_module(name).bp)

@@ -10,7 +10,10 @@ from webapp.extensions import db
 DEMO_PASSWORD = "procdesk-demo"  # noqa: S105 — demo-only, printed in the README
 
 #: Modules with a ``load_demo() -> list[str]`` function, run in this order.
-DEMO_MODULES = ("accounts.demo",)
+DEMO_MODULES = (
+    "accounts.demo",
+    "satisfaction.demo",
+)
 
 
 def database_is_empty() -> bool:

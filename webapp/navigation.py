@@ -11,7 +11,7 @@ from webapp.i18n import _l
 NAV = [
     ("core.home", _l("Home"), None, None),
     ("procedures.index", _l("Procedures"), P.PROCEDURES_READ, "/procedures"),
-    ("procedures.to_read", _l("To read"), P.PROCEDURES_READ, "/acknowledgements"),
+    ("acknowledgements.to_read", _l("To read"), P.PROCEDURES_READ, "/acknowledgements"),
     ("workflow.index", _l("Reviews"), P.REVIEWS_PARTICIPATE, "/reviews"),
     ("satisfaction.index", _l("Satisfaction"), P.RECORDS_READ, "/satisfaction"),
     ("actions.index", _l("Actions"), P.RECORDS_READ, "/actions"),
@@ -33,5 +33,11 @@ def nav_items() -> list[dict]:
     return items
 
 
+def has_endpoint(name: str) -> bool:
+    """For templates: link to a page only when the feature providing it is installed."""
+    return name in current_app.view_functions
+
+
 def init_app(app: Flask) -> None:
     app.context_processor(lambda: {"nav_items": nav_items})
+    app.jinja_env.globals["has_endpoint"] = has_endpoint

@@ -1,0 +1,1 @@
+"""Customer-satisfaction records: surveys, complaints & praise, committee meetings, caring services."""

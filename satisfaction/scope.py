@@ -1,0 +1,44 @@
+"""Project scoping: a clerk sees and edits only the projects they belong to."""
+from __future__ import annotations
+
+from flask_login import current_user
+from sqlalchemy import select
+
+from accounts.models import Project
+from webapp.exceptions import NotFound, PermissionDenied
+from webapp.extensions import db
+from webapp.i18n import _l
+
+
+def visible_projects(user=None) -> list[Project]:
+    """Active projects the user may see records of, by code."""
+    user = user or current_user
+    allowed = user.project_ids()
+    stmt = select(Project).where(Project.active.is_(True)).order_by(Project.code)
+    if allowed is not None:
+        stmt = stmt.where(Project.id.in_(allowed or [-1]))
+    return list(db.session.execute(stmt).scalars())
+
+
+def check_project(project_id, user=None) -> Project:
+    """The project, when the user may work on it; otherwise PermissionDenied (or NotFound)."""
+    user = user or current_user
+    try:
+        project = db.session.get(Project, int(project_id))
+    except (TypeError, ValueError):
+        project = None
+    if project is None:
+        raise NotFound(_l("Unknown project."))
+    allowed = user.project_ids()
+    if allowed is not None and project.id not in allowed:
+        raise PermissionDenied(_l("You do not work on project %(name)s.", name=project.label))
+    return project
+
+
+def restrict(stmt, project_column, user=None):
+    """Limit a query to the user's projects (no-op for users who see all projects)."""
+    user = user or current_user
+    allowed = user.project_ids()
+    if allowed is None:
+        return stmt
+    return stmt.where(project_column.in_(allowed or [-1]))
