@@ -85,17 +85,18 @@ def init_app(app: Flask) -> None:
             # Overrides whatever the session says for this request only.
             g._login_user = user if user is not None else AnonymousUserMixin()
             g.token_auth = user is not None
-        elif request.method in UNSAFE_METHODS:
-            csrf.protect()
-        if request.endpoint in PUBLIC_ENDPOINTS or request.endpoint is None:
-            return None
-        if not current_user.is_authenticated:
+        public = request.endpoint in PUBLIC_ENDPOINTS or request.endpoint is None
+        if not public and not current_user.is_authenticated:
             if is_api_request():
                 resp = jsonify(error="unauthorized", message=_("Log in or send a valid API token."))
                 resp.status_code = 401
                 resp.headers["WWW-Authenticate"] = 'Bearer realm="procdesk"'
                 return resp
+            if request.method in UNSAFE_METHODS:
+                csrf.protect()  # a forged form gets the CSRF error, not a login page
             return redirect(url_for("accounts.login", next=request.full_path.rstrip("?")))
+        if token is None and request.method in UNSAFE_METHODS:
+            csrf.protect()
         return None
 
     @app.after_request
