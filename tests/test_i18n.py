@@ -5,12 +5,17 @@ from sqlalchemy import select
 
 from accounts.models import User
 from webapp.extensions import db
-from webapp.i18n_tool import missing
+from webapp.i18n_tool import conflicts, missing
 
 
 def test_catalogues_are_complete():
     gaps = missing()
     assert gaps == {}, "untranslated messages (run `make i18n` and translate): " + repr(gaps)
+
+
+def test_one_translation_per_message_across_catalogues():
+    # The catalogues are merged at run time, so a message must mean the same everywhere.
+    assert conflicts() == {}, "translated differently in two catalogues: " + repr(conflicts())
 
 
 def test_chinese_is_the_default(client):

@@ -128,6 +128,26 @@ def missing() -> dict[str, list[str]]:
     return result
 
 
+def conflicts(locale: str = "zh_Hans") -> dict[str, dict[str, str]]:
+    """Messages translated differently in two components.
+
+    Flask-Babel merges every catalogue into one, so one English message can have only one
+    translation app-wide; a conflict means some page would show the other component's text.
+    Give the message context (``pgettext``) or a different English text when meanings differ.
+    """
+    seen: dict[tuple, dict[str, str]] = {}
+    for component in components():
+        path = po_path(component, locale)
+        if not path.exists():
+            continue
+        for message in _load(path, locale):
+            if message.id and _translated(message):
+                key = (message.context, message.id if isinstance(message.id, str) else message.id[0])
+                seen.setdefault(key, {})[component] = str(message.string)
+    return {f"{ctx + '|' if ctx else ''}{msgid}": by for (ctx, msgid), by in seen.items()
+            if len(set(by.values())) > 1}
+
+
 def compile_all() -> int:
     """Write ``messages.mo`` next to every ``messages.po``; returns how many."""
     n = 0
@@ -208,6 +228,9 @@ if __name__ == "__main__":
             if len(sys.argv) < 3 or key.startswith(sys.argv[2] + "/"):
                 for msgid in ids:
                     print(f"{key}\t{msgid!r}")
+    elif cmd == "conflicts":
+        for msgid, by in conflicts().items():
+            print(f"{msgid!r}: {by}")
     elif cmd == "compile":
         print(f"compiled {compile_all()} catalogues")
     else:

@@ -1,0 +1,1 @@
+"""Corrective and preventive actions (纠正/预防措施) with their effectiveness checks."""

@@ -1,0 +1,91 @@
+"""Forms for actions, and the helper that puts a service's ValidationError on form fields.
+
+Business rules live in the services (the API uses them too); forms carry CSRF, render the
+inputs and check only what HTML itself cannot (lengths, required fields).
+"""
+from __future__ import annotations
+
+from flask import flash
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, RadioField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
+
+from webapp.exceptions import ValidationError
+from webapp.forms import choices
+from webapp.i18n import _l
+
+REQUIRED = _l("This field is required.")
+DATE_INPUT = {"type": "date"}
+
+
+def put_errors(form, exc: ValidationError) -> None:
+    """Show each message of ``exc`` at its field; messages for unknown fields are flashed."""
+    placed = False
+    for name, messages in (exc.errors or {}).items():
+        target = getattr(form, name, None)
+        if target is not None and hasattr(target, "errors"):
+            target.errors = list(target.errors or []) + [str(m) for m in messages]
+            placed = True
+        else:
+            for m in messages:
+                flash(str(m), "error")
+                placed = True
+    if not placed:
+        flash(str(exc), "error")
+
+
+class ActionForm(FlaskForm):
+    kind = SelectField(_l("Kind"), validators=[DataRequired(message=REQUIRED)])
+    project_id = SelectField(_l("Project"), validators=[DataRequired(message=REQUIRED)])
+    title = StringField(_l("Title"), validators=[DataRequired(message=REQUIRED), Length(max=200)])
+    description = TextAreaField(_l("What is the problem or risk?"), validators=[Optional(), Length(max=20000)])
+    responsible_department_id = SelectField(_l("Responsible department"), validators=[Optional()])
+    responsible_user_id = SelectField(_l("Responsible person"), validators=[Optional()])
+    due_on = StringField(_l("Due date"), validators=[Optional()], render_kw=DATE_INPUT)
+    submit = SubmitField(_l("Open action"))
+
+
+class AnalyseForm(FlaskForm):
+    version = HiddenField()
+    cause_analysis = TextAreaField(_l("Cause analysis"), validators=[DataRequired(message=REQUIRED),
+                                                                      Length(max=20000)])
+    planned_action = TextAreaField(_l("Planned action"), validators=[DataRequired(message=REQUIRED),
+                                                                      Length(max=20000)])
+    responsible_department_id = SelectField(_l("Responsible department"), validators=[Optional()])
+    responsible_user_id = SelectField(_l("Responsible person"), validators=[Optional()])
+    due_on = StringField(_l("Due date"), validators=[Optional()], render_kw=DATE_INPUT)
+    submit = SubmitField(_l("Save cause analysis"))
+
+
+class TakeActionForm(FlaskForm):
+    version = HiddenField()
+    action_taken = TextAreaField(_l("What was done"), validators=[DataRequired(message=REQUIRED),
+                                                                  Length(max=20000)])
+    submit = SubmitField(_l("Record action taken"))
+
+
+class VerifyForm(FlaskForm):
+    version = HiddenField()
+    verification_result = TextAreaField(_l("Effectiveness check"), validators=[
+        DataRequired(message=REQUIRED), Length(max=20000)])
+    effective = RadioField(_l("Was the action effective?"), validators=[DataRequired(message=REQUIRED)])
+    submit = SubmitField(_l("Record verification"))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.effective.choices = choices([("yes", _l("Yes, effective")),
+                                          ("no", _l("No, analyse the causes again"))])
+
+
+class CloseForm(FlaskForm):
+    version = HiddenField()
+    note = StringField(_l("Closing note"), validators=[Optional(), Length(max=2000)])
+    submit = SubmitField(_l("Close action"))
+
+
+class VoidForm(FlaskForm):
+    """Void any record with a reason (actions, meetings, caring services)."""
+
+    version = HiddenField()
+    reason = StringField(_l("Reason for voiding"), validators=[DataRequired(message=REQUIRED), Length(max=2000)])
+    submit = SubmitField(_l("Void"))

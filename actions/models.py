@@ -1,0 +1,77 @@
+"""The corrective/preventive action record."""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from accounts.models import Department, Project, User
+from webapp.db import UTCDateTime, utcnow
+from webapp.extensions import db
+
+
+class Action(db.Model):
+    """A corrective (纠正措施) or preventive (预防措施) action and its life cycle.
+
+    ``status`` moves open → cause_analysed → action_taken → verified → closed (see
+    ``actions.service.TRANSITIONS``); an ineffective verification sends it back to
+    cause_analysed. ``open_key`` is ``"<source_type>:<source_id>"`` while the action is
+    neither closed nor voided, and NULL otherwise: its unique constraint makes "one open
+    action per source" hold even when two workers race.
+    """
+
+    __tablename__ = "corrective_actions"
+    # Links back from a survey, complaint or meeting issue to its actions.
+    __table_args__ = (Index("ix_corrective_actions_source", "source_type", "source_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(12))  # corrective | preventive
+    source_type: Mapped[str] = mapped_column(String(30), default="manual")
+    source_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    open_key: Mapped[str | None] = mapped_column(String(60), nullable=True, unique=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    cause_analysis: Mapped[str] = mapped_column(Text, default="")
+    planned_action: Mapped[str] = mapped_column(Text, default="")
+    action_taken: Mapped[str] = mapped_column(Text, default="")
+    responsible_department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"), nullable=True)
+    responsible_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    due_on: Mapped[date | None] = mapped_column(Date, nullable=True, index=True)
+    status: Mapped[str] = mapped_column(String(20), default="open", index=True)
+    verification_result: Mapped[str] = mapped_column(Text, default="")
+    effective: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    verified_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Optimistic lock: SQLAlchemy's version counter (UPDATE … WHERE version = <read>); forms
+    # also send the version they were built from so a stale page cannot overwrite a newer row.
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+    voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    voided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    void_reason: Mapped[str] = mapped_column(Text, default="")
+
+    project: Mapped[Project] = relationship()
+    responsible_department: Mapped[Department | None] = relationship()
+    responsible_user: Mapped[User | None] = relationship(foreign_keys=[responsible_user_id])
+    verified_by: Mapped[User | None] = relationship(foreign_keys=[verified_by_id])
+    created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
+    voided_by: Mapped[User | None] = relationship(foreign_keys=[voided_by_id])
+
+    __mapper_args__ = {"version_id_col": version}
+
+    @property
+    def number(self) -> str:
+        """A stable reference: CA-00012 (corrective) / PA-00013 (preventive)."""
+        return f"{'CA' if self.kind == 'corrective' else 'PA'}-{self.id:05d}"
+
+    @property
+    def voided(self) -> bool:
+        return self.voided_at is not None
+
+    @property
+    def is_open(self) -> bool:
+        return self.voided_at is None and self.status != "closed"

@@ -1,0 +1,360 @@
+"""Corrective and preventive actions: opening, the state machine, voiding.
+
+Procedure 4.4: when satisfaction falls below target, a complaint is serious, or an owners'
+meeting raises a problem, the departments concerned investigate the causes (4.4.2), take
+an action, and its effectiveness is verified before it is closed. Every change is audited
+in the same transaction; nothing is deleted.
+"""
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.exc import StaleDataError
+
+from accounts.models import Department, Project, User
+from actions import validation as v
+from actions.models import Action
+from audit import service as audit
+from satisfaction.scope import check_project
+from webapp.db import utcnow
+from webapp.exceptions import Conflict, InvalidTransition, NotFound, ValidationError
+from webapp.extensions import db
+from webapp.i18n import _l
+
+KINDS = {"corrective": _l("Corrective action"), "preventive": _l("Preventive action")}
+
+SOURCE_TYPES = {
+    "survey_campaign": _l("Survey below target"),
+    "complaint": _l("Complaint"),
+    "meeting_issue": _l("Owners' meeting issue"),
+    "manual": _l("Entered by hand"),
+}
+
+STATUSES = {
+    "open": _l("To analyse"),
+    "cause_analysed": _l("Causes analysed"),
+    "action_taken": _l("Action taken"),
+    "verified": _l("Verified"),
+    "closed": _l("Closed out"),
+}
+
+#: transition -> (states it may start from, state it leads to). ``verify`` with an
+#: ineffective result leads back to cause_analysed instead (see :func:`transition`).
+TRANSITIONS = {
+    "analyse": (("open", "cause_analysed"), "cause_analysed"),
+    "take_action": (("cause_analysed",), "action_taken"),
+    "verify": (("action_taken",), "verified"),
+    "close": (("verified",), "closed"),
+}
+
+TRANSITION_LABELS = {
+    "analyse": _l("Record cause analysis"),
+    "take_action": _l("Record action taken"),
+    "verify": _l("Verify effectiveness"),
+    "close": _l("Close"),
+}
+
+#: Audit log action -> label, for the timeline.
+EVENT_LABELS = {
+    "action.opened": _l("Opened"),
+    "action.analyse": _l("Causes analysed"),
+    "action.take_action": _l("Action taken"),
+    "action.verify": _l("Verified as effective"),
+    "action.reopened": _l("Verified as not effective: back to cause analysis"),
+    "action.close": _l("Closed out"),
+    "action.voided": _l("Voided"),
+}
+
+FIELDS = ("kind", "source_type", "source_id", "project_id", "title", "description", "cause_analysis",
+          "planned_action", "action_taken", "responsible_department_id", "responsible_user_id", "due_on",
+          "status", "verification_result", "effective", "verified_by_id", "verified_at", "closed_at",
+          "voided_at", "void_reason")
+
+TEXT_MAX = 20000
+
+
+def _open_key(source_type: str, source_id) -> str | None:
+    if source_type == "manual" or source_id is None:
+        return None
+    return f"{source_type}:{source_id}"
+
+
+def find_open_for(source_type: str, source_id) -> Action | None:
+    """The action still open (neither closed nor voided) for this source, if any."""
+    key = _open_key(source_type, source_id)
+    if key is None:
+        return None
+    return db.session.execute(select(Action).where(Action.open_key == key)).scalar_one_or_none()
+
+
+def actions_for(source_type: str, source_id) -> list[Action]:
+    """Every action ever opened for one source (voided and closed included), newest first."""
+    return actions_for_many(source_type, [source_id])[int(source_id)]
+
+
+def actions_for_many(source_type: str, source_ids) -> dict[int, list[Action]]:
+    """Every action ever opened for these sources, newest first, keyed by source id (one query)."""
+    ids = [int(i) for i in source_ids]
+    found: dict[int, list[Action]] = {i: [] for i in ids}
+    if not ids:
+        return found
+    rows = db.session.execute(select(Action).where(Action.source_type == source_type, Action.source_id.in_(ids))
+                              .order_by(Action.id.desc())).scalars()
+    for action in rows:
+        found[action.source_id].append(action)
+    return found
+
+
+def open_action(*, kind: str, source_type: str, source_id, project_id, title: str, description: str = "",
+                actor=None, due_on: date | None = None, responsible_department_id=None,
+                responsible_user_id=None) -> Action:
+    """Open an action for a source, or return the one already open for it (idempotent).
+
+    Adds to the session and audits but does NOT commit, so the action lands in the same
+    transaction as the change that triggered it; the caller commits. The project is not
+    scope-checked here (the system may open actions for any project); views check scope.
+    """
+    existing = find_open_for(source_type, source_id)
+    if existing is not None:
+        return existing
+    errors: dict = {}
+    if kind not in KINDS:
+        v.add_error(errors, "kind", _l("Choose corrective or preventive."))
+    if source_type not in SOURCE_TYPES:
+        v.add_error(errors, "source_type", _l("Unknown source."))
+    elif source_type != "manual" and source_id is None:
+        v.add_error(errors, "source_id", v.REQUIRED)
+    data = {"title": title, "description": description}
+    title = v.text(data, "title", errors, required=True, max_len=200)
+    description = v.text(data, "description", errors, max_len=TEXT_MAX)
+    v.raise_errors(errors)
+    try:
+        project = db.session.get(Project, int(project_id))
+    except (TypeError, ValueError):
+        project = None
+    if project is None:
+        raise NotFound(_l("Unknown project."))
+    now = utcnow()
+    action = Action(kind=kind, source_type=source_type, source_id=source_id,
+                    open_key=_open_key(source_type, source_id), project_id=project.id, title=title,
+                    description=description, due_on=due_on, responsible_department_id=responsible_department_id,
+                    responsible_user_id=responsible_user_id, status="open", created_at=now, updated_at=now,
+                    created_by_id=getattr(actor, "id", None), cause_analysis="", planned_action="",
+                    action_taken="", verification_result="", void_reason="")
+    if action.open_key is not None:
+        # Two workers opening for the same source at once: the unique open_key lets one win;
+        # the other's savepoint rolls back and it returns the winner's action.
+        try:
+            with db.session.begin_nested():
+                db.session.add(action)
+        except IntegrityError:
+            existing = find_open_for(source_type, source_id)
+            if existing is None:
+                raise
+            return existing
+    else:
+        db.session.add(action)
+    audit.record("action.opened", action, after=audit.snapshot(action, FIELDS), actor=actor)
+    return action
+
+
+def create_manual(data: dict, *, actor) -> Action:
+    """A hand-entered action (form or API): validates, checks the project scope, commits."""
+    errors: dict = {}
+    kind = v.text(data, "kind", errors, required=True)
+    if kind and kind not in KINDS:
+        v.add_error(errors, "kind", _l("Choose corrective or preventive."))
+    v.text(data, "title", errors, required=True, max_len=200)
+    v.text(data, "description", errors, max_len=TEXT_MAX)
+    if not data.get("project_id"):
+        v.add_error(errors, "project_id", v.REQUIRED)
+    due_on = v.day(data, "due_on", errors)
+    if due_on is not None and due_on < v.local_today():
+        v.add_error(errors, "due_on", _l("The due date cannot be in the past."))
+    dept = v.reference(Department, data, "responsible_department_id", errors, _l("Unknown department."))
+    person = v.reference(User, data, "responsible_user_id", errors, _l("Unknown person."))
+    v.raise_errors(errors)
+    project = check_project(data["project_id"], actor)
+    action = open_action(kind=kind, source_type="manual", source_id=None, project_id=project.id,
+                         title=data.get("title", ""), description=data.get("description") or "", actor=actor,
+                         due_on=due_on, responsible_department_id=dept, responsible_user_id=person)
+    db.session.commit()
+    return action
+
+
+def get_action(action_id, user=None) -> Action:
+    """The action, when it exists and the user may see its project (else NotFound/PermissionDenied)."""
+    try:
+        action = db.session.get(Action, int(action_id))
+    except (TypeError, ValueError):
+        action = None
+    if action is None:
+        raise NotFound(_l("This action does not exist."))
+    check_project(action.project_id, user)
+    return action
+
+
+def list_actions(*, user, status: str = "", kind: str = "", project_id=None, overdue: bool = False,
+                 source_type: str = "", include_voided: bool = False, today: date | None = None):
+    """A SELECT of the actions the user may see, filtered, most urgent first."""
+    from satisfaction.scope import restrict
+
+    stmt = restrict(select(Action), Action.project_id, user).options(
+        joinedload(Action.project), joinedload(Action.responsible_department), joinedload(Action.responsible_user))
+    if not include_voided:
+        stmt = stmt.where(Action.voided_at.is_(None))
+    if status == "active":
+        stmt = stmt.where(Action.status != "closed")
+    elif status in STATUSES:
+        stmt = stmt.where(Action.status == status)
+    if kind in KINDS:
+        stmt = stmt.where(Action.kind == kind)
+    if source_type in SOURCE_TYPES:
+        stmt = stmt.where(Action.source_type == source_type)
+    if project_id:
+        stmt = stmt.where(Action.project_id == int(project_id))
+    if overdue:
+        stmt = stmt.where(Action.due_on < (today or v.local_today()), Action.status.in_(OVERDUE_STATUSES),
+                          Action.voided_at.is_(None))
+    return stmt.order_by(Action.due_on.is_(None), Action.due_on, Action.id.desc())
+
+
+#: States in which a passed due date means the action is late (the work is not done yet).
+OVERDUE_STATUSES = ("open", "cause_analysed")
+
+
+def is_overdue(action: Action, today: date | None = None) -> bool:
+    return bool(not action.voided and action.status in OVERDUE_STATUSES and action.due_on
+                and action.due_on < (today or v.local_today()))
+
+
+def _check_version(action: Action, version) -> None:
+    if version is None:
+        return
+    try:
+        version = int(version)
+    except (TypeError, ValueError):
+        raise ValidationError(_l("The form is missing its version; reload the page.")) from None
+    if version != action.version:
+        raise Conflict(_l("Someone else changed this action at the same time. Reload and try again."),
+                       current_version=action.version)
+
+
+def _flush_or_conflict() -> None:
+    """Write pending changes now; a concurrent update of the same row becomes a Conflict."""
+    try:
+        db.session.flush()
+    except StaleDataError:
+        db.session.rollback()
+        raise Conflict(_l("Someone else changed this action at the same time. Reload and try again.")) from None
+
+
+def allowed_transitions(action: Action) -> list[str]:
+    """The transitions the action's current state allows (none once voided or closed)."""
+    if action.voided:
+        return []
+    return [name for name, (sources, _target) in TRANSITIONS.items() if action.status in sources]
+
+
+def transition(action: Action, name: str, data: dict, *, actor, version=None) -> Action:
+    """Move the action along its life cycle; InvalidTransition when its state does not allow it.
+
+    analyse: cause_analysis and planned_action (required), responsible department/person,
+    due_on. take_action: action_taken (required). verify: verification_result (required) and
+    effective (bool); an ineffective result sends the action back to cause_analysed for a new
+    analysis. close: optional note. ``version`` (from the form) guards against lost updates.
+    """
+    if name not in TRANSITIONS:
+        raise InvalidTransition(_l("Unknown step."))
+    if action.voided:
+        raise InvalidTransition(_l("This action has been voided."))
+    sources, target = TRANSITIONS[name]
+    if action.status not in sources:
+        raise InvalidTransition(_l("An action in state “%(state)s” cannot do “%(step)s”.",
+                                   state=STATUSES[action.status], step=TRANSITION_LABELS[name]))
+    _check_version(action, version)
+    before = audit.snapshot(action, FIELDS)
+    errors: dict = {}
+    now = utcnow()
+    reason = ""
+    if name == "analyse":
+        cause = v.text(data, "cause_analysis", errors, required=True, max_len=TEXT_MAX)
+        plan = v.text(data, "planned_action", errors, required=True, max_len=TEXT_MAX)
+        due_on = v.day(data, "due_on", errors)
+        if due_on is not None and due_on != action.due_on and due_on < v.local_today():
+            v.add_error(errors, "due_on", _l("The due date cannot be in the past."))
+        # Keys left out keep their current value (API clients may send only what changes).
+        dept = (v.reference(Department, data, "responsible_department_id", errors, _l("Unknown department."))
+                if "responsible_department_id" in data else action.responsible_department_id)
+        person = (v.reference(User, data, "responsible_user_id", errors, _l("Unknown person."))
+                  if "responsible_user_id" in data else action.responsible_user_id)
+        if not (dept or person) and not errors.get("responsible_department_id") and not errors.get(
+                "responsible_user_id"):
+            v.add_error(errors, "responsible_department_id",
+                        _l("Name the department or the person responsible."))
+        v.raise_errors(errors)
+        action.cause_analysis, action.planned_action = cause, plan
+        action.due_on = due_on or action.due_on
+        action.responsible_department_id, action.responsible_user_id = dept, person
+    elif name == "take_action":
+        taken = v.text(data, "action_taken", errors, required=True, max_len=TEXT_MAX)
+        v.raise_errors(errors)
+        action.action_taken = taken
+    elif name == "verify":
+        result = v.text(data, "verification_result", errors, required=True, max_len=TEXT_MAX)
+        effective = data.get("effective")
+        if isinstance(effective, str):
+            effective = {"yes": True, "true": True, "1": True, "no": False, "false": False, "0": False}.get(
+                effective.strip().lower())
+        if not isinstance(effective, bool):
+            v.add_error(errors, "effective", _l("Say whether the action was effective."))
+        v.raise_errors(errors)
+        action.verification_result, action.effective = result, effective
+        action.verified_by_id, action.verified_at = getattr(actor, "id", None), now
+        if not effective:
+            target, reason = "cause_analysed", result
+    elif name == "close":
+        reason = v.text(data, "note", errors, max_len=2000)
+        v.raise_errors(errors)
+        action.closed_at = now
+        action.open_key = None
+    action.status = target
+    action.updated_at = now
+    _flush_or_conflict()
+    event = "action.reopened" if name == "verify" and target == "cause_analysed" else f"action.{name}"
+    audit.record(event, action, before=before, after=audit.snapshot(action, FIELDS), reason=reason, actor=actor)
+    db.session.commit()
+    return action
+
+
+def void_action(action: Action, reason: str, *, actor, version=None) -> Action:
+    """Void an action with a reason: it stays on record, out of the open list, and frees its source."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError(_l("Give a reason for voiding."), errors={"reason": [_l("Give a reason for voiding.")]})
+    if action.voided:
+        raise InvalidTransition(_l("This action has already been voided."))
+    _check_version(action, version)
+    before = audit.snapshot(action, FIELDS)
+    action.voided_at = utcnow()
+    action.voided_by_id = getattr(actor, "id", None)
+    action.void_reason = reason[:2000]
+    action.open_key = None
+    action.updated_at = action.voided_at
+    _flush_or_conflict()
+    audit.record("action.voided", action, before=before, after=audit.snapshot(action, FIELDS), reason=reason,
+                 actor=actor)
+    db.session.commit()
+    return action
+
+
+def timeline(action: Action) -> list:
+    """The action's audit entries, oldest first: who did what, when, and why."""
+    from audit.models import AuditEntry
+
+    return list(db.session.execute(
+        select(AuditEntry).where(AuditEntry.object_type == Action.__tablename__,
+                                 AuditEntry.object_id == str(action.id)).order_by(AuditEntry.id)).scalars())

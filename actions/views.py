@@ -1,0 +1,231 @@
+"""Corrective & preventive action pages: list (filters, overdue), detail with timeline and steps, create, void."""
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+from werkzeug.routing import BuildError
+
+from accounts.models import Department, User
+from accounts.permissions import P, permission_required
+from actions import service
+from actions.forms import ActionForm, AnalyseForm, CloseForm, TakeActionForm, VerifyForm, VoidForm, put_errors
+from actions.validation import local_today
+from satisfaction.export import csv_response, xlsx_response
+from satisfaction.scope import visible_projects
+from webapp.exceptions import Conflict, InvalidTransition, ValidationError
+from webapp.extensions import db
+from webapp.forms import choices
+from webapp.i18n import _
+from webapp.pagination import paginate
+
+bp = Blueprint("actions", __name__, url_prefix="/actions")
+
+STEP_FORMS = {"analyse": AnalyseForm, "take_action": TakeActionForm, "verify": VerifyForm, "close": CloseForm}
+STEP_FIELDS = {
+    "analyse": ("cause_analysis", "planned_action", "responsible_department_id", "responsible_user_id", "due_on"),
+    "take_action": ("action_taken",),
+    "verify": ("verification_result", "effective"),
+    "close": ("note",),
+}
+EXPORT_LIMIT = 50_000
+
+
+def _people_choices():
+    users = db.session.execute(select(User).where(User.active.is_(True)).order_by(User.display_name)).scalars()
+    return choices([("", "—")] + [(str(u.id), u.display_name) for u in users])
+
+
+def _department_choices():
+    depts = db.session.execute(select(Department).where(Department.active.is_(True))
+                               .order_by(Department.code)).scalars()
+    return choices([("", "—")] + [(str(d.id), d.label) for d in depts])
+
+
+def _filters() -> dict:
+    args = request.args
+    status = args.get("status", "active")
+    return {
+        "status": status if status in service.STATUSES or status in ("active", "all") else "active",
+        "kind": args.get("kind", ""),
+        "project_id": args.get("project", type=int),
+        "source_type": args.get("source", ""),
+        "overdue": args.get("overdue") == "1",
+        "include_voided": args.get("voided") == "1",
+    }
+
+
+def source_link(action) -> tuple[str, str | None]:
+    """(label, url or None) of what the action came from."""
+    kind = action.source_type
+    label = str(service.SOURCE_TYPES.get(kind, kind))
+    if kind == "manual" or action.source_id is None:
+        return label, None
+    try:
+        if kind == "meeting_issue":
+            from satisfaction.meeting_models import MeetingIssue
+
+            issue = db.session.get(MeetingIssue, action.source_id)
+            if issue is not None:
+                return (f"{label}: {issue.meeting.held_on.isoformat()} {issue.meeting.title}",
+                        url_for("meetings.detail", meeting_id=issue.meeting_id, _anchor=f"issue-{issue.id}"))
+        elif kind == "complaint":
+            from satisfaction.complaint_models import Complaint
+
+            entry = db.session.get(Complaint, action.source_id)
+            if entry is not None:
+                return f"{label}: {entry.number}", url_for("complaints.detail", entry_id=entry.id)
+        elif kind == "survey_campaign":
+            from satisfaction.survey_models import SurveyCampaign
+
+            campaign = db.session.get(SurveyCampaign, action.source_id)
+            if campaign is not None:
+                return (f"{label}: {campaign.project.label} {campaign.label}",
+                        url_for("surveys.detail", campaign_id=campaign.id))
+    except (BuildError, ImportError):
+        pass
+    return f"{label} #{action.source_id}", None
+
+
+@bp.get("/")
+@permission_required(P.RECORDS_READ)
+def index():
+    filters = _filters()
+    today = local_today()
+    page = paginate(service.list_actions(user=current_user, today=today, **filters))
+    return render_template("actions/list.html", page=page, filters=filters, projects=visible_projects(),
+                           kinds=service.KINDS, statuses=service.STATUSES, sources=service.SOURCE_TYPES,
+                           is_overdue=lambda a: service.is_overdue(a, today))
+
+
+@bp.get("/export.<any(csv, xlsx):fmt>")
+@permission_required(P.RECORDS_READ)
+def export(fmt: str):
+    filters = _filters()
+    today = local_today()
+    stmt = service.list_actions(user=current_user, today=today, **filters).limit(EXPORT_LIMIT)
+    headers = [_("Number"), _("Kind"), _("Project"), _("Title"), _("Source"), _("Status"),
+               _("Responsible department"), _("Responsible person"), _("Due date"), _("Overdue"),
+               _("Cause analysis"), _("Planned action"), _("Action taken"), _("Effectiveness check"),
+               _("Verified by"), _("Opened on"), _("Closed on"), _("Voided"), _("Reason for voiding")]
+    rows = []
+    for a in db.session.execute(stmt).scalars():
+        rows.append((a.number, str(service.KINDS[a.kind]), a.project.label, a.title, source_link(a)[0],
+                     str(service.STATUSES[a.status]),
+                     a.responsible_department.label if a.responsible_department else "",
+                     a.responsible_user.display_name if a.responsible_user else "", a.due_on,
+                     service.is_overdue(a, today), a.cause_analysis, a.planned_action, a.action_taken,
+                     a.verification_result, a.verified_by.display_name if a.verified_by else "",
+                     a.created_at, a.closed_at, a.voided, a.void_reason))
+    name = _("Corrective and preventive actions")
+    if fmt == "csv":
+        return csv_response(f"{name}.csv", headers, rows)
+    return xlsx_response(f"{name}.xlsx", name, headers, rows,
+                         subtitle=_("Exported %(when)s", when=today.isoformat()))
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@permission_required(P.RECORDS_WRITE)
+def new():
+    form = ActionForm()
+    form.kind.choices = choices([(k, str(label)) for k, label in service.KINDS.items()])
+    form.project_id.choices = choices([("", _("Choose…"))] + [(str(p.id), p.label) for p in visible_projects()])
+    form.responsible_department_id.choices = _department_choices()
+    form.responsible_user_id.choices = _people_choices()
+    if not form.is_submitted():
+        form.kind.data = request.args.get("kind") if request.args.get("kind") in service.KINDS else "preventive"
+    status = 200
+    if form.validate_on_submit():
+        try:
+            action = service.create_manual({k: form[k].data for k in (
+                "kind", "project_id", "title", "description", "responsible_department_id", "responsible_user_id",
+                "due_on")}, actor=current_user)
+        except ValidationError as exc:
+            db.session.rollback()
+            put_errors(form, exc)
+            status = 400
+        else:
+            flash(_("Action %(number)s opened.", number=action.number), "success")
+            return redirect(url_for("actions.detail", action_id=action.id))
+    elif form.is_submitted():
+        status = 400
+    return render_template("actions/form.html", form=form, today=local_today().isoformat()), status
+
+
+def _step_forms(action, posted: dict | None = None) -> dict:
+    forms = {}
+    for name in service.allowed_transitions(action):
+        form = (posted or {}).get(name) or STEP_FORMS[name](formdata=None, version=str(action.version))
+        if name == "analyse":
+            form.responsible_department_id.choices = _department_choices()
+            form.responsible_user_id.choices = _people_choices()
+            if form.cause_analysis.data is None and not (posted or {}).get(name):
+                form.cause_analysis.data = action.cause_analysis
+                form.planned_action.data = action.planned_action
+                form.responsible_department_id.data = str(action.responsible_department_id or "")
+                form.responsible_user_id.data = str(action.responsible_user_id or "")
+                form.due_on.data = action.due_on.isoformat() if action.due_on else ""
+        forms[name] = form
+    return forms
+
+
+def _detail(action, *, posted=None, void_form=None, status=200):
+    return render_template(
+        "actions/detail.html", action=action, source=source_link(action), forms=_step_forms(action, posted),
+        void_form=void_form or VoidForm(formdata=None, version=str(action.version)),
+        timeline=service.timeline(action), event_labels=service.EVENT_LABELS, statuses=service.STATUSES,
+        kinds=service.KINDS, step_labels=service.TRANSITION_LABELS, overdue=service.is_overdue(action),
+        today=local_today().isoformat()), status
+
+
+@bp.get("/<int:action_id>")
+@permission_required(P.RECORDS_READ)
+def detail(action_id: int):
+    return _detail(service.get_action(action_id))
+
+
+@bp.post("/<int:action_id>/<any(analyse, take_action, verify, close):step>")
+@permission_required(P.RECORDS_WRITE)
+def step(action_id: int, step: str):
+    action = service.get_action(action_id)
+    if step not in service.allowed_transitions(action):
+        raise InvalidTransition(_("An action in state “%(state)s” cannot do “%(step)s”.",
+                                  state=service.STATUSES[action.status], step=service.TRANSITION_LABELS[step]))
+    form = STEP_FORMS[step]()
+    if step == "analyse":
+        form.responsible_department_id.choices = _department_choices()
+        form.responsible_user_id.choices = _people_choices()
+    if not form.validate_on_submit():
+        return _detail(action, posted={step: form}, status=400)
+    try:
+        service.transition(action, step, {k: form[k].data for k in STEP_FIELDS[step]}, actor=current_user,
+                           version=form.version.data)
+    except (ValidationError, Conflict) as exc:
+        db.session.rollback()
+        if isinstance(exc, ValidationError):
+            put_errors(form, exc)
+        else:
+            flash(str(exc), "error")
+        return _detail(service.get_action(action_id), posted={step: form}, status=exc.status_code)
+    flash(_("Saved: %(step)s.", step=service.TRANSITION_LABELS[step]), "success")
+    return redirect(url_for("actions.detail", action_id=action.id))
+
+
+@bp.post("/<int:action_id>/void")
+@permission_required(P.RECORDS_VOID)
+def void(action_id: int):
+    action = service.get_action(action_id)
+    form = VoidForm()
+    if not form.validate_on_submit():
+        return _detail(action, void_form=form, status=400)
+    try:
+        service.void_action(action, form.reason.data, actor=current_user, version=form.version.data)
+    except (ValidationError, Conflict) as exc:
+        db.session.rollback()
+        if isinstance(exc, ValidationError):
+            put_errors(form, exc)
+        else:
+            flash(str(exc), "error")
+        return _detail(service.get_action(action_id), void_form=form, status=exc.status_code)
+    flash(_("Action %(number)s voided.", number=action.number), "success")
+    return redirect(url_for("actions.detail", action_id=action.id))

@@ -1,0 +1,141 @@
+"""JSON API for caring services: list (filters) and create, with the same validation as the form."""
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, request
+from flask_login import current_user
+from sqlalchemy import select
+
+from accounts.models import Project, User
+from accounts.permissions import P, permission_required
+from api.helpers import json_body
+from api.openapi import error_responses, register_paths
+from satisfaction import caring as service
+from webapp.exceptions import NotFound, ValidationError
+from webapp.extensions import db
+from webapp.i18n import _l
+from webapp.pagination import paginate
+
+bp = Blueprint("caring_api", __name__, url_prefix="/api/v1/caring-services")
+
+
+def service_json(r) -> dict:
+    return {
+        "id": r.id, "served_on": r.served_on.isoformat(),
+        "project": {"id": r.project_id, "code": r.project.code, "name": r.project.label},
+        "staff": {"id": r.staff_id, "login": r.staff.login, "name": r.staff.display_name},
+        "household": r.household, "service": r.service, "minutes": r.minutes, "owner_comment": r.owner_comment,
+        "created_at": r.created_at.isoformat(), "voided": r.voided, "void_reason": r.void_reason or None,
+    }
+
+
+def _int_arg(name: str, lo: int, hi: int):
+    raw = request.args.get(name)
+    if raw in (None, ""):
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        value = None
+    if value is None or not lo <= value <= hi:
+        message = _l("Enter a number between %(min)s and %(max)s.", min=lo, max=hi)
+        raise ValidationError(message, errors={name: [message]})
+    return value
+
+
+@bp.get("")
+@permission_required(P.RECORDS_READ)
+def list_services():
+    project_id = None
+    if request.args.get("project"):
+        project_id = db.session.execute(select(Project.id).where(Project.code == request.args["project"])).scalar()
+        project_id = -1 if project_id is None else project_id
+    staff_id = None
+    if request.args.get("staff"):
+        staff_id = db.session.execute(select(User.id).where(User.login == request.args["staff"])).scalar() or -1
+    year, month = _int_arg("year", 2000, 2100), _int_arg("month", 1, 12)
+    if month and not year:
+        raise ValidationError(_l("Give the year with the month."), errors={"year": [_l("Give the year with the month.")]})
+    voided = request.args.get("voided", "")
+    stmt = service.list_services(user=current_user, project_id=project_id, staff_id=staff_id, year=year,
+                                 month=month, q=(request.args.get("q") or "")[:100],
+                                 voided=voided if voided in ("only", "all") else "")
+    page = paginate(stmt, per_page=100, max_per_page=1000)
+    return jsonify(items=[service_json(r) for r in page.items], page=page.number, per_page=page.per_page,
+                   has_next=page.has_next)
+
+
+@bp.get("/monthly")
+@permission_required(P.RECORDS_READ)
+def monthly():
+    from actions.validation import local_today
+
+    year = _int_arg("year", 2000, 2100) or local_today().year
+    counts = service.monthly_counts(year, user=current_user)
+
+    def row(r):
+        return {"key": r["key"], "name": r["label"], "count": r["count"], "minutes": r["minutes"],
+                "months": {str(m): {"count": c, "minutes": mins} for m, (c, mins) in sorted(r["months"].items())}}
+
+    return jsonify(year=year, projects=[dict(row(r), code=r["sort"]) for r in counts["projects"]],
+                   staff=[row(r) for r in counts["staff"]], totals=row(counts["totals"]))
+
+
+@bp.post("")
+@permission_required(P.RECORDS_WRITE)
+def create_service():
+    data = dict(json_body())
+    if data.get("project") and not data.get("project_id"):
+        pid = db.session.execute(select(Project.id).where(Project.code == str(data["project"]))).scalar()
+        if pid is None:
+            raise NotFound(_l("Unknown project."))
+        data["project_id"] = pid
+    if data.get("staff") and not data.get("staff_id"):
+        uid = db.session.execute(select(User.id).where(User.login == str(data["staff"]))).scalar()
+        if uid is None:
+            raise ValidationError(_l("Unknown staff member."), errors={"staff": [_l("Unknown staff member.")]})
+        data["staff_id"] = uid
+    record = service.create_service(data, actor=current_user)
+    return jsonify(service_json(record)), 201
+
+
+_ITEM = {"$ref": "#/components/schemas/CaringService"}
+register_paths({
+    "/caring-services": {
+        "get": {"summary": "Caring services (亲情服务) you may see, newest first", "tags": ["caring services"],
+                "parameters": [
+                    {"name": "project", "in": "query", "schema": {"type": "string"}, "description": "project code"},
+                    {"name": "staff", "in": "query", "schema": {"type": "string"}, "description": "staff login"},
+                    {"name": "year", "in": "query", "schema": {"type": "integer"}},
+                    {"name": "month", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 12}},
+                    {"name": "q", "in": "query", "schema": {"type": "string"}},
+                    {"name": "voided", "in": "query", "schema": {"type": "string", "enum": ["", "only", "all"]}},
+                    {"name": "page", "in": "query", "schema": {"type": "integer"}}],
+                "responses": {"200": {"description": "a page", "content": {"application/json": {"schema": {
+                    "type": "object", "properties": {"items": {"type": "array", "items": _ITEM},
+                                                     "has_next": {"type": "boolean"}}}}}},
+                              **error_responses(400, 401, 403)}},
+        "post": {"summary": "Record a caring service", "tags": ["caring services"],
+                 "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                     "$ref": "#/components/schemas/CaringServiceCreate"}}}},
+                 "responses": {"201": {"description": "created", "content": {"application/json": {"schema": _ITEM}}},
+                               **error_responses(400, 401, 403, 404)}},
+    },
+    "/caring-services/monthly": {"get": {
+        "summary": "Valid caring services per project and staff member, by month", "tags": ["caring services"],
+        "parameters": [{"name": "year", "in": "query", "schema": {"type": "integer"}}],
+        "responses": {"200": {"description": "counts and minutes"}, **error_responses(400, 401, 403)}}},
+}, {
+    "CaringService": {"type": "object", "properties": {
+        "id": {"type": "integer"}, "served_on": {"type": "string", "format": "date"}, "project": {"type": "object"},
+        "staff": {"type": "object"}, "household": {"type": "string"}, "service": {"type": "string"},
+        "minutes": {"type": "integer"}, "owner_comment": {"type": "string"}, "voided": {"type": "boolean"}}},
+    "CaringServiceCreate": {"type": "object", "required": ["served_on", "household", "service", "minutes"],
+                            "properties": {
+        "project": {"type": "string", "description": "project code (or project_id)"},
+        "project_id": {"type": "integer"}, "served_on": {"type": "string", "format": "date",
+                                                         "description": "local date, not in the future"},
+        "staff": {"type": "string", "description": "login (default: you)"}, "staff_id": {"type": "integer"},
+        "household": {"type": "string", "maxLength": 60}, "service": {"type": "string", "maxLength": 120},
+        "minutes": {"type": "integer", "minimum": 1, "maximum": 1440},
+        "owner_comment": {"type": "string", "maxLength": 2000}}},
+})

@@ -1,0 +1,116 @@
+"""JSON API for owners'-committee meetings: list (filters) and create, same validation as the form."""
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, request
+from flask_login import current_user
+from sqlalchemy import select
+
+from accounts.models import Project, User
+from accounts.permissions import P, permission_required
+from api.helpers import json_body
+from api.openapi import error_responses, register_paths
+from satisfaction import meetings as service
+from webapp.exceptions import NotFound, ValidationError
+from webapp.extensions import db
+from webapp.i18n import _l
+from webapp.pagination import paginate
+
+bp = Blueprint("meetings_api", __name__, url_prefix="/api/v1/meetings")
+
+
+def meeting_json(m) -> dict:
+    return {
+        "id": m.id, "held_on": m.held_on.isoformat(), "title": m.title, "location": m.location,
+        "project": {"id": m.project_id, "code": m.project.code, "name": m.project.label},
+        "attendees": m.attendee_list, "staff": [u.login for u in m.staff], "topics": m.topics,
+        "minutes": m.minutes, "version": m.version, "voided": m.voided, "void_reason": m.void_reason or None,
+        "issues": [{"id": i.id, "description": i.description, "category": i.category.code,
+                    "entry": ({"id": i.entry.id, "number": i.entry.number, "kind": i.entry.kind,
+                               "status": i.entry.status} if i.entry else None)} for i in m.issues],
+    }
+
+
+@bp.get("")
+@permission_required(P.RECORDS_READ)
+def list_meetings():
+    project_id = None
+    if request.args.get("project"):
+        project_id = db.session.execute(select(Project.id).where(Project.code == request.args["project"])).scalar()
+        project_id = -1 if project_id is None else project_id
+    year = request.args.get("year")
+    if year not in (None, "") and (not year.isdigit() or not 2000 <= int(year) <= 2100):
+        message = _l("Enter a number between %(min)s and %(max)s.", min=2000, max=2100)
+        raise ValidationError(message, errors={"year": [message]})
+    voided = request.args.get("voided", "")
+    stmt = service.list_meetings(user=current_user, project_id=project_id, year=int(year) if year else None,
+                                 q=(request.args.get("q") or "")[:100],
+                                 voided=voided if voided in ("only", "all") else "")
+    page = paginate(stmt, per_page=50, max_per_page=200)
+    return jsonify(items=[meeting_json(m) for m in page.items], page=page.number, per_page=page.per_page,
+                   has_next=page.has_next)
+
+
+@bp.post("")
+@permission_required(P.RECORDS_WRITE)
+def create_meeting():
+    data = dict(json_body())
+    if data.get("project") and not data.get("project_id"):
+        pid = db.session.execute(select(Project.id).where(Project.code == str(data["project"]))).scalar()
+        if pid is None:
+            raise NotFound(_l("Unknown project."))
+        data["project_id"] = pid
+    staff = data.get("staff")
+    if staff and "staff_ids" not in data:
+        if not isinstance(staff, list):
+            raise ValidationError(_l("Unknown staff member."), errors={"staff": [_l("Unknown staff member.")]})
+        logins = [str(s) for s in staff]
+        found = dict(db.session.execute(select(User.login, User.id).where(User.login.in_(logins))).all())
+        if len(found) != len(set(logins)):
+            raise ValidationError(_l("Unknown staff member."), errors={"staff": [_l("Unknown staff member.")]})
+        data["staff_ids"] = list(found.values())
+    meeting = service.save_meeting(None, data, actor=current_user)
+    return jsonify(meeting_json(meeting)), 201
+
+
+_ITEM = {"$ref": "#/components/schemas/Meeting"}
+register_paths({
+    "/meetings": {
+        "get": {"summary": "Owners'-committee meetings you may see, newest first", "tags": ["meetings"],
+                "parameters": [
+                    {"name": "project", "in": "query", "schema": {"type": "string"}, "description": "project code"},
+                    {"name": "year", "in": "query", "schema": {"type": "integer"}},
+                    {"name": "q", "in": "query", "schema": {"type": "string"}},
+                    {"name": "voided", "in": "query", "schema": {"type": "string", "enum": ["", "only", "all"]}},
+                    {"name": "page", "in": "query", "schema": {"type": "integer"}}],
+                "responses": {"200": {"description": "a page", "content": {"application/json": {"schema": {
+                    "type": "object", "properties": {"items": {"type": "array", "items": _ITEM},
+                                                     "has_next": {"type": "boolean"}}}}}},
+                              **error_responses(400, 401, 403)}},
+        "post": {"summary": "Record a meeting with its issues", "tags": ["meetings"],
+                 "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                     "$ref": "#/components/schemas/MeetingCreate"}}}},
+                 "responses": {"201": {"description": "created", "content": {"application/json": {"schema": _ITEM}}},
+                               **error_responses(400, 401, 403, 404)}},
+    },
+}, {
+    "Meeting": {"type": "object", "properties": {
+        "id": {"type": "integer"}, "held_on": {"type": "string", "format": "date"}, "title": {"type": "string"},
+        "project": {"type": "object"}, "attendees": {"type": "array", "items": {"type": "string"}},
+        "staff": {"type": "array", "items": {"type": "string"}}, "topics": {"type": "string"},
+        "minutes": {"type": "string", "description": "Markdown"}, "version": {"type": "integer"},
+        "voided": {"type": "boolean"}, "issues": {"type": "array", "items": {"type": "object", "properties": {
+            "id": {"type": "integer"}, "description": {"type": "string"}, "category": {"type": "string"},
+            "entry": {"type": ["object", "null"], "description": "the register entry it became"}}}}}},
+    "MeetingCreate": {"type": "object", "required": ["held_on", "title"], "properties": {
+        "project": {"type": "string", "description": "project code (or project_id)"},
+        "project_id": {"type": "integer"},
+        "held_on": {"type": "string", "format": "date", "description": "local date, not in the future"},
+        "title": {"type": "string", "maxLength": 200}, "location": {"type": "string"},
+        "attendees": {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]},
+        "staff": {"type": "array", "items": {"type": "string"}, "description": "logins"},
+        "topics": {"type": "string"}, "minutes": {"type": "string", "description": "Markdown"},
+        "issues": {"type": "array", "items": {"type": "object", "required": ["description", "category"],
+                                              "properties": {"description": {"type": "string"},
+                                                             "category": {"type": "string",
+                                                                          "description": "category code"}}}}}},
+})

@@ -1,0 +1,119 @@
+"""Demo data: owners'-committee meetings, caring services and a preventive action. Idempotent."""
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+
+from flask import current_app
+from flask_babel import force_locale
+from sqlalchemy import select
+
+from accounts.models import Department, Project, User
+from webapp.extensions import db
+
+MINUTES_LJY = """## 一、物业服务中心工作汇报
+客服部通报了上季度维修、保洁、秩序维护工作情况，报修及时率 98%。
+
+## 二、业主委员会意见
+- 地下车库照明不足，部分灯管损坏；
+- 3 栋电梯高峰期等候时间长；
+- 希望增加儿童游乐区的清洁频次。
+
+## 三、会议决定
+1. 工程部两周内完成车库照明检修；
+2. 客服部跟进电梯维保单位，下次会议通报结果。
+"""
+
+MINUTES_JHC = """## 会议内容
+业委会与物业服务中心就**垃圾分类**推进和**快递柜**位置进行了沟通。
+
+- 业委会建议在 2 号门增设快递柜；
+- 物业承诺加强垃圾分类督导，每周通报。
+"""
+
+CARING_KINDS = ["代收快递", "上门维修小件", "陪同就医", "代缴费用", "探望独居老人", "代浇花草", "搬运重物"]
+COMMENTS = ["非常感谢！", "服务热情周到", "", "师傅很专业", "", "帮了大忙", ""]
+
+
+def _users(*logins) -> dict[str, User]:
+    return {u.login: u for u in db.session.execute(select(User).where(User.login.in_(logins))).scalars()}
+
+
+def load_demo() -> list[str]:
+    from actions import service as actions
+    from actions.models import Action
+    from actions.validation import local_today
+    from satisfaction import caring, meetings
+    from satisfaction.caring_models import CaringService
+    from satisfaction.categories import ensure_default_categories, get_category
+    from satisfaction.meeting_models import Meeting
+
+    lines = []
+    ensure_default_categories()
+    projects = {p.code: p for p in db.session.execute(select(Project)).scalars()}
+    users = _users("clerk", "manager", "frontline", "staff", "depthead")
+    if not {"P-LJY", "P-JHC", "P-YSW"} <= set(projects) or not {"clerk", "manager"} <= set(users):
+        return ["meetings, caring services, actions: skipped (demo projects or users missing)"]
+    today = local_today()
+    clerk, manager = users["clerk"], users["manager"]
+    cat = {code: get_category(code).id for code in ("security", "environment", "maintenance", "other")}
+
+    with force_locale(current_app.config["DEFAULT_LOCALE"]):
+        if db.session.execute(select(Meeting.id).limit(1)).first() is None:
+            staff_ids = [u.id for u in (clerk, users.get("depthead"), users.get("frontline")) if u]
+            first = meetings.save_meeting(None, {
+                "project_id": projects["P-LJY"].id, "held_on": today - timedelta(days=45),
+                "title": "第三季度业主委员会座谈会", "location": "翠湖丽景苑物业服务中心会议室",
+                "attendees": "张建国（业委会主任）\n李秀英（业委会委员）\n王海（业主代表）",
+                "staff_ids": staff_ids, "topics": "季度工作汇报；车库照明；电梯等候；儿童游乐区清洁",
+                "minutes": MINUTES_LJY,
+                "issues": [
+                    {"description": "地下车库照明不足，B2 层多处灯管损坏", "category": cat["maintenance"]},
+                    {"description": "3 栋电梯早高峰等候时间过长", "category": cat["maintenance"]},
+                    {"description": "建议增加儿童游乐区清洁和消毒频次", "category": cat["environment"]},
+                ]}, actor=clerk)
+            meetings.save_meeting(None, {
+                "project_id": projects["P-JHC"].id, "held_on": today - timedelta(days=12),
+                "title": "业主委员会月度沟通会", "location": "金禾城会所二楼",
+                "attendees": "陈立（业委会副主任）\n赵敏（业主代表）", "staff_ids": [clerk.id],
+                "topics": "垃圾分类；快递柜", "minutes": MINUTES_JHC,
+                "issues": [{"description": "建议在 2 号门增设快递柜", "category": cat["other"]},
+                           {"description": "夜间巡逻频次不够，希望加强", "category": cat["security"]}]},
+                actor=clerk)
+            suggestion = first.issues[2]
+            entry = meetings.issue_to_entry(first, suggestion, "suggestion", actor=clerk)
+            lines.append(f"meetings: 2 recorded, issue turned into {entry.number}")
+        else:
+            lines.append("meetings: already there")
+
+        if db.session.execute(select(CaringService.id).limit(1)).first() is None:
+            rng = random.Random(42)
+            givers = [u for u in (clerk, users.get("frontline"), users.get("staff")) if u]
+            start = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
+            start = (start - timedelta(days=1)).replace(day=1)  # first day of the month two months ago
+            span = (today - start).days
+            for n in range(30):
+                day = start + timedelta(days=rng.randint(0, span))
+                code = "P-LJY" if n % 3 else "P-JHC"
+                caring.create_service({
+                    "project_id": projects[code].id, "served_on": day, "staff_id": givers[n % len(givers)].id,
+                    "household": f"{rng.randint(1, 12)}栋{rng.randint(1, 3)}单元{rng.randint(1, 18)}0{rng.randint(1, 4)}",
+                    "service": rng.choice(CARING_KINDS), "minutes": rng.choice([10, 15, 20, 30, 45, 60, 90, 120]),
+                    "owner_comment": rng.choice(COMMENTS)}, actor=clerk)
+            lines.append("caring services: 30 recorded over three months")
+        else:
+            lines.append("caring services: already there")
+
+        manual = db.session.execute(select(Action.id).where(Action.source_type == "manual").limit(1)).first()
+        if manual is None:
+            eng = db.session.execute(select(Department).where(Department.code == "ENG")).scalar_one_or_none()
+            action = actions.create_manual({
+                "kind": "preventive", "project_id": projects["P-YSW"].id,
+                "title": "雨季前检查地下车库及设备房排水系统",
+                "description": "去年雨季云山湾地下车库出现积水，业主投诉较多。今年雨季前全面检查排水沟、集水井和水泵，防止再次发生。",
+                "responsible_department_id": eng.id if eng else None,
+                "due_on": today + timedelta(days=30)}, actor=manager)
+            lines.append(f"actions: preventive action {action.number} opened")
+        else:
+            lines.append("actions: already there")
+    return lines

@@ -1,0 +1,297 @@
+"""Owners'-committee meeting pages: list, record/edit, view, print, void, issue follow-through, export."""
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy.orm import selectinload
+from werkzeug.routing import BuildError
+from wtforms import (
+    FieldList,
+    Form,
+    FormField,
+    HiddenField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Length, Optional
+
+from accounts.permissions import P, permission_required
+from actions.forms import VoidForm, put_errors
+from actions.service import STATUSES as ACTION_STATUSES
+from actions.validation import local_today
+from procedures.rendering import render as render_markdown
+from satisfaction import caring as caring_service
+from satisfaction import meetings as service
+from satisfaction.categories import list_categories
+from satisfaction.export import csv_response, xlsx_response
+from satisfaction.meeting_models import Meeting, MeetingIssue
+from satisfaction.scope import visible_projects
+from webapp.exceptions import Conflict, InvalidTransition, ValidationError
+from webapp.extensions import db
+from webapp.forms import choices
+from webapp.i18n import _, _l
+from webapp.pagination import paginate
+
+bp = Blueprint("meetings", __name__, url_prefix="/satisfaction/meetings")
+
+REQUIRED = _l("This field is required.")
+EXPORT_LIMIT = 50_000
+BLANK_ISSUE_ROWS = 2
+
+
+class IssueForm(Form):
+    """One issue row inside the meeting form (no CSRF of its own)."""
+
+    id = HiddenField()
+    description = TextAreaField(_l("Issue raised"), validators=[Optional(), Length(max=2000)], render_kw={"rows": 2})
+    category = SelectField(_l("Service category"), validators=[Optional()])
+
+
+class MeetingForm(FlaskForm):
+    version = HiddenField()
+    project_id = SelectField(_l("Project"), validators=[DataRequired(message=REQUIRED)])
+    held_on = StringField(_l("Date of the meeting"), validators=[DataRequired(message=REQUIRED)],
+                          render_kw={"type": "date"})
+    title = StringField(_l("Title"), validators=[DataRequired(message=REQUIRED), Length(max=200)])
+    location = StringField(_l("Place"), validators=[Optional(), Length(max=200)])
+    attendees = TextAreaField(_l("Owners' committee and other attendees"), validators=[Optional(), Length(max=4000)],
+                              render_kw={"rows": 3, "placeholder": _l("One per line, e.g. 王主任（业委会主任）")})
+    staff_ids = SelectMultipleField(_l("Company staff present"), validators=[Optional()])
+    topics = TextAreaField(_l("Topics"), validators=[Optional(), Length(max=4000)], render_kw={"rows": 3})
+    minutes = TextAreaField(_l("Meeting minutes"), validators=[Optional(), Length(max=100_000)], render_kw={"rows": 12})
+    issues = FieldList(FormField(IssueForm), min_entries=0, max_entries=service.MAX_ISSUES)
+    add_issue = SubmitField(_l("Add another issue"))
+    submit = SubmitField(_l("Save meeting"))
+
+
+class IssueEntryForm(FlaskForm):
+    """Turn an issue into a register entry or an action; the pressed button sends ``kind``."""
+
+
+def _fill_choices(form: MeetingForm) -> None:
+    form.project_id.choices = choices([("", _("Choose…"))] + [(str(p.id), p.label) for p in visible_projects()])
+    form.staff_ids.choices = choices((str(u.id), u.display_name) for u in caring_service.staff_candidates(current_user))
+    categories = choices([("", _("Choose…"))] + [(str(c.id), c.label) for c in list_categories()])
+    for entry in form.issues:
+        entry.category.choices = categories
+
+
+def _data(form: MeetingForm) -> dict:
+    return {
+        "project_id": form.project_id.data, "held_on": form.held_on.data, "title": form.title.data,
+        "location": form.location.data, "attendees": form.attendees.data, "staff_ids": form.staff_ids.data or [],
+        "topics": form.topics.data, "minutes": form.minutes.data,
+        "issues": [{"id": e.form.id.data or None, "description": e.form.description.data,
+                    "category": e.form.category.data} for e in form.issues],
+    }
+
+
+def _place_issue_errors(form: MeetingForm, exc: ValidationError) -> ValidationError:
+    """Move ``issues-<n>-<field>`` messages onto the issue rows; return the rest."""
+    rest = {}
+    for key, messages in exc.errors.items():
+        parts = key.split("-")
+        if len(parts) == 3 and parts[0] == "issues" and parts[1].isdigit() and int(parts[1]) < len(form.issues):
+            sub = form.issues[int(parts[1])].form
+            target = sub.description if parts[2] == "description" else sub.category
+            target.errors = list(target.errors or []) + [str(m) for m in messages]
+        else:
+            rest[key] = messages
+    return ValidationError(exc.message, errors=rest) if rest or not exc.errors else None
+
+
+def _edit(meeting):
+    form = MeetingForm()
+    locked = service.followed_issues(meeting) if meeting else []
+    if not form.is_submitted():
+        if meeting is None:
+            form.held_on.data = local_today().isoformat()
+            form.title.data = _("Owners' committee meeting")
+            projects = visible_projects()
+            if len(projects) == 1:
+                form.project_id.data = str(projects[0].id)
+        else:
+            for key in ("title", "location", "attendees", "topics", "minutes"):
+                form[key].data = getattr(meeting, key)
+            form.version.data = str(meeting.version)
+            form.project_id.data = str(meeting.project_id)
+            form.held_on.data = meeting.held_on.isoformat()
+            form.staff_ids.data = [str(u.id) for u in meeting.staff]
+            for issue in meeting.issues:
+                if issue not in locked:
+                    form.issues.append_entry({"id": str(issue.id), "description": issue.description,
+                                              "category": str(issue.category_id)})
+        for _n in range(BLANK_ISSUE_ROWS):
+            form.issues.append_entry()
+    elif form.add_issue.data:
+        form.issues.append_entry()
+    _fill_choices(form)
+    status = 200
+    if form.is_submitted() and not form.add_issue.data:
+        if form.validate():
+            try:
+                saved = service.save_meeting(meeting, _data(form), actor=current_user,
+                                             version=form.version.data if meeting else None)
+            except (ValidationError, Conflict) as exc:
+                db.session.rollback()
+                status = exc.status_code
+                if isinstance(exc, ValidationError):
+                    rest = _place_issue_errors(form, exc)
+                    if rest is not None:
+                        put_errors(form, rest)
+                else:
+                    flash(str(exc), "error")
+            else:
+                flash(_("Meeting saved."), "success")
+                return redirect(url_for("meetings.detail", meeting_id=saved.id))
+        else:
+            status = 400
+    return render_template("satisfaction/meetings/form.html", form=form, meeting=meeting, locked=locked,
+                           today=local_today().isoformat()), status
+
+
+@bp.get("/")
+@permission_required(P.RECORDS_READ)
+def index():
+    filters = _filters()
+    page = paginate(service.list_meetings(user=current_user, **filters), per_page=30)
+    return render_template("satisfaction/meetings/list.html", page=page, filters=filters,
+                           projects=visible_projects(), years=_years())
+
+
+def _years() -> list[int]:
+    years = service.years_with_meetings(current_user)
+    this_year = local_today().year
+    return sorted(set(years) | {this_year}, reverse=True)
+
+
+def _filters() -> dict:
+    args = request.args
+    year = args.get("year", type=int)
+    return {
+        "project_id": args.get("project", type=int),
+        "year": year if year and 2000 <= year <= 2100 else None,
+        "q": (args.get("q") or "").strip()[:100],
+        "voided": args.get("voided") if args.get("voided") in ("only", "all") else "",
+    }
+
+
+@bp.get("/export.<any(csv, xlsx):fmt>")
+@permission_required(P.RECORDS_READ)
+def export(fmt: str):
+    issues = selectinload(Meeting.issues)
+    stmt = service.list_meetings(user=current_user, **_filters()).limit(EXPORT_LIMIT).options(
+        issues.joinedload(MeetingIssue.category), issues.joinedload(MeetingIssue.entry), selectinload(Meeting.staff))
+    headers = [_("Date"), _("Project"), _("Title"), _("Place"), _("Attendees"), _("Company staff present"),
+               _("Topics"), _("Issues raised"), _("In the register"), _("Voided"), _("Reason for voiding")]
+    rows = []
+    for m in db.session.execute(stmt).scalars():
+        issues = "\n".join(f"{n}. [{i.category.label}] {i.description}" + (f" → {i.entry.number}" if i.entry else "")
+                           for n, i in enumerate(m.issues, start=1))
+        rows.append((m.held_on, m.project.label, m.title, m.location, "、".join(m.attendee_list),
+                     "、".join(u.display_name for u in m.staff), m.topics, issues,
+                     sum(1 for i in m.issues if i.entry_id), m.voided, m.void_reason))
+    name = _("Owners' committee meetings")
+    if fmt == "csv":
+        return csv_response(f"{name}.csv", headers, rows)
+    return xlsx_response(f"{name}.xlsx", name, headers, rows,
+                         subtitle=_("Exported %(when)s", when=local_today().isoformat()))
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@permission_required(P.RECORDS_WRITE)
+def new():
+    return _edit(None)
+
+
+@bp.route("/<int:meeting_id>/edit", methods=["GET", "POST"])
+@permission_required(P.RECORDS_WRITE)
+def edit(meeting_id: int):
+    meeting = service.get_meeting(meeting_id)
+    if meeting.voided:
+        flash(_("A voided meeting cannot be changed."), "error")
+        return redirect(url_for("meetings.detail", meeting_id=meeting.id))
+    return _edit(meeting)
+
+
+def entry_url(entry) -> str | None:
+    """The register page of an entry, when the complaints feature is installed."""
+    for endpoint, arg in (("complaints.detail", "entry_id"), ("complaints.view", "entry_id"),
+                          ("complaints.detail", "complaint_id")):
+        try:
+            return url_for(endpoint, **{arg: entry.id})
+        except BuildError:
+            continue
+    return None
+
+
+def _detail(meeting, void_form=None, status=200, print_view=False):
+    from satisfaction.complaints import KIND_LABELS, STATUS_LABELS
+
+    template = "satisfaction/meetings/print.html" if print_view else "satisfaction/meetings/detail.html"
+    return render_template(template, meeting=meeting, minutes_html=render_markdown(meeting.minutes).html,
+                           outcomes=service.outcomes(meeting), void_form=void_form or VoidForm(version=meeting.version),
+                           issue_form=IssueEntryForm(), entry_url=entry_url, kind_labels=KIND_LABELS,
+                           status_labels=STATUS_LABELS, action_statuses=ACTION_STATUSES), status
+
+
+@bp.get("/<int:meeting_id>")
+@permission_required(P.RECORDS_READ)
+def detail(meeting_id: int):
+    return _detail(service.get_meeting(meeting_id))
+
+
+@bp.get("/<int:meeting_id>/print")
+@permission_required(P.RECORDS_READ)
+def print_view(meeting_id: int):
+    return _detail(service.get_meeting(meeting_id), print_view=True)
+
+
+@bp.post("/<int:meeting_id>/void")
+@permission_required(P.RECORDS_VOID)
+def void(meeting_id: int):
+    meeting = service.get_meeting(meeting_id)
+    form = VoidForm()
+    if not form.validate_on_submit():
+        return _detail(meeting, form, 400)
+    try:
+        service.void_meeting(meeting, form.reason.data, actor=current_user, version=form.version.data)
+    except (ValidationError, Conflict, InvalidTransition) as exc:
+        db.session.rollback()
+        if isinstance(exc, ValidationError):
+            put_errors(form, exc)
+        else:
+            flash(str(exc), "error")
+        return _detail(service.get_meeting(meeting_id), form, exc.status_code)
+    flash(_("The meeting was voided."), "success")
+    return redirect(url_for("meetings.detail", meeting_id=meeting.id))
+
+
+@bp.post("/<int:meeting_id>/issues/<int:issue_id>/register")
+@permission_required(P.RECORDS_WRITE)
+def issue_register(meeting_id: int, issue_id: int):
+    meeting = service.get_meeting(meeting_id)
+    issue = service.get_issue(meeting, issue_id)
+    form = IssueEntryForm()
+    if not form.validate_on_submit():
+        return _detail(meeting, status=400)
+    entry = service.issue_to_entry(meeting, issue, request.form.get("kind", ""), actor=current_user)
+    flash(_("The issue is now in the register as %(number)s.", number=entry.number), "success")
+    return redirect(url_for("meetings.detail", meeting_id=meeting.id) + f"#issue-{issue.id}")
+
+
+@bp.post("/<int:meeting_id>/issues/<int:issue_id>/action")
+@permission_required(P.RECORDS_WRITE)
+def issue_action(meeting_id: int, issue_id: int):
+    meeting = service.get_meeting(meeting_id)
+    issue = service.get_issue(meeting, issue_id)
+    form = IssueEntryForm()
+    if not form.validate_on_submit():
+        return _detail(meeting, status=400)
+    action = service.issue_to_action(meeting, issue, request.form.get("kind", ""), actor=current_user)
+    flash(_("Action %(number)s is open for this issue.", number=action.number), "success")
+    return redirect(url_for("meetings.detail", meeting_id=meeting.id) + f"#issue-{issue.id}")

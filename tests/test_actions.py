@@ -1,0 +1,246 @@
+"""Corrective & preventive actions: the state machine, idempotent open_action, scope, pages, API, exports."""
+from __future__ import annotations
+
+import io
+from datetime import timedelta
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import func, select
+
+from actions import service
+from actions.models import Action
+from webapp.exceptions import Conflict, InvalidTransition, ValidationError
+from webapp.extensions import db
+
+
+@pytest.fixture
+def setup(app, make_project, make_user, make_department):
+    ids = {"P1": make_project("P1", name="一号项目"), "P2": make_project("P2", name="二号项目"),
+           "ENG": make_department("ENG", "工程部")}
+    ids["clerk"] = make_user("clerk", roles=("clerk",), projects=("P1",), display_name="刘芳")
+    return ids
+
+
+def _user(login):
+    from accounts.models import User
+
+    return db.session.execute(select(User).where(User.login == login)).scalar_one()
+
+
+def _open(ids, source_id=7, kind="corrective", source_type="complaint"):
+    return service.open_action(kind=kind, source_type=source_type, source_id=source_id, project_id=ids["P1"],
+                               title="车库照明不足", description="B2 层多处灯管损坏", actor=_user("clerk"))
+
+
+def test_open_action_is_idempotent_per_source_until_closed_or_voided(app, setup):
+    with app.test_request_context():
+        first = _open(setup)
+        db.session.commit()
+        again = _open(setup)
+        assert again.id == first.id and service.find_open_for("complaint", 7).id == first.id
+        other = _open(setup, source_id=8)
+        db.session.commit()
+        assert other.id != first.id
+        assert db.session.execute(select(func.count(Action.id))).scalar() == 2
+        service.void_action(first, "重复", actor=_user("clerk"))
+        assert service.find_open_for("complaint", 7) is None
+        fresh = _open(setup)
+        db.session.commit()
+        assert fresh.id not in (first.id, other.id)
+        assert [a.id for a in service.actions_for("complaint", 7)] == [fresh.id, first.id]
+        assert service.find_open_for("manual", None) is None
+
+
+def test_open_action_rejects_bad_input(app, setup):
+    with app.test_request_context():
+        with pytest.raises(ValidationError) as exc:
+            service.open_action(kind="nonsense", source_type="weird", source_id=1, project_id=setup["P1"], title="",
+                                actor=None)
+        assert {"kind", "source_type", "title"} <= set(exc.value.errors)
+        assert db.session.execute(select(func.count(Action.id))).scalar() == 0
+
+
+def test_full_life_cycle_with_an_ineffective_verification(app, setup):
+    with app.test_request_context():
+        clerk = _user("clerk")
+        action = _open(setup)
+        db.session.commit()
+        assert service.allowed_transitions(action) == ["analyse"]
+        with pytest.raises(InvalidTransition):
+            service.transition(action, "verify", {"verification_result": "x", "effective": True}, actor=clerk)
+        with pytest.raises(InvalidTransition):
+            service.transition(action, "close", {}, actor=clerk)
+        with pytest.raises(ValidationError) as exc:
+            service.transition(action, "analyse", {"cause_analysis": "", "planned_action": ""}, actor=clerk)
+        assert {"cause_analysis", "planned_action", "responsible_department_id"} <= set(exc.value.errors)
+        db.session.rollback()
+        assert db.session.get(Action, action.id).status == "open"
+        due = service.v.local_today() + timedelta(days=14)
+        service.transition(action, "analyse", {"cause_analysis": "灯具老化，巡检漏项", "planned_action": "更换灯管，增加月检",
+                                               "responsible_department_id": setup["ENG"], "due_on": due.isoformat()},
+                           actor=clerk, version=action.version)
+        assert (action.status, action.due_on, action.responsible_department_id) == ("cause_analysed", due, setup["ENG"])
+        with pytest.raises(Conflict):  # a stale form
+            service.transition(action, "take_action", {"action_taken": "x"}, actor=clerk, version=action.version - 1)
+        service.transition(action, "take_action", {"action_taken": "已更换 42 支灯管"}, actor=clerk)
+        with pytest.raises(ValidationError):
+            service.transition(action, "verify", {"verification_result": "ok", "effective": "maybe"}, actor=clerk)
+        db.session.rollback()
+        service.transition(action, "verify", {"verification_result": "一个月后仍有投诉", "effective": "no"}, actor=clerk)
+        assert action.status == "cause_analysed" and action.effective is False  # back to analysis
+        service.transition(action, "analyse", {"cause_analysis": "线路老化", "planned_action": "更换线路"}, actor=clerk)
+        assert action.responsible_department_id == setup["ENG"]  # kept when not sent
+        service.transition(action, "take_action", {"action_taken": "线路已更换"}, actor=clerk)
+        service.transition(action, "verify", {"verification_result": "两个月无投诉", "effective": True}, actor=clerk)
+        assert action.status == "verified" and action.verified_by_id == clerk.id
+        service.transition(action, "close", {"note": "关闭"}, actor=clerk)
+        assert action.status == "closed" and action.open_key is None and action.closed_at is not None
+        assert service.allowed_transitions(action) == []
+        with pytest.raises(InvalidTransition):
+            service.transition(action, "analyse", {"cause_analysis": "x", "planned_action": "y"}, actor=clerk)
+        events = [e.action for e in service.timeline(action)]
+        assert events == ["action.opened", "action.analyse", "action.take_action", "action.reopened", "action.analyse",
+                          "action.take_action", "action.verify", "action.close"]
+        # closed: a new problem from the same source opens a new action
+        assert _open(setup).id != action.id
+
+
+def test_voided_action_cannot_move(app, setup):
+    with app.test_request_context():
+        clerk = _user("clerk")
+        action = _open(setup)
+        db.session.commit()
+        with pytest.raises(ValidationError):
+            service.void_action(action, "  ", actor=clerk)
+        service.void_action(action, "录入错误", actor=clerk)
+        with pytest.raises(InvalidTransition):
+            service.transition(action, "analyse", {"cause_analysis": "x", "planned_action": "y"}, actor=clerk)
+        with pytest.raises(InvalidTransition):
+            service.void_action(action, "again", actor=clerk)
+
+
+def test_pages_create_manual_then_walk_the_steps(app, client, setup):
+    client.login("clerk")
+    assert client.get("/actions/new").status_code == 200
+    bad = client.post("/actions/new", {"kind": "preventive", "project_id": setup["P1"], "title": "",
+                                       "due_on": "2000-01-01"})
+    assert bad.status_code == 400
+    with app.app_context():
+        assert db.session.execute(select(func.count(Action.id))).scalar() == 0
+    past = client.post("/actions/new", {"kind": "preventive", "project_id": setup["P1"], "title": "雨季排水",
+                                        "due_on": "2000-01-01"})
+    assert past.status_code == 400 and "完成期限不能早于今天" in past.get_data(as_text=True)
+    r = client.post("/actions/new", {"kind": "preventive", "project_id": setup["P1"], "title": "雨季前检查排水",
+                                     "description": "去年车库积水", "responsible_department_id": setup["ENG"]})
+    assert r.status_code == 302
+    url = r.headers["Location"]
+    html = client.get(url).get_data(as_text=True)
+    assert "PA-00001" in html and "预防措施" in html and "手工开立" in html and 'data-status="open"' in html
+    action_id = int(url.rsplit("/", 1)[1])
+    assert client.post(f"/actions/{action_id}/take_action", {"action_taken": "x", "version": 1}).status_code == 409
+    r = client.post(f"/actions/{action_id}/analyse", {"cause_analysis": "", "planned_action": "", "version": 1})
+    assert r.status_code == 400
+    r = client.post(f"/actions/{action_id}/analyse", {"cause_analysis": "排水沟淤积", "planned_action": "清淤",
+                                                      "responsible_department_id": setup["ENG"], "version": 1})
+    assert r.status_code == 302
+    stale = client.post(f"/actions/{action_id}/take_action", {"action_taken": "已清淤", "version": 1})
+    assert stale.status_code == 409  # the form was built before the analysis
+    assert client.post(f"/actions/{action_id}/take_action", {"action_taken": "已清淤", "version": 2}).status_code == 302
+    assert client.post(f"/actions/{action_id}/verify", {"verification_result": "暴雨无积水", "effective": "yes",
+                                                        "version": 3}).status_code == 302
+    assert client.post(f"/actions/{action_id}/close", {"note": "", "version": 4}).status_code == 302
+    html = client.get(url).get_data(as_text=True)
+    assert 'data-status="closed"' in html and "验证有效" in html
+    assert client.post(f"/actions/{action_id}/void", {"reason": "x", "version": 5}).status_code == 403  # clerk
+
+
+def test_scope_and_overdue_filter(app, client, setup, make_user):
+    with app.test_request_context():
+        clerk = _user("clerk")
+        mine = _open(setup)
+        late = service.open_action(kind="corrective", source_type="manual", source_id=None, project_id=setup["P1"],
+                                   title="逾期的措施", actor=clerk,
+                                   due_on=service.v.local_today() - timedelta(days=3))
+        theirs = service.open_action(kind="corrective", source_type="manual", source_id=None, project_id=setup["P2"],
+                                     title="别的项目", actor=None)
+        db.session.commit()
+        ids = mine.id, late.id, theirs.id
+        assert service.is_overdue(late) and not service.is_overdue(mine)
+    client.login("clerk")
+    html = client.get("/actions/").get_data(as_text=True)
+    assert "车库照明不足" in html and "逾期的措施" in html and "别的项目" not in html
+    overdue = client.get("/actions/?overdue=1").get_data(as_text=True)
+    assert "逾期的措施" in overdue and "车库照明不足" not in overdue
+    assert client.get(f"/actions/{ids[2]}").status_code == 403
+    assert client.api("GET", f"/api/v1/actions/{ids[2]}").status_code == 403
+    r = client.post("/actions/new", {"kind": "corrective", "project_id": setup["P2"], "title": "越权"})
+    assert r.status_code in (400, 403)
+    assert client.api("POST", "/api/v1/actions", json={"kind": "corrective", "project": "P2",
+                                                       "title": "越权"}).status_code == 403
+
+
+def test_export_reads_back(app, client, setup):
+    with app.test_request_context():
+        _open(setup)
+        db.session.commit()
+    client.login("clerk")
+    r = client.get("/actions/export.xlsx?status=all")
+    ws = load_workbook(io.BytesIO(r.data)).active
+    rows = [[c.value for c in row] for row in ws.iter_rows(min_row=3)]
+    assert rows[0][0] == "编号"  # title, subtitle, then the header row
+    rows = rows[1:]
+    assert rows[0][0] == "CA-00001" and rows[0][3] == "车库照明不足" and rows[0][1] == "纠正措施"
+    csv = client.get("/actions/export.csv").data.decode("utf-8-sig").splitlines()
+    assert len(csv) == 2 and csv[1].startswith("CA-00001")
+
+
+def test_api_list_get_create_transition_void(app, client, setup, make_user):
+    make_user("mgr", roles=("manager", "clerk"))
+    client.login("mgr")
+    client.get("/")
+    r = client.api("POST", "/api/v1/actions", json={"kind": "corrective", "project": "P1", "title": "API 措施",
+                                                    "responsible_department": "ENG"})
+    assert r.status_code == 201, r.json
+    aid, version = r.json["id"], r.json["version"]
+    assert r.json["number"] == f"CA-{aid:05d}" and r.json["allowed_transitions"] == ["analyse"]
+    bad = client.api("POST", "/api/v1/actions", json={"kind": "x", "project": "P1", "title": ""})
+    assert bad.status_code == 400 and {"kind", "title"} <= set(bad.json["errors"])
+    assert client.api("POST", "/api/v1/actions", json={"kind": "corrective", "project": "NOPE",
+                                                       "title": "x"}).status_code == 404
+    r = client.api("POST", f"/api/v1/actions/{aid}/transitions/verify", json={"verification_result": "x",
+                                                                             "effective": True})
+    assert r.status_code == 409 and r.json["error"] == "conflict"
+    r = client.api("POST", f"/api/v1/actions/{aid}/transitions/analyse",
+                   json={"cause_analysis": "原因", "planned_action": "计划", "version": version})
+    assert r.status_code == 200 and r.json["status"] == "cause_analysed"
+    assert client.api("POST", f"/api/v1/actions/{aid}/transitions/fly", json={}).status_code == 409
+    assert client.api("GET", "/api/v1/actions?status=cause_analysed").json["items"][0]["id"] == aid
+    assert client.api("GET", "/api/v1/actions?status=bogus").status_code == 400
+    assert client.api("GET", f"/api/v1/actions/{aid}").json["cause_analysis"] == "原因"
+    assert client.api("POST", f"/api/v1/actions/{aid}/void", json={"reason": ""}).status_code == 400
+    r = client.api("POST", f"/api/v1/actions/{aid}/void", json={"reason": "测试"})
+    assert r.status_code == 200 and r.json["voided"] is True
+    assert client.api("GET", "/api/v1/actions").json["items"] == []
+    assert len(client.api("GET", "/api/v1/actions?include_voided=1").json["items"]) == 1
+    doc = client.api("GET", "/api/v1/openapi.json").json
+    assert {"/actions", "/actions/{action_id}", "/actions/{action_id}/transitions/{name}"} <= set(doc["paths"])
+
+
+def test_open_action_race_returns_the_winner(app, setup, monkeypatch):
+    """Two workers miss each other's action in find_open_for: the unique open_key lets one insert win."""
+    with app.test_request_context():
+        winner = _open(setup)
+        db.session.commit()
+        real = service.find_open_for
+        calls = []
+
+        def blind_once(source_type, source_id):
+            calls.append(source_id)
+            return None if len(calls) == 1 else real(source_type, source_id)
+
+        monkeypatch.setattr(service, "find_open_for", blind_once)
+        loser = _open(setup)
+        assert loser.id == winner.id and len(calls) == 2
+        db.session.commit()  # the caller's transaction is still usable
+        assert db.session.execute(select(func.count(Action.id))).scalar() == 1
