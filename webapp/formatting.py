@@ -3,8 +3,12 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from functools import lru_cache
+
+from babel import Locale
+from babel.numbers import parse_pattern
 from flask import Flask
-from flask_babel import format_date, format_datetime, format_decimal, format_percent, get_locale
+from flask_babel import format_date, format_datetime, get_locale
 
 
 def _is_zh() -> bool:
@@ -26,17 +30,32 @@ def fmt_date(value: date | datetime | None) -> str:
     return format_date(value, "yyyy-MM-dd" if _is_zh() else "d MMM yyyy")
 
 
+@lru_cache(maxsize=64)
+def _pattern(pattern: str):
+    # Babel parses a number pattern on every call; list pages format thousands of numbers.
+    return parse_pattern(pattern)
+
+
+@lru_cache(maxsize=8)
+def _locale(name: str) -> Locale:
+    return Locale.parse(name)
+
+
+def _apply(value, pattern: str) -> str:
+    return _pattern(pattern).apply(value, _locale(str(get_locale() or "zh_Hans")))
+
+
 def fmt_number(value, digits: int = 0) -> str:
     if value is None:
         return "—"
-    return format_decimal(value, format="#,##0" + ("." + "0" * digits if digits else ""))
+    return _apply(value, "#,##0" + ("." + "0" * digits if digits else ""))
 
 
 def fmt_percent(value, digits: int = 1) -> str:
     """A ratio (0.853) as ``85.3%``; ``—`` when there is nothing to divide."""
     if value is None:
         return "—"
-    return format_percent(value, format="#,##0." + "0" * digits + "%") if digits else format_percent(value)
+    return _apply(value, "#,##0." + "0" * digits + "%" if digits else "#,##0%")
 
 
 def init_app(app: Flask) -> None:

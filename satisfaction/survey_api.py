@@ -1,0 +1,220 @@
+"""JSON API for owner surveys: campaigns with their rates, and returned forms.
+
+The same services and validation as the pages; errors come back as the standard JSON
+error body with per-field messages.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, request
+from flask_login import current_user
+from sqlalchemy import select
+
+from accounts.models import Project
+from accounts.permissions import P, permission_required
+from api.helpers import json_body
+from api.openapi import error_responses, register_paths
+from satisfaction import survey_service as service
+from satisfaction.survey_rates import (
+    Targets,
+    campaign_rates,
+    category_rates,
+    rates_for,
+    rating_histogram,
+    satisfied_definition,
+)
+from webapp.exceptions import ValidationError
+from webapp.extensions import db
+from webapp.i18n import _l
+from webapp.pagination import paginate
+
+bp = Blueprint("surveys_api", __name__, url_prefix="/api/v1/survey-campaigns")
+
+
+def campaign_json(campaign, rates, *, detail: bool = False) -> dict:
+    categories = service.categories_of(campaign)
+    body = {
+        "id": campaign.id, "project": {"id": campaign.project_id, "code": campaign.project.code,
+                                       "name": campaign.project.label},
+        "year": campaign.year, "period": campaign.period, "label": campaign.label, "status": campaign.status,
+        "voided": campaign.voided, "void_reason": campaign.void_reason or None,
+        "households": campaign.households, "distributed": campaign.distributed,
+        "distributed_on": campaign.distributed_on.isoformat() if campaign.distributed_on else None,
+        "categories": [{"id": c.id, "code": c.code, "name": c.label} for c in categories],
+        "version": campaign.version, "rates": rates.as_dict(),
+        "satisfied_definition": satisfied_definition(rates.targets.satisfied_min_rating),
+    }
+    if detail:
+        body["category_rates"] = [c.as_dict() for c in category_rates([campaign], [c.id for c in categories],
+                                                                      rates.targets)]
+        body["overall_ratings"] = {str(k): v for k, v in rating_histogram([campaign]).items()}
+        try:
+            from actions.service import actions_for
+        except ImportError:
+            actions = []
+        else:
+            actions = [{"id": a.id, "number": a.number, "status": a.status}
+                       for a in actions_for("survey_campaign", campaign.id)]
+        body["corrective_actions"] = actions
+    return body
+
+
+def _int_arg(name: str):
+    value = request.args.get(name)
+    if value in (None, ""):
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise ValidationError(_l("Enter a whole number."), errors={name: [_l("Enter a whole number.")]}) from None
+
+
+@bp.get("")
+@permission_required(P.RECORDS_READ)
+def list_campaigns():
+    project_id = None
+    if request.args.get("project"):
+        project_id = db.session.execute(select(Project.id).where(Project.code == request.args["project"])).scalar()
+        project_id = -1 if project_id is None else project_id
+    stmt = service.campaigns_stmt(year=_int_arg("year"), project_id=project_id,
+                                  project_ids=current_user.project_ids(),
+                                  include_voided=request.args.get("include_voided") in ("1", "true"))
+    campaigns = list(db.session.execute(stmt).scalars())
+    rates = rates_for(campaigns, Targets.current())
+    return jsonify(items=[campaign_json(c, rates[c.id]) for c in campaigns])
+
+
+@bp.post("")
+@permission_required(P.RECORDS_WRITE)
+def create_campaign():
+    data = json_body()
+    if "categories" in data and "category_ids" not in data:
+        data["category_ids"] = data["categories"]
+    campaign = service.create_campaign(data, actor=current_user)
+    return jsonify(campaign_json(campaign, campaign_rates(campaign), detail=True)), 201
+
+
+@bp.get("/<int:campaign_id>")
+@permission_required(P.RECORDS_READ)
+def get_campaign(campaign_id: int):
+    campaign = service.get_campaign(campaign_id)
+    return jsonify(campaign_json(campaign, campaign_rates(campaign), detail=True))
+
+
+@bp.get("/<int:campaign_id>/responses")
+@permission_required(P.RECORDS_READ)
+def list_responses(campaign_id: int):
+    campaign = service.get_campaign(campaign_id)
+    show = request.args.get("show", "live")
+    if show not in ("live", "voided", "all"):
+        show = "live"
+    page = paginate(service.responses_stmt(campaign, voided=show), per_page=100, max_per_page=1000)
+    categories = service.categories_of(campaign)
+    return jsonify(items=[service.response_dict(r, categories) for r in page.items], page=page.number,
+                   per_page=page.per_page, has_next=page.has_next)
+
+
+@bp.post("/<int:campaign_id>/responses")
+@permission_required(P.RECORDS_WRITE)
+def create_response(campaign_id: int):
+    campaign = service.get_campaign(campaign_id)
+    data = json_body()
+    source = data.get("source") or "api"
+    if source not in ("api", "paper"):
+        raise ValidationError(_l("The source must be “paper” or “api”."),
+                              errors={"source": [_l("The source must be “paper” or “api”.")]})
+    response = service.create_response(campaign, data, actor=current_user, source=source)
+    campaign = service.get_campaign(campaign_id)
+    rates = campaign_rates(campaign)
+    return jsonify(response=service.response_dict(response, service.categories_of(campaign)),
+                   campaign=campaign_json(campaign, rates)), 201
+
+
+_RATES = {"type": "object", "properties": {
+    "households": {"type": "integer"}, "distributed": {"type": "integer"}, "returned": {"type": "integer"},
+    "satisfied": {"type": "integer"}, "distribution_rate": {"type": ["number", "null"]},
+    "return_rate": {"type": ["number", "null"]}, "satisfaction_rate": {"type": ["number", "null"]},
+    "flags": {"type": "object", "properties": {"distribution_low": {"type": "boolean"},
+                                               "return_low": {"type": "boolean"},
+                                               "satisfaction_low": {"type": "boolean"}}},
+    "targets": {"type": "object"}}}
+_CAMPAIGN = {"type": "object", "properties": {
+    "id": {"type": "integer"}, "project": {"type": "object"}, "year": {"type": "integer"},
+    "period": {"type": "string"}, "label": {"type": "string"}, "status": {"type": "string", "enum": ["open", "closed"]},
+    "voided": {"type": "boolean"}, "households": {"type": "integer"}, "distributed": {"type": "integer"},
+    "distributed_on": {"type": ["string", "null"], "format": "date"},
+    "categories": {"type": "array", "items": {"type": "object"}}, "version": {"type": "integer"},
+    "rates": {"$ref": "#/components/schemas/SurveyRates"}, "satisfied_definition": {"type": "string"},
+    "category_rates": {"type": "array", "items": {"type": "object"}},
+    "overall_ratings": {"type": "object"}, "corrective_actions": {"type": "array", "items": {"type": "object"}}}}
+_CAMPAIGN_IN = {"type": "object", "required": ["project_id", "year"], "properties": {
+    "project_id": {"type": "integer"}, "year": {"type": "integer"}, "period": {"type": "string", "maxLength": 40},
+    "households": {"type": "integer", "minimum": 1, "description": "Defaults to the project's households."},
+    "distributed": {"type": "integer", "minimum": 0, "description": "At most households."},
+    "distributed_on": {"type": "string", "format": "date", "description": "Not in the future."},
+    "category_ids": {"type": "array", "items": {"type": ["integer", "string"]},
+                     "description": "Category ids or codes; defaults to every active category."}}}
+_RESPONSE_IN = {"type": "object", "required": ["overall"], "properties": {
+    "overall": {"type": ["integer", "string"], "description": "1–5 or 非常满意/满意/一般/不满意/非常不满意"},
+    "ratings": {"type": "object", "additionalProperties": {"type": ["integer", "string", "null"]},
+                "description": "Category code (or id) -> 1–5; null or absent = not answered."},
+    "room": {"type": "string", "maxLength": 40}, "comments": {"type": "string", "maxLength": 2000},
+    "source": {"type": "string", "enum": ["api", "paper"], "default": "api"}}}
+_RESPONSE = {"type": "object", "properties": {
+    "id": {"type": "integer"}, "campaign_id": {"type": "integer"}, "room": {"type": "string"},
+    "overall": {"type": "integer"}, "ratings": {"type": "object"}, "comments": {"type": "string"},
+    "source": {"type": "string"}, "entered_at": {"type": "string", "format": "date-time"},
+    "voided": {"type": "boolean"}}}
+
+
+def _json(ref: str) -> dict:
+    return {"application/json": {"schema": {"$ref": f"#/components/schemas/{ref}"}}}
+
+
+register_paths({
+    "/survey-campaigns": {
+        "get": {"summary": "Owner survey campaigns with their rates (your projects)", "tags": ["surveys"],
+                "parameters": [{"name": "year", "in": "query", "schema": {"type": "integer"}},
+                               {"name": "project", "in": "query", "schema": {"type": "string"},
+                                "description": "Project code"},
+                               {"name": "include_voided", "in": "query", "schema": {"type": "boolean"}}],
+                "responses": {"200": {"description": "campaigns", "content": {"application/json": {"schema": {
+                    "type": "object", "properties": {"items": {"type": "array", "items": {
+                        "$ref": "#/components/schemas/SurveyCampaign"}}}}}}},
+                    **error_responses(400, 401, 403)}},
+        "post": {"summary": "Create a survey campaign", "tags": ["surveys"],
+                 "requestBody": {"required": True, "content": _json("SurveyCampaignInput")},
+                 "responses": {"201": {"description": "created", "content": _json("SurveyCampaign")},
+                               **error_responses(400, 401, 403, 404, 409)}},
+    },
+    "/survey-campaigns/{campaign_id}": {
+        "get": {"summary": "A campaign with its rates, per-category rates and corrective actions", "tags": ["surveys"],
+                "parameters": [{"name": "campaign_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+                "responses": {"200": {"description": "campaign", "content": _json("SurveyCampaign")},
+                              **error_responses(401, 403, 404)}},
+    },
+    "/survey-campaigns/{campaign_id}/responses": {
+        "get": {"summary": "Returned forms of a campaign, newest first", "tags": ["surveys"],
+                "parameters": [{"name": "campaign_id", "in": "path", "required": True, "schema": {"type": "integer"}},
+                               {"name": "show", "in": "query",
+                                "schema": {"type": "string", "enum": ["live", "voided", "all"]}},
+                               {"name": "page", "in": "query", "schema": {"type": "integer"}},
+                               {"name": "per_page", "in": "query", "schema": {"type": "integer", "maximum": 1000}}],
+                "responses": {"200": {"description": "forms", "content": {"application/json": {"schema": {
+                    "type": "object", "properties": {
+                        "items": {"type": "array", "items": {"$ref": "#/components/schemas/SurveyResponse"}},
+                        "page": {"type": "integer"}, "per_page": {"type": "integer"},
+                        "has_next": {"type": "boolean"}}}}}},
+                    **error_responses(401, 403, 404)}},
+        "post": {"summary": "Enter one returned form (refused when returned would exceed distributed)",
+                 "tags": ["surveys"],
+                 "parameters": [{"name": "campaign_id", "in": "path", "required": True,
+                                 "schema": {"type": "integer"}}],
+                 "requestBody": {"required": True, "content": _json("SurveyResponseInput")},
+                 "responses": {"201": {"description": "saved; the campaign's updated rates are included",
+                                       "content": {"application/json": {"schema": {"type": "object", "properties": {
+                                           "response": {"$ref": "#/components/schemas/SurveyResponse"},
+                                           "campaign": {"$ref": "#/components/schemas/SurveyCampaign"}}}}}},
+                               **error_responses(400, 401, 403, 404, 409)}},
+    },
+}, {"SurveyRates": _RATES, "SurveyCampaign": _CAMPAIGN, "SurveyCampaignInput": _CAMPAIGN_IN,
+    "SurveyResponseInput": _RESPONSE_IN, "SurveyResponse": _RESPONSE})

@@ -1,0 +1,125 @@
+"""Owner survey campaigns (业主调查表) and the returned forms.
+
+A campaign is one round of the yearly owner survey in one project. Forms *distributed*
+are typed in; forms *returned* are never typed: they are the count of non-voided
+responses. Each response's per-category ratings live in a child table, so rates per
+category are one grouped aggregate over an indexed join instead of JSON parsing.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, SmallInteger, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from accounts.models import Project, User
+from satisfaction.models import ServiceCategory
+from webapp.db import UTCDateTime, utcnow
+from webapp.extensions import db
+
+CAMPAIGN_STATUSES = ("open", "closed")
+SOURCES = ("paper", "xlsx", "api")
+
+
+class SurveyCampaign(db.Model):
+    """One survey round of one project in one year (optionally a labelled period of it).
+
+    ``slot`` is ``"<project_id>:<year>:<period>"`` while the campaign is not voided and NULL
+    once it is: its unique constraint allows one live campaign per project, year and period
+    even when two workers create them at the same moment, yet a voided one can be redone.
+    ``version`` is SQLAlchemy's version counter: every UPDATE checks it, so two clerks editing
+    the same campaign cannot silently overwrite each other.
+    """
+
+    __tablename__ = "survey_campaigns"
+    __table_args__ = (Index("ix_survey_campaigns_year_project", "year", "project_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    year: Mapped[int] = mapped_column(Integer)
+    period: Mapped[str] = mapped_column(String(40), default="")
+    slot: Mapped[str | None] = mapped_column(String(80), nullable=True, unique=True)
+    # Occupied households when the survey started (defaults to the project's count).
+    households: Mapped[int] = mapped_column(Integer)
+    distributed: Mapped[int] = mapped_column(Integer, default=0)
+    distributed_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    # The questions: a snapshot of the rated service categories (ids, in form order).
+    category_ids: Mapped[list] = mapped_column(JSON, default=list)
+    status: Mapped[str] = mapped_column(String(10), default="open")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+    voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    voided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    void_reason: Mapped[str] = mapped_column(Text, default="")
+
+    project: Mapped[Project] = relationship()
+    created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
+    voided_by: Mapped[User | None] = relationship(foreign_keys=[voided_by_id])
+
+    __mapper_args__ = {"version_id_col": version}
+
+    @property
+    def voided(self) -> bool:
+        return self.voided_at is not None
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == "open" and self.voided_at is None
+
+    @property
+    def label(self) -> str:
+        """``2026`` or ``2026 上半年``, without the project."""
+        return f"{self.year} {self.period}".strip()
+
+
+class SurveyResponse(db.Model):
+    """One returned survey form: overall rating 1–5, optional room, comments."""
+
+    __tablename__ = "survey_responses"
+    # Covers the rate queries (count per campaign and overall rating, non-voided) without
+    # reading the table, and the campaign's list of forms.
+    __table_args__ = (Index("ix_survey_responses_campaign_voided_overall", "campaign_id", "voided_at", "overall"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("survey_campaigns.id"))
+    room: Mapped[str] = mapped_column(String(40), default="")
+    overall: Mapped[int] = mapped_column(SmallInteger)
+    comments: Mapped[str] = mapped_column(Text, default="")
+    source: Mapped[str] = mapped_column(String(10), default="paper")
+    # Rows that came in together from one XLSX file share a batch id (named in the audit log).
+    batch: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
+    entered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    entered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    voided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    void_reason: Mapped[str] = mapped_column(Text, default="")
+
+    campaign: Mapped[SurveyCampaign] = relationship()
+    entered_by: Mapped[User | None] = relationship(foreign_keys=[entered_by_id])
+    voided_by: Mapped[User | None] = relationship(foreign_keys=[voided_by_id])
+    answers: Mapped[list[SurveyAnswer]] = relationship(back_populates="response", lazy="selectin",
+                                                       order_by="SurveyAnswer.category_id")
+
+    @property
+    def voided(self) -> bool:
+        return self.voided_at is not None
+
+    def ratings(self) -> dict[int, int]:
+        """category id -> rating, for the categories answered on this form."""
+        return {a.category_id: a.rating for a in self.answers}
+
+
+class SurveyAnswer(db.Model):
+    """The rating (1–5) a form gives one service category; unanswered categories have no row."""
+
+    __tablename__ = "survey_answers"
+
+    response_id: Mapped[int] = mapped_column(ForeignKey("survey_responses.id"), primary_key=True)
+    category_id: Mapped[int] = mapped_column(ForeignKey("service_categories.id"), primary_key=True)
+    rating: Mapped[int] = mapped_column(SmallInteger)
+
+    response: Mapped[SurveyResponse] = relationship(back_populates="answers")
+    category: Mapped[ServiceCategory] = relationship()

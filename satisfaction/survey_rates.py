@@ -1,0 +1,287 @@
+"""Survey rates, always computed from the records (procedure 4.2.1 and 4.3).
+
+- distribution rate = forms distributed / occupied households   (target ≥ 90 %)
+- return rate       = forms returned / forms distributed         (target ≥ 85 %)
+- satisfaction rate = satisfied forms / forms returned           (target ≥ 85 %)
+
+A returned form is *satisfied* when its overall rating is at least the
+``satisfied_min_rating`` setting (default 4: the top two boxes of the 5-point scale). Per
+category: satisfied answers / answered. Company figures add up the numerators and the
+denominators across projects (never an average of percentages). Returned forms are the
+non-voided responses; every figure is one grouped aggregate query, whatever the volume.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+
+from sqlalchemy import Select, case, func, select
+from sqlalchemy.orm import contains_eager
+
+from accounts.models import Project
+from satisfaction.models import ServiceCategory
+from satisfaction.settings import all_settings
+from satisfaction.survey_models import SurveyAnswer, SurveyCampaign, SurveyResponse
+from webapp.extensions import db
+from webapp.i18n import _, _l
+
+BOXES = {5: _l("top box"), 4: _l("top two boxes"), 3: _l("top three boxes"), 2: _l("top four boxes"),
+         1: _l("every answer")}
+
+
+@dataclass(frozen=True)
+class Targets:
+    satisfied_min_rating: int
+    distribution: float
+    returned: float
+    satisfaction: float
+
+    @classmethod
+    def current(cls) -> Targets:
+        s = all_settings()
+        return cls(int(s["satisfied_min_rating"]), float(s["distribution_target"]), float(s["return_target"]),
+                   float(s["satisfaction_target"]))
+
+
+def satisfied_definition(min_rating: int | None = None) -> str:
+    """What "satisfied" means right now, shown next to every satisfaction rate."""
+    if min_rating is None:
+        min_rating = Targets.current().satisfied_min_rating
+    return _("Satisfied = overall rating ≥ %(n)d (%(boxes)s)", n=min_rating, boxes=BOXES.get(min_rating, ""))
+
+
+def ratio(part: int, whole: int) -> float | None:
+    """``part / whole``, or None when there is nothing to divide by."""
+    return part / whole if whole else None
+
+
+@dataclass
+class Rates:
+    """The three rates of a campaign, a project or the company, with their counts and flags."""
+
+    households: int = 0
+    distributed: int = 0
+    returned: int = 0
+    satisfied: int = 0
+    targets: Targets | None = field(default=None, repr=False)
+
+    @property
+    def distribution_rate(self) -> float | None:
+        return ratio(self.distributed, self.households)
+
+    @property
+    def return_rate(self) -> float | None:
+        return ratio(self.returned, self.distributed)
+
+    @property
+    def satisfaction_rate(self) -> float | None:
+        return ratio(self.satisfied, self.returned)
+
+    @staticmethod
+    def _below(rate: float | None, target: float) -> bool:
+        # Compare with a tolerance so 0.85 exactly is never "below" 0.85 through float noise.
+        return rate is not None and rate < target - 1e-9
+
+    @property
+    def distribution_low(self) -> bool:
+        return self._below(self.distribution_rate, self.targets.distribution)
+
+    @property
+    def return_low(self) -> bool:
+        return self._below(self.return_rate, self.targets.returned)
+
+    @property
+    def satisfaction_low(self) -> bool:
+        return self._below(self.satisfaction_rate, self.targets.satisfaction)
+
+    @property
+    def flagged(self) -> bool:
+        return self.distribution_low or self.return_low or self.satisfaction_low
+
+    def __add__(self, other: Rates) -> Rates:
+        return Rates(self.households + other.households, self.distributed + other.distributed,
+                     self.returned + other.returned, self.satisfied + other.satisfied, self.targets or other.targets)
+
+    def as_dict(self) -> dict:
+        """For the JSON API and the entry page's live update."""
+        return {
+            "households": self.households, "distributed": self.distributed, "returned": self.returned,
+            "satisfied": self.satisfied, "distribution_rate": self.distribution_rate,
+            "return_rate": self.return_rate, "satisfaction_rate": self.satisfaction_rate,
+            "flags": {"distribution_low": self.distribution_low, "return_low": self.return_low,
+                      "satisfaction_low": self.satisfaction_low},
+            "targets": {"distribution": self.targets.distribution, "return": self.targets.returned,
+                        "satisfaction": self.targets.satisfaction,
+                        "satisfied_min_rating": self.targets.satisfied_min_rating},
+        }
+
+
+@dataclass
+class CategoryRate:
+    category: ServiceCategory
+    answered: int
+    satisfied: int
+    target: float
+
+    @property
+    def rate(self) -> float | None:
+        return ratio(self.satisfied, self.answered)
+
+    @property
+    def low(self) -> bool:
+        return self.rate is not None and self.rate < self.target - 1e-9
+
+    def as_dict(self) -> dict:
+        return {"category": self.category.code, "name": self.category.label, "answered": self.answered,
+                "satisfied": self.satisfied, "rate": self.rate, "below_target": self.low}
+
+
+def _ids(campaigns) -> Select | list[int]:
+    """Campaign ids from a list of campaigns/ids or a ``select(SurveyCampaign.id)`` statement."""
+    if isinstance(campaigns, Select):
+        return campaigns
+    return [c if isinstance(c, int) else c.id for c in campaigns] or [-1]
+
+
+def overall_counts(campaigns) -> dict[int, dict[int, int]]:
+    """campaign id -> {overall rating: non-voided forms}: one grouped query (an index-only scan of
+    ``ix_survey_responses_campaign_voided_overall``) from which returned, satisfied and the rating
+    histogram all follow, so the threshold setting applies without touching the rows again."""
+    stmt = (select(SurveyResponse.campaign_id, SurveyResponse.overall, func.count())
+            .where(SurveyResponse.campaign_id.in_(_ids(campaigns)), SurveyResponse.voided_at.is_(None))
+            .group_by(SurveyResponse.campaign_id, SurveyResponse.overall))
+    found: dict[int, dict[int, int]] = {}
+    for cid, overall, n in db.session.execute(stmt):
+        found.setdefault(cid, {})[int(overall)] = int(n)
+    return found
+
+
+def _returned_satisfied(by_rating: dict[int, int], targets: Targets) -> tuple[int, int]:
+    return (sum(by_rating.values()),
+            sum(n for rating, n in by_rating.items() if rating >= targets.satisfied_min_rating))
+
+
+def response_counts(campaigns, targets: Targets | None = None) -> dict[int, tuple[int, int]]:
+    """campaign id -> (returned, satisfied), non-voided responses only."""
+    targets = targets or Targets.current()
+    return {cid: _returned_satisfied(by_rating, targets) for cid, by_rating in overall_counts(campaigns).items()}
+
+
+def returned_count(campaign_id: int) -> int:
+    return db.session.execute(select(func.count()).select_from(SurveyResponse).where(
+        SurveyResponse.campaign_id == campaign_id, SurveyResponse.voided_at.is_(None))).scalar_one()
+
+
+def rates_for(campaigns: Iterable[SurveyCampaign], targets: Targets | None = None) -> dict[int, Rates]:
+    """campaign id -> its Rates (one query for all of them)."""
+    campaigns = list(campaigns)
+    targets = targets or Targets.current()
+    counts = response_counts(campaigns, targets)
+    return {c.id: Rates(c.households, c.distributed, *counts.get(c.id, (0, 0)), targets=targets)
+            for c in campaigns}
+
+
+def campaign_rates(campaign: SurveyCampaign, targets: Targets | None = None) -> Rates:
+    return rates_for([campaign], targets)[campaign.id]
+
+
+def total(rates: Iterable[Rates], targets: Targets | None = None) -> Rates:
+    """Sum counts (company = sum of satisfied / sum of returned, and so on)."""
+    result = Rates(targets=targets or Targets.current())
+    for r in rates:
+        result = result + r
+    return result
+
+
+def category_rates(campaigns, category_ids: list[int] | None = None,
+                   targets: Targets | None = None) -> list[CategoryRate]:
+    """Per rated category: satisfied answers / answered, over the campaigns' non-voided forms.
+
+    ``category_ids`` fixes the order (a campaign's questions); without it every category that
+    has answers is listed in the categories' configured order.
+    """
+    targets = targets or Targets.current()
+    satisfied = func.sum(case((SurveyAnswer.rating >= targets.satisfied_min_rating, 1), else_=0))
+    # A semi-join (IN) rather than a join: measured ~20 % faster on SQLite and PostgreSQL alike.
+    counted = select(SurveyResponse.id).where(SurveyResponse.campaign_id.in_(_ids(campaigns)),
+                                              SurveyResponse.voided_at.is_(None))
+    stmt = (select(SurveyAnswer.category_id, func.count(), satisfied)
+            .where(SurveyAnswer.response_id.in_(counted))
+            .group_by(SurveyAnswer.category_id))
+    counts = {cid: (int(n), int(s or 0)) for cid, n, s in db.session.execute(stmt)}
+    wanted = list(category_ids) if category_ids is not None else list(counts)
+    cats = {c.id: c for c in db.session.execute(
+        select(ServiceCategory).where(ServiceCategory.id.in_(wanted or [-1]))).scalars()}
+    if category_ids is None:
+        wanted.sort(key=lambda i: (cats[i].sort_order, i) if i in cats else (0, i))
+    return [CategoryRate(cats[cid], *counts.get(cid, (0, 0)), target=targets.satisfaction)
+            for cid in wanted if cid in cats]
+
+
+def rating_histogram(campaigns, counts: dict[int, dict[int, int]] | None = None) -> dict[int, int]:
+    """Overall rating (5 … 1) -> number of non-voided forms (from ``overall_counts`` when given)."""
+    counts = overall_counts(campaigns) if counts is None else counts
+    return {r: sum(by_rating.get(r, 0) for by_rating in counts.values()) for r in (5, 4, 3, 2, 1)}
+
+
+@dataclass
+class ProjectYear:
+    project: Project
+    campaigns: list[SurveyCampaign]
+    rates: Rates
+
+
+@dataclass
+class YearSummary:
+    """The company's survey figures for one year, over the projects the user may see."""
+
+    year: int
+    targets: Targets
+    campaigns: list[SurveyCampaign]
+    rates: dict[int, Rates]
+    projects: list[ProjectYear]
+    totals: Rates
+    categories: list[CategoryRate]
+    histogram: dict[int, int]
+
+    def as_dict(self) -> dict:
+        return {
+            "year": self.year,
+            "satisfied_definition": satisfied_definition(self.targets.satisfied_min_rating),
+            "totals": self.totals.as_dict(),
+            "projects": [{"project": p.project.code, "name": p.project.label, "campaigns": [c.id for c in p.campaigns],
+                          **p.rates.as_dict()} for p in self.projects],
+            "categories": [c.as_dict() for c in self.categories],
+            "overall_ratings": {str(k): v for k, v in self.histogram.items()},
+            "targets": asdict(self.targets),
+        }
+
+
+def year_campaigns_stmt(year: int, project_ids: set[int] | None):
+    """Ids of the live (non-voided) campaigns of a year, limited to ``project_ids`` unless None."""
+    stmt = select(SurveyCampaign.id).where(SurveyCampaign.year == year, SurveyCampaign.voided_at.is_(None))
+    if project_ids is not None:
+        stmt = stmt.where(SurveyCampaign.project_id.in_(project_ids or [-1]))
+    return stmt
+
+
+def year_summary(year: int, project_ids: set[int] | None) -> YearSummary:
+    """Per project and company totals for ``year``; ``project_ids`` None means every project."""
+    targets = Targets.current()
+    ids = year_campaigns_stmt(year, project_ids)
+    campaigns = list(db.session.execute(
+        select(SurveyCampaign).join(Project).options(contains_eager(SurveyCampaign.project))
+        .where(SurveyCampaign.id.in_(ids)).order_by(Project.code, SurveyCampaign.period, SurveyCampaign.id)).scalars())
+    by_campaign = overall_counts(ids)
+    rates = {c.id: Rates(c.households, c.distributed, *_returned_satisfied(by_campaign.get(c.id, {}), targets),
+                         targets=targets) for c in campaigns}
+    by_project: dict[int, ProjectYear] = {}
+    for c in campaigns:  # one row per campaign (a few hundred at most), never per response
+        row = by_project.get(c.project_id)
+        if row is None:
+            row = by_project[c.project_id] = ProjectYear(c.project, [], Rates(targets=targets))
+        row.campaigns.append(c)
+        row.rates = row.rates + rates[c.id]
+    projects = list(by_project.values())
+    return YearSummary(year, targets, campaigns, rates, projects, total(rates.values(), targets),
+                       category_rates(ids, None, targets), rating_histogram(ids, by_campaign))
