@@ -65,7 +65,22 @@ BLUEPRINT_MODULES = (
     "accounts.admin_views",
     "audit.views",
     "api",
+    "procedures.views",
+    "procedures.api",
     "satisfaction.views",
+    "procedures.publish_views",
+    "procedures.publish_api",
+    "procedures.ack_views",
+    "satisfaction.complaint_views",
+    "satisfaction.complaint_api",
+    "satisfaction.survey_views",
+    "satisfaction.survey_api",
+    "satisfaction.meeting_views",
+    "satisfaction.meeting_api",
+    "satisfaction.caring_views",
+    "satisfaction.caring_api",
+    "actions.views",
+    "actions.api",
 )
 
 

@@ -85,3 +85,6 @@ def init_app(app: Flask) -> None:
     from webapp.i18n_tool import i18n_cli
 
     app.cli.add_command(i18n_cli)
+    from procedures.cli import procedures_cli
+
+    app.cli.add_command(procedures_cli)

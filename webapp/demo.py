@@ -12,7 +12,11 @@ DEMO_PASSWORD = "procdesk-demo"  # noqa: S105 — demo-only, printed in the READ
 #: Modules with a ``load_demo() -> list[str]`` function, run in this order.
 DEMO_MODULES = (
     "accounts.demo",
+    "procedures.demo",
     "satisfaction.demo",
+    "satisfaction.survey_demo",
+    "satisfaction.complaint_demo",
+    "satisfaction.meeting_demo",
 )
 
 

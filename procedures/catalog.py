@@ -1,0 +1,780 @@
+"""The catalogue: a database mirror of the procedures on ``main``, and the read services on it.
+
+Git is the source of truth. :func:`sync` copies every commit of ``main`` that changed
+a procedure file into ``procedure_versions`` (one row per commit and file) and keeps
+``procedures`` describing each file's newest version; ``store_state`` remembers up to
+which head that was done. Everything here can be rebuilt from git (``flask procedures
+sync --rebuild``).
+
+Which version is *current* is a matter of the date, not of a stored flag: the newest
+version (in commit order) whose effective date has come (Asia/Shanghai) is in force; a
+newer one with a later date is *upcoming* and takes over on its date without anyone
+acting.
+
+Reading is the hot path. :func:`sync` costs one ref-file read when nothing changed (the
+head it last saw is remembered per process, which is safe: the mirror of a given head
+never changes), and the views built from the mirror are cached per process keyed by
+(synced head, today, …) — immutable values, so a cache can never serve stale data.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import random
+import re
+import subprocess
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from procedures import redline
+from procedures.document import (
+    STATUS_WITHDRAWN,
+    ProcedureDoc,
+    code_from_path,
+    next_review_date,
+    parse,
+    path_for,
+)
+from procedures.models import Procedure, ProcedureVersion, StoreState
+from procedures.rendering import Rendered, render_cached
+from procedures.trailers import parse_commit, person_name
+from repo_store import NotFound as StoreNotFound
+from webapp.db import utcnow
+from webapp.exceptions import Conflict, NotFound, ValidationError
+from webapp.extensions import db
+from webapp.i18n import _l
+from webapp.store import get_store
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "BRANCH", "VersionView", "Comparison", "sync", "ensure_synced", "synced_head", "local_today",
+    "get_current", "list_versions", "get_version", "current_versions", "all_versions", "list_procedures", "compare",
+    "parse_ref", "REVIEW_SOON_DAYS",
+]
+
+BRANCH = "main"
+HEAD_KEY = "main.head"
+LENGTH_KEY = "main.length"
+
+STATE_CURRENT = "current"
+STATE_UPCOMING = "upcoming"
+STATE_SUPERSEDED = "superseded"
+
+#: A review falling due within this many days is flagged "due soon".
+REVIEW_SOON_DAYS = 30
+
+_SHA_REF_RE = re.compile(r"^[0-9a-f]{7,40}$")
+_SLUG_RE = re.compile(r"^([A-Z])[-/](\d{1,3})$")
+
+
+# --------------------------------------------------------------------------
+# Small LRU caches (keys are immutable values: shas, dates, codes)
+# --------------------------------------------------------------------------
+
+class _LRU:
+    """A small thread-safe LRU, bounded by entries and (optionally) by a total cost such as characters."""
+
+    def __init__(self, size: int, max_cost: int = 0):
+        self._data: OrderedDict = OrderedDict()
+        self._size = size
+        self._max_cost = max_cost
+        self._cost = 0
+        self._lock = threading.Lock()
+
+    def get(self, key, default=None):
+        with self._lock:
+            entry = self._data.get(key, _MISSING)
+            if entry is _MISSING:
+                return default
+            self._data.move_to_end(key)
+            return entry[0]
+
+    def put(self, key, value, cost: int = 1) -> None:
+        with self._lock:
+            old = self._data.pop(key, None)
+            if old is not None:
+                self._cost -= old[1]
+            self._data[key] = (value, cost)
+            self._cost += cost
+            while len(self._data) > self._size or (self._max_cost and self._cost > self._max_cost
+                                                   and len(self._data) > 1):
+                _key, (_value, c) = self._data.popitem(last=False)
+                self._cost -= c
+
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
+            self._cost = 0
+
+
+_MISSING = object()
+
+#: blob sha -> (front matter text, body); shared by every app (content addressed).
+_bodies = _LRU(6000, max_cost=64_000_000)
+#: (old blob, new blob) -> Comparison parts.
+_comparisons = _LRU(128)
+
+
+@dataclass
+class _AppState:
+    """Per-app, per-process memory: the head the mirror is known to reflect, and views of it."""
+
+    synced_head: str | None = None
+    views: _LRU = field(default_factory=lambda: _LRU(2048))
+    #: Rendered page parts and search indexes, at most ~16 M characters per worker.
+    fragments: _LRU = field(default_factory=lambda: _LRU(1024, max_cost=16_000_000))
+
+
+def _app_state() -> _AppState:
+    ext = current_app.extensions
+    state = ext.get("procedures.catalog")
+    if state is None:
+        state = ext.setdefault("procedures.catalog", _AppState())
+    return state
+
+
+def fragment_cache() -> _LRU:
+    """A per-app LRU for rendered page parts; callers key it by immutable values only."""
+    return _app_state().fragments
+
+
+def local_today() -> date:
+    """Today's date where the company is (``TIMEZONE``, Asia/Shanghai by default)."""
+    return datetime.now(ZoneInfo(current_app.config["TIMEZONE"])).date()
+
+
+# --------------------------------------------------------------------------
+# Views
+# --------------------------------------------------------------------------
+
+def _split(text: str) -> tuple[str, str]:
+    """(front matter, body) of a procedure file, without parsing the YAML."""
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    text = text.replace("\r\n", "\n")
+    if text.startswith("---\n"):
+        end = text.find("\n---", 3)
+        while end != -1:
+            line_end = text.find("\n", end + 1)
+            line = text[end + 1: line_end if line_end != -1 else len(text)].rstrip()
+            if line in ("---", "..."):
+                return text[4:end + 1], (text[line_end + 1:] if line_end != -1 else "")
+            end = text.find("\n---", end + 1)
+    return "", text
+
+
+def _file_parts(code: str, commit: str, blob: str) -> tuple[str, str, str]:
+    """(whole file, front matter, body) of a version; cached by blob sha."""
+    parts = _bodies.get(blob)
+    if parts is None:
+        store = get_store()
+        path = path_for(code)
+        # Usually the version wanted is the one at the head, whose tree is already cached;
+        # reading it "at its own commit" would parse that commit's root tree first.
+        head = store.head(BRANCH)
+        found = None
+        if head is not None:
+            try:
+                found = store.read(path, head)
+            except StoreNotFound:
+                found = None
+        if found is None or found.blob != blob:
+            found = store.read(path, commit)
+        parts = _parts(found.data)
+        _bodies.put(blob, parts, len(parts[0]) * 2)
+    return parts
+
+
+def _parts(data: bytes) -> tuple[str, str, str]:
+    text = data.decode("utf-8", "replace")
+    return (text, *_split(text))
+
+
+def preload(views) -> None:
+    """Load the texts of many versions at once (one ``git cat-file --batch``), e.g. before a search."""
+    missing = {v.blob: v for v in views if _bodies.get(v.blob) is None}
+    if len(missing) < 8:
+        return  # one by one is as quick
+    for blob, data in _read_blobs(get_store(), missing).items():
+        parts = _parts(data)
+        _bodies.put(blob, parts, len(parts[0]) * 2)
+
+
+@dataclass(frozen=True)
+class VersionView:
+    """One version of a procedure as readers see it on a given day (immutable, cacheable)."""
+
+    code: str
+    title: str
+    version: str
+    effective: date
+    status: str
+    departments: tuple[str, ...]
+    review_months: int
+    owner: str | None
+    commit: str
+    blob: str
+    seq: int
+    author: str
+    author_email: str
+    committed_at: datetime
+    approved_by: str | None
+    summary: str
+    review_id: int | None
+    withdrawn_reason: str | None
+    next_review: date
+    #: "current", "upcoming" (effective date still to come) or "superseded".
+    state: str
+    #: The version that takes over later (only on the current version).
+    upcoming: VersionView | None = None
+    #: The version in force now, when this one is superseded.
+    superseded_by: str | None = None
+    previous_version: str | None = None
+    previous_commit: str | None = None
+    previous_ref: str | None = None
+    #: How this version is named in URLs: "A-1", or a commit sha when a later commit reused the label.
+    ref: str = ""
+    removed: bool = False
+    versions_count: int = 1
+
+    @property
+    def path(self) -> str:
+        return path_for(self.code)
+
+    @property
+    def slug(self) -> str:
+        return self.version.replace("/", "-")
+
+    @property
+    def is_withdrawn(self) -> bool:
+        return self.status == STATUS_WITHDRAWN or self.removed
+
+    @property
+    def is_current(self) -> bool:
+        return self.state == STATE_CURRENT
+
+    @property
+    def is_upcoming(self) -> bool:
+        return self.state == STATE_UPCOMING
+
+    @property
+    def is_superseded(self) -> bool:
+        return self.state == STATE_SUPERSEDED
+
+    @property
+    def approver_name(self) -> str:
+        return person_name(self.approved_by)
+
+    def review_state(self, today: date) -> str:
+        """``"overdue"``, ``"soon"`` (within :data:`REVIEW_SOON_DAYS`) or ``"ok"``."""
+        if self.next_review < today:
+            return "overdue"
+        if self.next_review <= today + timedelta(days=REVIEW_SOON_DAYS):
+            return "soon"
+        return "ok"
+
+    def source(self) -> str:
+        """The file as stored in git (front matter and body)."""
+        return _file_parts(self.code, self.commit, self.blob)[0]
+
+    def markdown(self) -> str:
+        """The Markdown body (front matter removed)."""
+        return _file_parts(self.code, self.commit, self.blob)[2]
+
+    def rendered(self) -> Rendered:
+        """Sanitised HTML and table of contents, rendered once per blob."""
+        return render_cached(self.blob, self.markdown())
+
+    def doc(self) -> ProcedureDoc:
+        return parse(self.source(), expected_code=self.code)
+
+
+_COLUMNS = (
+    ProcedureVersion.code, ProcedureVersion.title, ProcedureVersion.version, ProcedureVersion.effective,
+    ProcedureVersion.status, ProcedureVersion.departments, ProcedureVersion.review_months,
+    ProcedureVersion.owner, ProcedureVersion.commit, ProcedureVersion.blob, ProcedureVersion.seq,
+    ProcedureVersion.author_name, ProcedureVersion.author_email, ProcedureVersion.committed_at,
+    ProcedureVersion.approved_by, ProcedureVersion.summary, ProcedureVersion.review_id,
+    ProcedureVersion.withdrawn_reason, Procedure.removed,
+)
+
+
+def _rows_stmt():
+    return select(*_COLUMNS).join(Procedure, Procedure.id == ProcedureVersion.procedure_id)
+
+
+def _build(rows, today: date) -> list[VersionView]:
+    """Views of one procedure's versions (rows in commit order), as they stand on ``today``."""
+    rows = sorted(rows, key=lambda r: r.seq)
+    current_idx = None
+    for i, r in enumerate(rows):
+        if r.effective <= today:
+            current_idx = i
+    last_label = {r.version: i for i, r in enumerate(rows)}
+    removed = bool(rows and rows[-1].removed)
+    refs = [r.version.replace("/", "-") if last_label[r.version] == i else r.commit[:12] for i, r in enumerate(rows)]
+    base = []
+    for i, r in enumerate(rows):
+        if current_idx is None or i > current_idx:
+            state = STATE_UPCOMING
+        elif i == current_idx:
+            state = STATE_CURRENT
+        else:
+            state = STATE_SUPERSEDED
+        prev = rows[i - 1] if i else None
+        base.append(VersionView(
+            code=r.code, title=r.title, version=r.version, effective=r.effective, status=r.status,
+            departments=tuple(r.departments or ()), review_months=r.review_months, owner=r.owner,
+            commit=r.commit, blob=r.blob, seq=r.seq, author=r.author_name, author_email=r.author_email,
+            committed_at=r.committed_at, approved_by=r.approved_by, summary=r.summary or "",
+            review_id=r.review_id, withdrawn_reason=r.withdrawn_reason,
+            next_review=next_review_date(r.effective, r.review_months), state=state,
+            superseded_by=rows[current_idx].version if state == STATE_SUPERSEDED else None,
+            previous_version=prev.version if prev else None, previous_commit=prev.commit if prev else None,
+            previous_ref=refs[i - 1] if prev else None, ref=refs[i],
+            removed=removed, versions_count=len(rows),
+        ))
+    if current_idx is not None:
+        later = [v for v in base[current_idx + 1:]]
+        if later:
+            # The one that will be in force next: earliest date; on a tie the newest commit.
+            nxt = min(later, key=lambda v: (v.effective, -v.seq))
+            base[current_idx] = replace(base[current_idx], upcoming=nxt)
+    return base
+
+
+def _head_for_cache() -> str | None:
+    """The head the session's view of the mirror reflects (synced first if the store moved).
+
+    Cached views are keyed by it: the mirror of a given head is always the same, so a
+    view built from it can never go stale.
+    """
+    return ensure_synced()
+
+
+def _versions_of(code: str, today: date) -> list[VersionView]:
+    if not isinstance(code, str) or not code:
+        raise NotFound(_l("There is no procedure %(code)s.", code=str(code)))
+    state = _app_state()
+    key = ("versions", _head_for_cache(), code, today)
+    views = state.views.get(key)
+    if views is None:
+        rows = db.session.execute(_rows_stmt().where(ProcedureVersion.code == code)).all()
+        if not rows:
+            raise NotFound(_l("There is no procedure %(code)s.", code=code))
+        views = tuple(_build(rows, today))
+        state.views.put(key, views)
+    return list(views)
+
+
+def get_current(code: str, today: date | None = None) -> VersionView:
+    """The version of ``code`` in force on ``today`` (default: today in the company's time zone).
+
+    When no version is in force yet (a first version with a future date) the earliest
+    upcoming one is returned with ``state == "upcoming"``. Raises :class:`NotFound`.
+    """
+    today = today or local_today()
+    views = _versions_of(code, today)
+    for v in views:
+        if v.state == STATE_CURRENT:
+            return v
+    return min(views, key=lambda v: (v.effective, -v.seq))
+
+
+def list_versions(code: str, today: date | None = None) -> list[VersionView]:
+    """Every version of ``code``, newest first. Raises :class:`NotFound`."""
+    return list(reversed(_versions_of(code, today or local_today())))
+
+
+def parse_ref(ref: str) -> tuple[str, str]:
+    """``"A-1"`` / ``"A/1"`` -> ``("version", "A/1")``; a 7–40 digit hex -> ``("commit", sha)``."""
+    ref = (ref or "").strip()
+    m = _SLUG_RE.match(ref)
+    if m:
+        return "version", f"{m.group(1)}/{int(m.group(2))}"
+    if _SHA_REF_RE.match(ref.lower()):
+        return "commit", ref.lower()
+    raise NotFound(_l("There is no version %(version)s.", version=ref))
+
+
+def get_version(code: str, version: str, today: date | None = None) -> VersionView:
+    """One version by label (``A/1`` or ``A-1``: the newest commit with that label) or commit sha."""
+    kind, value = parse_ref(version)
+    views = _versions_of(code, today or local_today())
+    if kind == "version":
+        found = [v for v in views if v.version == value]
+    else:
+        found = [v for v in views if v.commit.startswith(value)]
+    if not found:
+        raise NotFound(_l("Procedure %(code)s has no version %(version)s.", code=code, version=version))
+    return found[-1]
+
+
+def all_versions(today: date | None = None) -> dict[str, tuple[VersionView, ...]]:
+    """``{code: (versions in commit order)}`` for every procedure (one query, cached per head and day)."""
+    today = today or local_today()
+    state = _app_state()
+    key = ("all", _head_for_cache(), today)
+    result = state.views.get(key)
+    if result is None:
+        by_code: dict[str, list] = {}
+        for row in db.session.execute(_rows_stmt()):
+            by_code.setdefault(row.code, []).append(row)
+        result = {code: tuple(_build(by_code[code], today)) for code in sorted(by_code)}
+        state.views.put(key, result)
+    return result
+
+
+def current_versions(today: date | None = None) -> dict[str, VersionView]:
+    """``{code: version in force}`` for every procedure, in code order (one query, cached per head)."""
+    today = today or local_today()
+    state = _app_state()
+    key = ("current", _head_for_cache(), today)
+    result = state.views.get(key)
+    if result is None:
+        result = {}
+        for code, views in all_versions(today).items():
+            current = [v for v in views if v.state == STATE_CURRENT]
+            result[code] = current[0] if current else min(views, key=lambda v: (v.effective, -v.seq))
+        state.views.put(key, result)
+    return dict(result)
+
+
+#: Filters for :func:`list_procedures` ``status``.
+LIST_STATUSES = ("effective", "upcoming", "withdrawn", "review_overdue", "review_soon")
+
+
+def list_procedures(department: str | None = None, status: str | None = None, include_withdrawn: bool = False,
+                    today: date | None = None) -> list[VersionView]:
+    """The version in force of every procedure, by code, filtered.
+
+    ``status``: ``effective`` (in force), ``upcoming`` (a new version or the first one is
+    still to take effect), ``withdrawn``, ``review_overdue``, ``review_soon``. Withdrawn
+    procedures are left out unless ``include_withdrawn`` or ``status="withdrawn"``.
+    """
+    today = today or local_today()
+    items = list(current_versions(today).values())
+    if department:
+        items = [v for v in items if department in v.departments]
+    if status == "withdrawn":
+        return [v for v in items if v.is_withdrawn]
+    if not include_withdrawn:
+        items = [v for v in items if not v.is_withdrawn]
+    if status == "effective":
+        items = [v for v in items if v.is_current and not v.is_withdrawn]
+    elif status == "upcoming":
+        items = [v for v in items if v.is_upcoming or v.upcoming is not None]
+    elif status == "review_overdue":
+        items = [v for v in items if not v.is_withdrawn and v.review_state(today) == "overdue"]
+    elif status == "review_soon":
+        items = [v for v in items if not v.is_withdrawn and v.review_state(today) == "soon"]
+    return items
+
+
+# --------------------------------------------------------------------------
+# Compare
+# --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Comparison:
+    old: VersionView
+    new: VersionView
+    redline: object  # Markup: one <div class="rl-line"> per line, <ins>/<del> inside
+    rows: tuple  # redline.Row: the two-column source view
+    inserted: int  # characters
+    deleted: int
+    lines: tuple  # redline.DiffLine: the same comparison as data
+
+
+def compare(code: str, from_ref: str | None = None, to_ref: str | None = None,
+            today: date | None = None) -> Comparison:
+    """Redline of two versions of ``code``: ``to`` defaults to the current version, ``from`` to
+    the version before ``to``. Raises :class:`NotFound` for unknown versions and
+    :class:`ValidationError` when there is nothing earlier to compare with."""
+    today = today or local_today()
+    new = get_version(code, to_ref, today) if to_ref else get_current(code, today)
+    if from_ref:
+        old = get_version(code, from_ref, today)
+    elif new.previous_commit:
+        old = get_version(code, new.previous_commit, today)
+    else:
+        message = _l("Version %(version)s is the first version; there is nothing earlier to compare with.",
+                     version=new.version)
+        raise ValidationError(message, errors={"from": [message]})
+    key = (old.blob, new.blob)
+    parts = _comparisons.get(key)
+    if parts is None:
+        old_text, new_text = old.markdown(), new.markdown()
+        lines = redline.redline(old_text, new_text)
+        inserted, deleted = redline.count_chars(lines)
+        parts = (redline.render_lines(lines), tuple(redline.side_by_side(old_text, new_text)), inserted, deleted,
+                 tuple(lines))
+        _comparisons.put(key, parts)
+    return Comparison(old, new, *parts)
+
+
+# --------------------------------------------------------------------------
+# Sync
+# --------------------------------------------------------------------------
+
+class _Raced(Exception):
+    """Another process moved the mirror while we worked: start again."""
+
+
+def synced_head() -> str | None:
+    """The store head this process knows the committed mirror reflects (None before the first sync)."""
+    return _app_state().synced_head
+
+
+def ensure_synced(*, commit: bool = False) -> str | None:
+    """Sync if the store moved (one ref-file read when it did not); returns the head now mirrored.
+
+    The procedures blueprints call it with ``commit=True`` before every request, so a
+    version pushed with plain ``git push`` shows up with no manual step.
+    """
+    head = get_store().head(BRANCH)
+    if head is None or head == _app_state().synced_head:
+        return head
+    sync(commit=commit)
+    return head
+
+
+def sync(*, rebuild: bool = False, commit: bool = False) -> int:
+    """Mirror ``main`` into the catalogue tables if its head moved; returns the versions added.
+
+    Walks only the commits since the head synced last (all of them the first time, when
+    history was rewritten, or with ``rebuild``). Works inside ``db.session`` in a
+    SAVEPOINT, so it can join the caller's transaction (audit entry + sync + commit);
+    with ``commit=True`` it commits the session itself (request start, CLI). Safe when
+    several workers sync at once: the state row is claimed with a compare-and-swap
+    first; the loser's savepoint rolls back and it finds the work done.
+    """
+    store = get_store()
+    app_state = _app_state()
+    session = db.session
+    for attempt in range(10):
+        head = store.head(BRANCH)
+        if head is None:
+            return 0
+        if head == app_state.synced_head and not rebuild:
+            return 0
+        try:
+            with session.begin_nested():
+                added = _sync_into(session, store, head, rebuild)
+        except (_Raced, IntegrityError, OperationalError) as exc:
+            log.info("procedure catalogue sync raced (%s); retrying", type(exc).__name__)
+            if not commit:
+                # Inside the caller's transaction: another process is mirroring this head;
+                # the next request finds it done. Never undo the caller's own work.
+                return 0
+            session.rollback()  # also drops a stale SQLite snapshot
+            time.sleep(random.uniform(0.005, 0.05) * (attempt + 1))
+            continue
+        if commit:
+            session.commit()
+            # Only a committed mirror may be remembered: a caller's rollback would undo it.
+            app_state.synced_head = head
+        if added:
+            log.info("procedure catalogue: %d version(s) mirrored up to %s", added, head[:12])
+        return added
+    raise Conflict(_l("The procedure list is being updated by someone else. Please try again."))
+
+
+def _commits_since(store, head: str, old: str):
+    """Commits after ``old`` on the first-parent chain of ``head``, oldest first; None if ``old`` is not on it."""
+    for limit in (32, 1024, None):
+        chain = store.history(rev=head, limit=limit, first_parent=True)
+        for i, commit in enumerate(chain):
+            if commit.sha == old:
+                return list(reversed(chain[:i]))
+        if limit is None or len(chain) < limit:
+            return None
+    return None
+
+
+_SHA40_RE = re.compile(r"^[0-9a-f]{40}$")
+#: Syncs walking more commits than this ask git for all changes at once.
+BULK_COMMITS = 16
+
+
+def _git(store, *args: str, stdin: bytes | None = None) -> bytes:
+    return subprocess.run(["git", "--git-dir", store.git_dir, "-c", "core.quotePath=false", *args], input=stdin,
+                          capture_output=True, check=True, timeout=300, env={**os.environ, "LC_ALL": "C"}).stdout
+
+
+def _changed_files(store, head: str, old: str | None) -> dict[str, list[tuple[str, str, str | None]]]:
+    """``{commit: [(status, path, new blob)]}`` for the first-parent commits in ``old..head``, from ONE ``git log``.
+
+    The store's ``diff_paths`` compares two flattened trees, which for a first sync of
+    thousands of commits means parsing thousands of root trees; git does the same walk
+    natively in a fraction of a second. Empty on any problem (the caller falls back).
+    """
+    if not _SHA40_RE.match(head) or (old is not None and not _SHA40_RE.match(old)):
+        return {}
+    try:
+        out = _git(store, "log", "--first-parent", "--diff-merges=first-parent", "--no-renames", "--raw",
+                   "--no-abbrev", "-z", "--format=%x01%H", f"{old}..{head}" if old else head, "--")
+    except (OSError, subprocess.SubprocessError) as exc:
+        log.warning("git log for the catalogue sync failed (%s); comparing trees instead", exc)
+        return {}
+    result: dict[str, list[tuple[str, str, str | None]]] = {}
+    for record in out.split(b"\x01")[1:]:
+        sha, _sep, rest = record.partition(b"\0")
+        fields = rest.lstrip(b"\n").split(b"\0")
+        changes = []
+        for i in range(0, len(fields) - 1, 2):
+            # ":100644 100644 <old blob> <new blob> M"
+            meta = fields[i].decode("ascii", "replace").split()
+            if len(meta) < 5:
+                continue
+            status = "M" if meta[4][:1] == "T" else meta[4][:1]
+            changes.append((status, fields[i + 1].decode("utf-8", "surrogateescape"),
+                            meta[3] if status != "D" else None))
+        result[sha.decode("ascii")] = changes
+    return result
+
+
+def _read_blobs(store, blobs) -> dict[str, bytes]:
+    """Contents of many blobs from ONE ``git cat-file --batch`` (empty on any problem)."""
+    wanted = [b for b in dict.fromkeys(blobs) if b and _SHA40_RE.match(b)]
+    if not wanted:
+        return {}
+    try:
+        out = _git(store, "cat-file", "--batch", stdin=("\n".join(wanted) + "\n").encode())
+    except (OSError, subprocess.SubprocessError) as exc:
+        log.warning("git cat-file for the catalogue sync failed (%s); reading blobs one by one", exc)
+        return {}
+    result: dict[str, bytes] = {}
+    pos = 0
+    while pos < len(out):
+        eol = out.index(b"\n", pos)
+        header = out[pos:eol].split()
+        if len(header) != 3:  # "<sha> missing"
+            pos = eol + 1
+            continue
+        size = int(header[2])
+        result[header[0].decode()] = out[eol + 1:eol + 1 + size]
+        pos = eol + 1 + size + 1
+    return result
+
+
+def _sync_into(session, store, head: str | None, rebuild: bool) -> int:
+    state = {s.key: s for s in session.scalars(select(StoreState).where(StoreState.key.in_((HEAD_KEY, LENGTH_KEY))))}
+    old = state[HEAD_KEY].value if HEAD_KEY in state else None
+    if head is None or (old == head and not rebuild):
+        return 0
+    commits = None
+    start = 0
+    if old and not rebuild:
+        commits = _commits_since(store, head, old)
+        if commits is not None and LENGTH_KEY in state:
+            start = int(state[LENGTH_KEY].value)
+        else:
+            commits = None
+    if commits is None:  # first sync, rewritten history or explicit rebuild
+        rebuild = True
+        commits = list(reversed(store.history(rev=head, first_parent=True)))
+
+    # Claim the state first: a concurrent sync blocks here (or fails) instead of duplicating work.
+    now = utcnow()
+    if HEAD_KEY not in state:
+        session.add_all([StoreState(key=HEAD_KEY, value=head, updated_at=now),
+                         StoreState(key=LENGTH_KEY, value=str(len(commits)), updated_at=now)])
+        session.flush()
+    else:
+        claimed = session.execute(update(StoreState).where(StoreState.key == HEAD_KEY, StoreState.value == old)
+                                  .values(value=head, updated_at=now))
+        if claimed.rowcount != 1:
+            raise _Raced()
+        length = str(start + len(commits))
+        if LENGTH_KEY in state:
+            session.execute(update(StoreState).where(StoreState.key == LENGTH_KEY).values(value=length, updated_at=now))
+        else:
+            session.add(StoreState(key=LENGTH_KEY, value=length, updated_at=now))
+
+    # Many commits (first sync, rebuild, a big push): let git list the changes in one go.
+    # A few (a publish): the store's cached trees are cheaper than two git processes.
+    changed = _changed_files(store, head, None if rebuild else old) if len(commits) > BULK_COMMITS else {}
+    contents = _read_blobs(store, (blob for changes in changed.values() for _s, path, blob in changes
+                                   if blob and code_from_path(path)))
+    commit_changes = []
+    for commit in commits:
+        changes = changed.get(commit.sha)
+        if changes is None:
+            if commit.parents:
+                changes = [(st, p, None) for st, p in store.diff_paths(commit.parents[0], commit.sha)]
+            else:
+                changes = [("A", p, blob) for p, blob in store.list_files(commit.sha)]
+        commit_changes.append((commit, changes))
+    if rebuild:
+        procs = {p.code: p for p in session.scalars(select(Procedure))}
+        session.execute(delete(ProcedureVersion))
+        for p in procs.values():
+            p.versions_count = 0
+    else:
+        # A publish touches one procedure: loading all 2,000 rows as ORM objects cost 40-80 ms.
+        touched = {code_from_path(path) for _c, changes in commit_changes for _s, path, _b in changes} - {None}
+        procs = {p.code: p for p in session.scalars(select(Procedure).where(Procedure.code.in_(touched)))}
+    latest: dict[str, ProcedureVersion] = {}
+    removed: set[str] = set()
+    added = 0
+    for position, (commit, changes) in enumerate(commit_changes, start + 1):
+        for status, path, blob in changes:
+            code = code_from_path(path)
+            if code is None:
+                continue
+            if status == "D":
+                removed.add(code)
+                continue
+            data = contents.get(blob) if blob else None
+            if data is None:
+                version = store.read(path, commit.sha)
+                blob, data = version.blob, version.data
+            try:
+                doc = parse(data, expected_code=code)
+            except ValidationError as exc:
+                log.warning("skipping %s at %s: %s %s", path, commit.sha[:12], exc, getattr(exc, "errors", ""))
+                continue
+            meta = parse_commit(commit, doc=doc)
+            proc = procs.get(code)
+            if proc is None:
+                proc = procs[code] = Procedure(code=code, versions_count=0)
+                session.add(proc)
+            row = ProcedureVersion(
+                procedure=proc, code=code, seq=position, version=doc.version, commit=commit.sha,
+                blob=blob, effective=doc.effective, status=doc.status, title=doc.title,
+                departments=list(doc.departments), review_months=doc.review_months, owner=doc.owner,
+                author_name=commit.author.name, author_email=commit.author.email,
+                committed_at=commit.committed_at, approved_by=meta.approved_by, summary=meta.summary,
+                review_id=meta.review_id, withdrawn_reason=meta.withdrawn_reason,
+            )
+            session.add(row)
+            proc.versions_count = (proc.versions_count or 0) + 1
+            latest[code] = row
+            removed.discard(code)
+            added += 1
+    for code, row in latest.items():
+        proc = procs[code]
+        proc.title, proc.departments, proc.version = row.title, row.departments, row.version
+        proc.effective, proc.status, proc.owner = row.effective, row.status, row.owner
+        proc.review_months, proc.commit, proc.blob = row.review_months, row.commit, row.blob
+        proc.next_review = next_review_date(row.effective, row.review_months)
+        proc.removed = False
+    for code in removed:
+        if code in procs:
+            procs[code].removed = True
+    if rebuild:
+        for proc in procs.values():
+            if proc.versions_count == 0:
+                proc.removed = True  # its history is gone from main (rewritten)
+    session.flush()
+    return added

@@ -1,0 +1,205 @@
+"""``flask procedures import DIR`` and ``flask procedures sync``.
+
+Import loads a folder of ``.md`` procedure files (front matter + Markdown) into the
+store as first versions: one commit per file, with the usual trailers. Every file is
+validated before anything is written; by default one bad file stops the whole import
+(fix it and run again), with ``--skip-invalid`` the valid files go in and the bad ones
+are listed. A file is never half imported: it is one commit, or nothing.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import click
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from accounts.models import Department, User
+from audit import service as audit
+from procedures import catalog, document, trailers
+from repo_store import Conflict as StoreConflict
+from repo_store import Signature
+from webapp.exceptions import DomainError, ValidationError
+from webapp.extensions import db
+from webapp.i18n import _l
+from webapp.store import get_store
+
+procedures_cli = AppGroup("procedures", help="Procedures in the git store: import files, sync the catalogue.")
+
+#: Largest file accepted (a procedure is a few KB; this only stops accidents).
+MAX_FILE_BYTES = 1 << 20
+DEFAULT_AUTHOR = Signature("ProcDesk import", "import@procdesk.invalid")
+
+
+@dataclass
+class ImportReport:
+    imported: list[tuple[str, str, str, str]] = field(default_factory=list)  # (file, code, version, commit)
+    errors: dict[str, list[str]] = field(default_factory=dict)  # file -> messages
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def _messages(exc: DomainError) -> list[str]:
+    errors = getattr(exc, "errors", None) or {}
+    if not errors:
+        return [str(exc)]
+    return [f"{name}: {message}" for name, messages in errors.items() for message in messages]
+
+
+def check_file(path: Path, *, existing: set[str], departments: set[str], logins: set[str]) -> document.ProcedureDoc:
+    """Parse and validate one file for import; raises :class:`ValidationError` with every problem."""
+    data = path.read_bytes()
+    if len(data) > MAX_FILE_BYTES:
+        message = _l("The file is larger than %(kb)d KB.", kb=MAX_FILE_BYTES // 1024)
+        raise ValidationError(message, errors={"file": [message]})
+    stem = path.name[: -len(".md")]
+    doc = document.parse(data, expected_code=stem if document.CODE_RE.match(stem) else None)
+    errors: dict[str, list] = {}
+    if doc.code in existing:
+        errors.setdefault("code", []).append(
+            _l("Procedure %(code)s already exists; publish a new version instead.", code=doc.code))
+    for dept in doc.departments:
+        if dept not in departments:
+            errors.setdefault("departments", []).append(_l("There is no department with code %(code)s.", code=dept))
+    if doc.owner is not None and doc.owner not in logins:
+        errors.setdefault("owner", []).append(_l("There is no user with login %(login)s.", login=doc.owner))
+    if doc.status != document.STATUS_EFFECTIVE:
+        errors.setdefault("status", []).append(_l("An imported procedure must have status 'effective'."))
+    if errors:
+        raise ValidationError(_l("The procedure file has errors; please correct the fields listed."), errors=errors)
+    return doc
+
+
+def _text_of(path: Path) -> str:
+    text = path.read_bytes().decode("utf-8")
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def commit_first_version(doc: document.ProcedureDoc, text: str, *, summary: str, author: Signature,
+                         approved_by: str | None) -> str:
+    """Commit ``text`` as the first version of ``doc.code`` on ``main`` (retrying when other commits land)."""
+    store = get_store()
+    subject, body, trailer_list = trailers.build_message(doc, summary, approved_by=approved_by)
+    for _attempt in range(20):
+        head = store.head(catalog.BRANCH)
+        if head is not None:
+            try:
+                store.read(doc.path, head)
+            except Exception:  # noqa: BLE001 - not there: good
+                pass
+            else:
+                message = _l("Procedure %(code)s already exists; publish a new version instead.", code=doc.code)
+                raise ValidationError(message, errors={"code": [message]})
+        try:
+            return store.commit({doc.path: text}, summary=subject, body=body, trailers=trailer_list, author=author,
+                                base=head, branch=catalog.BRANCH)
+        except StoreConflict:
+            continue  # someone committed another file meanwhile: try again on the new head
+    raise DomainError(_l("The store is too busy; please try again."))
+
+
+def import_directory(directory: str | Path, *, author: Signature = DEFAULT_AUTHOR, approved_by: str | None = None,
+                     summary: str | None = None, skip_invalid: bool = False) -> ImportReport:
+    """Import every ``*.md`` file of ``directory`` as the first version of its procedure.
+
+    Validates all files first (front matter, file name = code, departments and owner
+    exist, code not in the store yet, no code twice). With errors and not
+    ``skip_invalid`` nothing is imported. Each imported file is one commit plus an audit
+    entry; the catalogue is synced at the end. The caller commits the database session.
+    """
+    directory = Path(directory)
+    report = ImportReport()
+    store = get_store()
+    head = store.head(catalog.BRANCH)
+    existing = {code for path, _blob in (store.list_files(head) if head else [])
+                if (code := document.code_from_path(path))}
+    departments = set(db.session.execute(select(Department.code)).scalars())
+    logins = set(db.session.execute(select(User.login)).scalars())
+    files = sorted(p for p in directory.glob("*.md") if p.is_file())
+    valid: list[tuple[Path, document.ProcedureDoc]] = []
+    seen: dict[str, str] = {}
+    for path in files:
+        try:
+            doc = check_file(path, existing=existing, departments=departments, logins=logins)
+        except ValidationError as exc:
+            report.errors[path.name] = _messages(exc)
+            continue
+        if doc.code in seen:
+            report.errors[path.name] = [str(_l("Procedure %(code)s is also in %(file)s.", code=doc.code,
+                                               file=seen[doc.code]))]
+            continue
+        seen[doc.code] = path.name
+        valid.append((path, doc))
+    if report.errors and not skip_invalid:
+        return report
+    for path, doc in valid:
+        text = _text_of(path)
+        try:
+            sha = commit_first_version(doc, text, summary=summary or str(_l("Imported from %(file)s", file=path.name)), author=author,
+                                       approved_by=approved_by)
+        except DomainError as exc:
+            report.errors[path.name] = _messages(exc)
+            continue
+        audit.record("procedure.imported", None, object_type="procedure", object_id=doc.code,
+                     after={"version": doc.version, "commit": sha, "title": doc.title, "file": path.name,
+                            "effective": doc.effective})
+        report.imported.append((path.name, doc.code, doc.version, sha))
+    catalog.sync()
+    return report
+
+
+def _user_signature(login: str | None) -> tuple[Signature, User | None]:
+    if not login:
+        return DEFAULT_AUTHOR, None
+    user = db.session.execute(select(User).where(User.login == login)).scalar_one_or_none()
+    if user is None:
+        raise click.ClickException(f"no user with login {login!r}")
+    from procedures.publishing import signature_for
+
+    return signature_for(user), user
+
+
+@procedures_cli.command("import")
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, dir_okay=True))
+@click.option("--author", "author_login", default=None, help="Login of the user recorded as author.")
+@click.option("--approved-by", "approver_login", default=None, help="Login of the approver (Approved-by trailer).")
+@click.option("--summary", default=None, help="Change summary of every imported version.")
+@click.option("--skip-invalid", is_flag=True, help="Import the valid files even when others have errors.")
+def import_cmd(directory, author_login, approver_login, summary, skip_invalid):
+    """Import the .md procedure files in DIRECTORY as first versions."""
+    author, _user = _user_signature(author_login)
+    approved_by = None
+    if approver_login:
+        sig, _approver = _user_signature(approver_login)
+        approved_by = trailers.person(sig.name, sig.email)
+    report = import_directory(directory, author=author, approved_by=approved_by, summary=summary,
+                              skip_invalid=skip_invalid)
+    db.session.commit()
+    for name, code, version, sha in report.imported:
+        click.echo(f"imported {name}: {code} {version} ({sha[:12]})")
+    for name, messages in report.errors.items():
+        for message in messages:
+            click.echo(f"ERROR {name}: {message}", err=True)
+    if report.errors:
+        if not skip_invalid:
+            click.echo(f"nothing imported: {len(report.errors)} file(s) with errors "
+                       "(fix them, or use --skip-invalid)", err=True)
+        raise SystemExit(1)
+    click.echo(f"{len(report.imported)} procedure(s) imported")
+
+
+@procedures_cli.command("sync")
+@click.option("--rebuild", is_flag=True, help="Rebuild the whole catalogue from git.")
+def sync_cmd(rebuild):
+    """Mirror the store's main branch into the catalogue tables."""
+    added = catalog.sync(rebuild=rebuild, commit=True)
+    click.echo(f"catalogue synced: {added} version(s) added, head {(catalog.synced_head() or '-')[:12]}")
+
+
+def init_app(app) -> None:
+    app.cli.add_command(procedures_cli)

@@ -1,0 +1,79 @@
+"""The database mirror of the procedures in git (see :mod:`procedures.catalog`).
+
+Nothing here is a record of its own: every row can be rebuilt from the store with
+``flask procedures sync --rebuild``. The tables exist so that lists, filters and
+"current version" look-ups are one indexed query instead of a walk through git.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from webapp.db import UTCDateTime, utcnow
+from webapp.extensions import db
+
+
+class Procedure(db.Model):
+    """One procedure, described by its newest committed version (which may not be in force yet)."""
+
+    __tablename__ = "procedures"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    departments: Mapped[list] = mapped_column(JSON, default=list)
+    version: Mapped[str] = mapped_column(String(10))
+    effective: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(20))
+    owner: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    review_months: Mapped[int] = mapped_column(Integer)
+    next_review: Mapped[date] = mapped_column(Date)
+    commit: Mapped[str] = mapped_column(String(40))
+    blob: Mapped[str] = mapped_column(String(40))
+    versions_count: Mapped[int] = mapped_column(Integer, default=0)
+    # The file was deleted from the store (e.g. with plain git); its history stays readable.
+    removed: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class ProcedureVersion(db.Model):
+    """One commit on ``main`` that changed a procedure file (a published version)."""
+
+    __tablename__ = "procedure_versions"
+    __table_args__ = (
+        UniqueConstraint("code", "commit", name="uq_procedure_versions_code_commit"),
+        UniqueConstraint("code", "seq", name="uq_procedure_versions_code_seq"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    procedure_id: Mapped[int] = mapped_column(ForeignKey("procedures.id"), index=True)
+    code: Mapped[str] = mapped_column(String(40))
+    #: Position of the commit on the first-parent chain of ``main`` (1 = root): commit order.
+    seq: Mapped[int] = mapped_column(Integer)
+    version: Mapped[str] = mapped_column(String(10))
+    commit: Mapped[str] = mapped_column(String(40))
+    blob: Mapped[str] = mapped_column(String(40))
+    effective: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(20))
+    title: Mapped[str] = mapped_column(String(200))
+    departments: Mapped[list] = mapped_column(JSON, default=list)
+    review_months: Mapped[int] = mapped_column(Integer)
+    owner: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    author_name: Mapped[str] = mapped_column(String(200))
+    author_email: Mapped[str] = mapped_column(String(200))
+    committed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    approved_by: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    summary: Mapped[str] = mapped_column(Text, default="")
+    review_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    withdrawn_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+    procedure: Mapped[Procedure] = relationship()
+
+
+class StoreState(db.Model):
+    """What the mirror has seen of the store: ``main.head`` (sha) and ``main.length`` (commits)."""
+
+    __tablename__ = "store_state"
+    key: Mapped[str] = mapped_column(String(60), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -1,0 +1,218 @@
+"""JSON API for publishing (new procedures, new versions, withdrawals) and reading acknowledgements.
+
+The same services and validation as the pages.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, url_for
+from flask_login import current_user
+
+from accounts.permissions import P, permission_required
+from api.helpers import json_body
+from api.openapi import error_responses, register_paths
+from procedures import acknowledgements, catalog, document, publishing
+from procedures.publishing import PublishResult
+from webapp.exceptions import Conflict, ValidationError
+from webapp.extensions import db
+from webapp.i18n import _l
+
+bp = Blueprint("publishing_api", __name__, url_prefix="/api/v1")
+
+
+@bp.before_request
+def _sync_catalogue():
+    # Commits pushed with plain git (or by another worker) are mirrored before this request reads them.
+    # Publishing itself reads git, not the mirror: a mirror busy with other writers must not refuse it.
+    try:
+        catalog.ensure_synced(commit=True)
+    except Conflict:
+        db.session.rollback()
+
+
+def _text(data: dict, key: str, errors: dict, *, required: bool = True) -> str | None:
+    value = data.get(key)
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or (required and not value.strip()):
+        errors.setdefault(key, []).append(
+            _l("This field is required.") if value in (None, "") else _l("Must be a string."))
+        return None
+    return value
+
+
+def _fields(data: dict, *keys: str, optional: tuple[str, ...] = ()) -> dict:
+    """Type-check the JSON fields before the service sees them (400 with every bad field)."""
+    errors: dict[str, list] = {}
+    values = {k: _text(data, k, errors) for k in keys}
+    values.update({k: _text(data, k, errors, required=False) for k in optional})
+    if "new_edition" in data and not isinstance(data["new_edition"], bool):
+        errors.setdefault("new_edition", []).append(_l("Must be true or false."))
+    if errors:
+        raise ValidationError(_l("Some fields are missing or invalid."), errors=errors)
+    return values
+
+
+def _created(result: PublishResult):
+    from webapp.navigation import has_endpoint
+
+    body = {"code": result.code, "version": result.version, "revision": result.commit,
+            "effective": result.effective.isoformat()}
+    if has_endpoint("procedures.read"):
+        body["url"] = url_for("procedures.read", code=result.code)
+    response = jsonify(body)
+    response.status_code = 201
+    if has_endpoint("procedures_api.procedure"):
+        response.headers["Location"] = url_for("procedures_api.procedure", code=result.code)
+    return response
+
+
+@bp.post("/procedures")
+@permission_required(P.PROCEDURES_PUBLISH)
+def create():
+    data = json_body()
+    values = _fields(data, "markdown", "summary", optional=("code", "approved_by"))
+    if values["code"] is not None:
+        document.path_for(values["code"])
+    result = publishing.create(values["code"], values["markdown"], summary=values["summary"],
+                               author=current_user, approved_by=publishing.resolve_approver(
+                                   values["approved_by"], current_user))
+    return _created(result)
+
+
+@bp.post("/procedures/<code>/versions")
+@permission_required(P.PROCEDURES_PUBLISH)
+def publish(code: str):
+    document.path_for(code)
+    data = json_body()
+    values = _fields(data, "base", "markdown", "summary", optional=("approved_by",))
+    result = publishing.publish(code, values["markdown"], summary=values["summary"], base=values["base"],
+                                author=current_user,
+                                approved_by=publishing.resolve_approver(values["approved_by"], current_user),
+                                new_edition=bool(data.get("new_edition", False)))
+    return _created(result)
+
+
+@bp.post("/procedures/<code>/withdrawal")
+@permission_required(P.PROCEDURES_PUBLISH)
+def withdraw(code: str):
+    document.path_for(code)
+    data = json_body()
+    values = _fields(data, "base", "reason", optional=("approved_by",))
+    result = publishing.withdraw(code, reason=values["reason"], base=values["base"], user=current_user,
+                                 approved_by=publishing.resolve_approver(values["approved_by"], current_user))
+    return _created(result)
+
+
+@bp.get("/acknowledgements")
+@permission_required(P.PROCEDURES_READ)
+def to_read():
+    from webapp.navigation import has_endpoint
+
+    items = []
+    for item in acknowledgements.to_read(current_user):
+        v = item.current
+        entry = {"code": v.code, "title": v.title, "version": v.version, "effective": v.effective.isoformat(),
+                 "revision": v.commit, "summary": v.summary, "last_acknowledged_version": item.last_version}
+        if has_endpoint("procedures.read"):
+            entry["url"] = url_for("procedures.read", code=v.code)
+        items.append(entry)
+    return jsonify(items=items, count=len(items))
+
+
+@bp.post("/acknowledgements")
+@permission_required(P.PROCEDURES_READ)
+def acknowledge():
+    data = json_body()
+    values = _fields(data, "code", "version")
+    ack = acknowledgements.confirm(current_user, values["code"], values["version"])
+    response = jsonify(code=ack.code, version=ack.version, revision=ack.commit,
+                       acknowledged_at=ack.acknowledged_at.isoformat())
+    response.status_code = 201
+    return response
+
+
+_PUBLISHED = {"201": {"description": "published", "content": {"application/json": {
+    "schema": {"$ref": "#/components/schemas/PublishedVersion"}}}}}
+_CONFLICT = {"409": {"description": "the procedure changed since `base` (details: `theirs` and `yours`), "
+                                    "or the code already exists", "content": {"application/json": {
+                                        "schema": {"$ref": "#/components/schemas/PublishConflict"}}}}}
+_CODE = [{"name": "code", "in": "path", "required": True, "schema": {"type": "string", "example": "QP-CS-001"}}]
+
+register_paths({
+    "/procedures": {"post": {
+        "summary": "Create a procedure (first version A/0)",
+        "description": "The code comes from the front matter (`code` in the body, if given, must match). "
+                       "Needs the procedures.publish permission.",
+        "requestBody": {"required": True, "content": {"application/json": {
+            "schema": {"$ref": "#/components/schemas/NewProcedure"}}}},
+        "responses": {**_PUBLISHED, **error_responses(400, 401, 403), **_CONFLICT}}},
+    "/procedures/{code}/versions": {"post": {
+        "summary": "Publish a new version",
+        "description": "`base` is the `revision` you read the procedure from. If someone published in between, "
+                       "nothing is written and the 409 answer carries their version and your text. The version "
+                       "number is set by the server (next revision, or next edition with `new_edition`).",
+        "parameters": _CODE,
+        "requestBody": {"required": True, "content": {"application/json": {
+            "schema": {"$ref": "#/components/schemas/NewVersion"}}}},
+        "responses": {**_PUBLISHED, **error_responses(400, 401, 403, 404), **_CONFLICT}}},
+    "/procedures/{code}/withdrawal": {"post": {
+        "summary": "Withdraw a procedure",
+        "description": "Records a new revision with status `withdrawn` (effective today) and a `Withdrawn:` trailer.",
+        "parameters": _CODE,
+        "requestBody": {"required": True, "content": {"application/json": {
+            "schema": {"$ref": "#/components/schemas/Withdrawal"}}}},
+        "responses": {**_PUBLISHED, **error_responses(400, 401, 403, 404), **_CONFLICT}}},
+    "/acknowledgements": {
+        "get": {"summary": "My reading list: procedures in force for my department I have not confirmed",
+                "responses": {"200": {"description": "to read", "content": {"application/json": {
+                    "schema": {"$ref": "#/components/schemas/ToRead"}}}}, **error_responses(401, 403)}},
+        "post": {"summary": "Confirm that I have read the current version of a procedure",
+                 "description": "Idempotent. 409 when `version` is no longer (or not yet) the version in force.",
+                 "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                     "type": "object", "required": ["code", "version"], "properties": {
+                         "code": {"type": "string", "example": "QP-CS-001"},
+                         "version": {"type": "string", "example": "A/2"}}}}}},
+                 "responses": {"201": {"description": "confirmed", "content": {"application/json": {
+                     "schema": {"$ref": "#/components/schemas/Acknowledgement"}}}},
+                     **error_responses(400, 401, 403, 404, 409)}}},
+}, {
+    "ToRead": {"type": "object", "properties": {
+        "count": {"type": "integer"},
+        "items": {"type": "array", "items": {"type": "object", "properties": {
+            "code": {"type": "string"}, "title": {"type": "string"}, "version": {"type": "string"},
+            "effective": {"type": "string", "format": "date"}, "revision": {"type": "string"},
+            "summary": {"type": "string"}, "url": {"type": "string"},
+            "last_acknowledged_version": {"type": ["string", "null"]}}}}}},
+    "Acknowledgement": {"type": "object", "properties": {
+        "code": {"type": "string"}, "version": {"type": "string"}, "revision": {"type": "string"},
+        "acknowledged_at": {"type": "string", "format": "date-time"}}},
+    "NewProcedure": {"type": "object", "required": ["markdown", "summary"], "properties": {
+        "code": {"type": "string", "example": "QP-CS-003"},
+        "markdown": {"type": "string", "description": "The whole file: YAML front matter and Markdown body"},
+        "summary": {"type": "string", "description": "Change summary"},
+        "approved_by": {"type": "string", "description": "Login of the approver (default: you)"}}},
+    "NewVersion": {"type": "object", "required": ["base", "markdown", "summary"], "properties": {
+        "base": {"type": "string", "description": "The revision (commit sha) the text is based on"},
+        "markdown": {"type": "string"},
+        "summary": {"type": "string"},
+        "approved_by": {"type": "string"},
+        "new_edition": {"type": "boolean", "default": False}}},
+    "Withdrawal": {"type": "object", "required": ["base", "reason"], "properties": {
+        "base": {"type": "string"}, "reason": {"type": "string"}, "approved_by": {"type": "string"}}},
+    "PublishedVersion": {"type": "object", "properties": {
+        "code": {"type": "string"}, "version": {"type": "string", "example": "A/3"},
+        "revision": {"type": "string", "description": "The commit sha of the new version"},
+        "effective": {"type": "string", "format": "date"}, "url": {"type": "string"}}},
+    "PublishConflict": {"type": "object", "properties": {
+        "error": {"type": "string", "example": "conflict"}, "message": {"type": "string"},
+        "details": {"type": "object", "properties": {
+            "code": {"type": "string"}, "base": {"type": "string"},
+            "current": {"type": "string", "description": "The new base to resubmit with"},
+            "base_markdown": {"type": "string"},
+            "theirs": {"type": "object", "properties": {
+                "commit": {"type": "string"}, "version": {"type": "string"}, "author": {"type": "string"},
+                "author_email": {"type": "string"}, "committed_at": {"type": "string"},
+                "summary": {"type": "string"}, "approved_by": {"type": "string"}, "markdown": {"type": "string"}}},
+            "yours": {"type": "object", "properties": {
+                "markdown": {"type": "string"}, "summary": {"type": "string"}}}}}}},
+})

@@ -1,0 +1,272 @@
+"""Publishing pages: new procedure, edit (live preview, upload), conflict page, withdraw."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import BooleanField, HiddenField, SelectField, SubmitField, TextAreaField
+from wtforms.validators import DataRequired, Length
+
+from accounts.permissions import P, permission_required
+from procedures import document, publishing, redline
+from webapp.exceptions import Conflict, ValidationError
+from webapp.extensions import db
+from webapp.forms import choices
+from webapp.i18n import _, _l
+
+bp = Blueprint("publishing", __name__, url_prefix="/procedures")
+
+REQUIRED = _l("This field is required.")
+
+#: Front-matter fields reported by the service, shown on the text area with a readable name.
+DOCUMENT_FIELDS = {
+    "front_matter": _l("Front matter"),
+    "code": _l("Code"),
+    "title": _l("Title"),
+    "departments": _l("Departments"),
+    "version": _l("Version"),
+    "effective": _l("Effective date"),
+    "review_months": _l("Review period"),
+    "status": _l("Status"),
+    "owner": _l("Owner"),
+    "markdown": None,
+}
+
+
+class EditorForm(FlaskForm):
+    markdown = TextAreaField(_l("Procedure text (Markdown with front matter)"),
+                             render_kw={"rows": 24, "spellcheck": "false", "data-editor": "markdown"})
+    file = FileField(_l("Or upload a .md file"), render_kw={"accept": ".md,.markdown,.txt,text/markdown"})
+    base = HiddenField()
+    summary = TextAreaField(_l("Change summary"), validators=[DataRequired(message=REQUIRED),
+                                                              Length(max=publishing.MAX_SUMMARY_LENGTH)],
+                            render_kw={"rows": 3})
+    new_edition = BooleanField(_l("Start a new edition"))
+    approved_by = SelectField(_l("Approved by"), choices=[], default="")
+    submit = SubmitField(_l("Publish"))
+
+    def fill_approvers(self):
+        me = current_user.display_name
+        self.approved_by.choices = choices(
+            [("", _("Me (%(name)s)", name=me))]
+            + [(u.login, u.display_name) for u in publishing.approvers() if u.id != current_user.id])
+
+
+class WithdrawForm(FlaskForm):
+    reason = TextAreaField(_l("Reason for withdrawing"), validators=[
+        DataRequired(message=REQUIRED), Length(max=publishing.MAX_REASON_LENGTH)], render_kw={"rows": 3})
+    base = HiddenField()
+    approved_by = SelectField(_l("Approved by"), choices=[], default="")
+    submit = SubmitField(_l("Withdraw procedure"))
+
+    fill_approvers = EditorForm.fill_approvers
+
+
+def _place_errors(form, exc: ValidationError) -> None:
+    """Put the service's field errors on the form; the document's own fields go on the text area."""
+    placed = False
+    for key, messages in (exc.errors or {}).items():
+        if key in DOCUMENT_FIELDS:
+            label = DOCUMENT_FIELDS[key]
+            target = form.markdown
+            texts = [f"{label}: {m}" if label else str(m) for m in messages]
+        else:
+            target = getattr(form, key, None)
+            texts = [str(m) for m in messages]
+        if target is None or key == "base":
+            flash(" ".join(texts), "error")
+            placed = True
+            continue
+        target.errors = list(target.errors or []) + texts
+        placed = True
+    if not placed:
+        flash(str(exc), "error")
+
+
+def _submitted_text(form) -> str:
+    """The uploaded file's text when one was sent, else the text area (ValidationError on a bad file)."""
+    upload = form.file.data
+    if upload is not None and getattr(upload, "filename", ""):
+        text = publishing.read_upload(upload.filename, upload.read())
+        form.markdown.data = text  # shown again if something else is wrong
+        return text
+    return form.markdown.data or ""
+
+
+def _approver():
+    return publishing.resolve_approver(request.form.get("approved_by") or None, current_user)
+
+
+def _editor_context(form, code: str | None) -> dict:
+    """Server-side preview so the page is complete without JavaScript."""
+    text = form.markdown.data or ""
+    try:
+        html = publishing.preview(text)
+    except ValidationError:
+        html = ""
+    errors = {}
+    if form.is_submitted() and text.strip():
+        for key, messages in publishing.check(text, code).items():
+            label = DOCUMENT_FIELDS.get(key)
+            errors[key] = [f"{label}: {m}" if label else m for m in messages]
+    return {"preview_html": html, "preview_errors": errors, "max_kb": publishing.MAX_DOCUMENT_BYTES // 1024}
+
+
+def _conflict_page(form, code: str, exc: Conflict, action_url: str):
+    """409: both changes side by side, your text kept in an editor on top of the new base."""
+    details = exc.details
+    theirs = details.get("theirs") or {}
+    yours = details.get("yours") or {}
+    base_md = details.get("base_markdown") or ""
+    form.base.data = details.get("current") or ""
+    form.markdown.data = yours.get("markdown", form.markdown.data)
+    form.summary.data = yours.get("summary", form.summary.data)
+    form.file.data = None
+    try:
+        theirs_time = datetime.fromisoformat(theirs.get("committed_at") or "")
+    except ValueError:
+        theirs_time = None
+    return render_template(
+        "procedures/conflict.html", form=form, code=code, theirs=theirs, action_url=action_url,
+        theirs_time=theirs_time, **_editor_context(form, code),
+        theirs_redline=redline.redline_html(base_md, theirs.get("markdown", "")),
+        yours_redline=redline.redline_html(base_md, yours.get("markdown", "")),
+        message=str(exc)), 409
+
+
+def _after_publish_url(code: str) -> str:
+    from webapp.navigation import has_endpoint
+
+    if has_endpoint("procedures.read"):
+        return url_for("procedures.read", code=code)
+    return url_for("publishing.edit", code=code)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@permission_required(P.PROCEDURES_PUBLISH)
+def new():
+    form = EditorForm()
+    form.fill_approvers()
+    del form.new_edition, form.base
+    status = 200
+    if not form.is_submitted():
+        form.markdown.data = publishing.new_document_template(owner=current_user.login)
+    elif form.validate():
+        try:
+            result = publishing.create(None, _submitted_text(form), summary=form.summary.data,
+                                       author=current_user, approved_by=_approver())
+        except ValidationError as exc:
+            db.session.rollback()
+            _place_errors(form, exc)
+            status = 400
+        except Conflict as exc:
+            db.session.rollback()
+            form.markdown.errors = list(form.markdown.errors or []) + [str(exc)]
+            status = 409
+        else:
+            flash(_("%(code)s %(version)s published.", code=result.code, version=result.version), "success")
+            return redirect(_after_publish_url(result.code))
+    else:
+        status = 400
+    return render_template("procedures/edit.html", form=form, state=None, code=None,
+                           action_url=url_for("publishing.new"), **_editor_context(form, None)), status
+
+
+@bp.route("/<code>/edit", methods=["GET", "POST"])
+@permission_required(P.PROCEDURES_PUBLISH)
+def edit(code: str):
+    document.path_for(code)  # a malformed code is a 400, not a store lookup
+    state = publishing.editor_state(code)
+    form = EditorForm()
+    form.fill_approvers()
+    status = 200
+    if not form.is_submitted():
+        form.markdown.data = state.markdown
+        form.base.data = state.base
+    elif form.validate():
+        try:
+            result = publishing.publish(code, _submitted_text(form), summary=form.summary.data, base=form.base.data,
+                                        author=current_user, approved_by=_approver(),
+                                        new_edition=form.new_edition.data)
+        except ValidationError as exc:
+            db.session.rollback()
+            _place_errors(form, exc)
+            status = 400
+        except Conflict as exc:
+            db.session.rollback()
+            if "theirs" not in exc.details:
+                raise
+            return _conflict_page(form, code, exc, url_for("publishing.edit", code=code))
+        else:
+            flash(_("%(code)s %(version)s published.", code=code, version=result.version), "success")
+            return redirect(_after_publish_url(code))
+    else:
+        status = 400
+    return render_template("procedures/edit.html", form=form, state=state, code=code,
+                           action_url=url_for("publishing.edit", code=code), **_editor_context(form, code)), status
+
+
+@bp.route("/<code>/withdraw", methods=["GET", "POST"])
+@permission_required(P.PROCEDURES_PUBLISH)
+def withdraw(code: str):
+    document.path_for(code)
+    state = publishing.editor_state(code)
+    form = WithdrawForm()
+    form.fill_approvers()
+    status = 200
+    if not form.is_submitted():
+        form.base.data = state.base
+    elif form.validate():
+        try:
+            result = publishing.withdraw(code, reason=form.reason.data, base=form.base.data, user=current_user,
+                                         approved_by=_approver())
+        except ValidationError as exc:
+            db.session.rollback()
+            _place_errors(form, exc)
+            status = 400
+        except Conflict as exc:
+            # Someone published meanwhile: show the new head and let the user decide again.
+            db.session.rollback()
+            state = publishing.editor_state(code)
+            form.base.data = state.base
+            theirs = exc.details.get("theirs") or {}
+            flash(_("%(code)s changed to %(version)s while you were on this page (by %(author)s). "
+                    "Check the new version before withdrawing it.", code=code,
+                    version=theirs.get("version", "?"), author=theirs.get("author", "?")), "warning")
+            status = 409
+        else:
+            flash(_("%(code)s is withdrawn (%(version)s).", code=code, version=result.version), "success")
+            return redirect(_after_publish_url(code))
+    else:
+        status = 400
+    return render_template("procedures/withdraw.html", form=form, state=state, code=code), status
+
+
+@bp.post("/preview")
+@permission_required(P.PROCEDURES_PUBLISH)
+def preview():
+    """Live preview for the editor: sanitised HTML of the body plus the draft's field errors (JSON)."""
+    data = request.get_json(silent=True) if request.is_json else request.form
+    data = data if isinstance(data, dict) or hasattr(data, "get") else {}
+    text = data.get("markdown") or ""
+    code = data.get("code") or None
+    if not isinstance(text, str) or (code is not None and not isinstance(code, str)):
+        return jsonify(error="bad_request", message=_("Send the text as markdown."), html="", errors={}), 400
+    try:
+        html = publishing.preview(text)
+    except ValidationError as exc:
+        return jsonify(error="bad_request", message=str(exc), html="",
+                       errors={k: [str(m) for m in v] for k, v in exc.errors.items()}), 400
+    if code is not None:
+        try:
+            document.path_for(code)
+        except ValidationError:
+            code = None
+    errors = {}
+    for key, messages in publishing.check(text, code).items():
+        label = DOCUMENT_FIELDS.get(key)
+        errors[key] = [f"{label}: {m}" if label else m for m in messages]
+    return jsonify(html=str(html), errors=errors)
