@@ -1,0 +1,265 @@
+"""JSON API of the complaint register and the monthly complaint summary (same services as the pages)."""
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from accounts.models import Project
+from accounts.permissions import P, permission_required
+from api.helpers import json_body
+from api.openapi import error_responses, register_paths
+from satisfaction import complaints as service
+from satisfaction import summary as summary_service
+from satisfaction.complaint_models import CHANNELS, HANDLING_SATISFACTION, KINDS, SEVERITIES, STATUSES
+from satisfaction.scope import check_project, visible_projects
+from webapp.db import utcnow
+from webapp.exceptions import ValidationError
+from webapp.extensions import db
+from webapp.i18n import _l
+
+bp = Blueprint("complaints_api", __name__, url_prefix="/api/v1")
+
+
+def entry_json(e, now=None) -> dict:
+    now = now or utcnow()
+
+    def iso(value):
+        return value.isoformat() if value else None
+
+    return {
+        "id": e.id, "number": e.number, "kind": e.kind, "channel": e.channel, "received_at": iso(e.received_at),
+        "project": {"id": e.project_id, "code": e.project.code, "name": e.project.name},
+        "building": e.building, "room": e.room, "contact_name": e.contact_name, "contact_phone": e.contact_phone,
+        "category": e.category.code, "severity": e.severity, "description": e.description,
+        "handler_id": e.handler_id, "department_id": e.department_id, "status": e.status,
+        "respond_due": iso(e.respond_due), "resolve_due": iso(e.resolve_due),
+        "acknowledged_at": iso(e.acknowledged_at), "resolved_at": iso(e.resolved_at),
+        "cause": e.cause, "action_taken": e.action_taken, "followed_up_at": iso(e.followed_up_at),
+        "feedback_given": e.feedback_given, "handling_satisfaction": e.handling_satisfaction,
+        "follow_up_notes": e.follow_up_notes, "closed_at": iso(e.closed_at), "reopen_count": e.reopen_count,
+        "respond_overdue": e.respond_overdue(now), "resolve_overdue": e.resolve_overdue(now),
+        "source": {"type": e.source_type, "id": e.source_id} if e.source_type else None,
+        "review_procedure_code": e.review_procedure_code, "review_requested_at": iso(e.review_requested_at),
+        "action_id": e.action_id, "version": e.version, "voided": e.voided, "void_reason": e.void_reason or None,
+        "allowed_actions": service.available_actions(e),
+    }
+
+
+def _project_id(data: dict):
+    """Accept ``project_id`` or a project ``project`` code."""
+    if data.get("project_id") not in (None, ""):
+        return data["project_id"]
+    code = data.get("project")
+    if code in (None, ""):
+        return None
+    pid = db.session.execute(select(Project.id).where(Project.code == str(code))).scalar()
+    if pid is None:
+        raise ValidationError(_l("Unknown project."), errors={"project": [_l("Unknown project.")]})
+    return pid
+
+
+@bp.get("/complaints")
+@permission_required(P.RECORDS_READ)
+def list_entries():
+    args = request.args.to_dict()
+    if args.get("project") and not args["project"].isdigit():
+        args["project"] = str(_project_id({"project": args["project"]}))
+    filters = service.parse_filters(args)
+    try:
+        limit = min(200, max(1, int(request.args.get("limit", 50))))
+    except ValueError:
+        raise ValidationError(_l("limit must be a number from 1 to 200."),
+                              errors={"limit": [_l("limit must be a number from 1 to 200.")]}) from None
+    now = utcnow()
+    page = service.list_page(filters, current_user, now=now, after=request.args.get("after"), per_page=limit)
+    body = {"items": [entry_json(e, now) for e in page.items], "next_cursor": page.next_cursor}
+    if page.next_cursor:
+        body["next"] = url_for(".list_entries", **{**request.args.to_dict(), "after": page.next_cursor})
+    return jsonify(body)
+
+
+@bp.post("/complaints")
+@permission_required(P.RECORDS_WRITE)
+def create():
+    data = json_body()
+    data = {**data, "project_id": _project_id(data)}
+    entry = service.create_entry(data, actor=current_user)
+    resp = jsonify(entry_json(entry))
+    resp.status_code = 201
+    resp.headers["Location"] = url_for(".get_entry", entry_id=entry.id)
+    return resp
+
+
+@bp.get("/complaints/<int:entry_id>")
+@permission_required(P.RECORDS_READ)
+def get_entry(entry_id: int):
+    return jsonify(entry_json(service.get_entry(entry_id, current_user)))
+
+
+@bp.patch("/complaints/<int:entry_id>")
+@permission_required(P.RECORDS_WRITE)
+def update(entry_id: int):
+    entry = service.get_entry(entry_id, current_user)
+    data = json_body()
+    if "version" not in data:
+        raise ValidationError(_l("Send the version you read (optimistic locking)."),
+                              errors={"version": [_l("Send the version you read (optimistic locking).")]})
+    # Fields not sent keep their values.
+    current = {"channel": entry.channel, "received_at": entry.received_at, "category": entry.category.code,
+               "severity": entry.severity, "building": entry.building, "room": entry.room,
+               "contact_name": entry.contact_name, "contact_phone": entry.contact_phone,
+               "description": entry.description, "handler_id": entry.handler_id,
+               "department_id": entry.department_id}
+    service.update_entry(entry, {**current, **data}, actor=current_user, expected_version=data["version"])
+    return jsonify(entry_json(entry))
+
+
+@bp.post("/complaints/<int:entry_id>/transitions")
+@permission_required(P.RECORDS_WRITE)
+def transition(entry_id: int):
+    entry = service.get_entry(entry_id, current_user)
+    data = json_body()
+    action = data.get("action")
+    if not isinstance(action, str) or not action:
+        raise ValidationError(_l("Unknown action."), errors={"action": [_l("Unknown action.")]})
+    service.transition(entry, action, data, actor=current_user, expected_version=data.get("version"))
+    return jsonify(entry_json(entry))
+
+
+@bp.post("/complaints/<int:entry_id>/void")
+@permission_required(P.RECORDS_VOID)
+def void(entry_id: int):
+    entry = service.get_entry(entry_id, current_user)
+    data = json_body()
+    service.void_entry(entry, data.get("reason") or "", actor=current_user, expected_version=data.get("version"))
+    return jsonify(entry_json(entry))
+
+
+@bp.get("/complaint-summary")
+@permission_required(P.RECORDS_READ)
+def summary():
+    raw_month = request.args.get("month")
+    month = service.parse_month(raw_month) if raw_month else service.local_today().replace(day=1)
+    raw_project = (request.args.get("project") or "").strip()
+    if raw_project:
+        pid = raw_project if raw_project.isdigit() else _project_id({"project": raw_project})
+        projects = [check_project(pid)]
+    else:
+        projects = visible_projects()
+    return jsonify(summary_service.summary_json(summary_service.monthly_summary(month, projects=projects)))
+
+
+# ---------------------------------------------------------------------------------------------
+# OpenAPI
+
+_ENTRY_INPUT = {
+    "type": "object",
+    "required": ["kind", "channel", "received_at", "category", "description"],
+    "properties": {
+        "kind": {"type": "string", "enum": list(KINDS)},
+        "project_id": {"type": "integer"}, "project": {"type": "string", "description": "project code"},
+        "channel": {"type": "string", "enum": list(CHANNELS)},
+        "received_at": {"type": "string", "format": "date-time",
+                        "description": "ISO 8601; without an offset it is local time (Asia/Shanghai)"},
+        "category": {"type": "string", "description": "service category code"},
+        "severity": {"type": "string", "enum": list(SEVERITIES), "description": "complaints only"},
+        "description": {"type": "string", "maxLength": 4000},
+        "building": {"type": "string", "maxLength": 40}, "room": {"type": "string", "maxLength": 40},
+        "contact_name": {"type": "string", "maxLength": 60}, "contact_phone": {"type": "string", "maxLength": 40},
+        "handler_id": {"type": ["integer", "null"]}, "department_id": {"type": ["integer", "null"]},
+    },
+}
+_ENTRY = {"type": "object", "properties": {
+    "id": {"type": "integer"}, "number": {"type": "string", "example": "TS-P-LJY-2026-0001"},
+    "kind": {"type": "string", "enum": list(KINDS)}, "status": {"type": "string", "enum": list(STATUSES)},
+    "channel": {"type": "string"}, "received_at": {"type": "string", "format": "date-time"},
+    "project": {"type": "object"}, "category": {"type": "string"}, "severity": {"type": "string"},
+    "description": {"type": "string"}, "respond_due": {"type": ["string", "null"], "format": "date-time"},
+    "resolve_due": {"type": ["string", "null"], "format": "date-time"},
+    "respond_overdue": {"type": "boolean"}, "resolve_overdue": {"type": "boolean"},
+    "handling_satisfaction": {"type": ["string", "null"], "enum": [*HANDLING_SATISFACTION, None]},
+    "reopen_count": {"type": "integer"}, "version": {"type": "integer"}, "voided": {"type": "boolean"},
+    "allowed_actions": {"type": "array", "items": {"type": "string"}},
+}}
+_TRANSITION = {"type": "object", "required": ["action"], "properties": {
+    "action": {"type": "string", "enum": list(service.ACTIONS)},
+    "version": {"type": "integer", "description": "optional optimistic lock"},
+    "note": {"type": "string"}, "cause": {"type": "string", "description": "resolve"},
+    "action_taken": {"type": "string", "description": "resolve"},
+    "feedback_given": {"type": "string", "description": "follow_up"},
+    "handling_satisfaction": {"type": "string", "enum": list(HANDLING_SATISFACTION),
+                              "description": "follow_up; dissatisfied reopens the complaint"},
+    "follow_up_notes": {"type": "string"},
+}}
+_FILTER_PARAMS = [
+    {"name": n, "in": "query", "required": False, "schema": {"type": "string"}, "description": d}
+    for n, d in (("project", "project id or code"), ("kind", "complaint | praise | suggestion"), ("status", ""),
+                 ("category", "category code"), ("severity", ""), ("channel", ""), ("month", "YYYY-MM"),
+                 ("from", "YYYY-MM-DD"), ("to", "YYYY-MM-DD"), ("overdue", "1 = overdue only"),
+                 ("q", "search number, building, room, text"), ("voided", "exclude | include | only"),
+                 ("after", "cursor from next_cursor"), ("limit", "1–200, default 50"))
+]
+
+
+def _json(ref):
+    return {"content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{ref}"}}}}
+
+
+register_paths({
+    "/complaints": {
+        "get": {"summary": "Complaint register (newest first, keyset pagination)", "tags": ["complaints"],
+                "parameters": _FILTER_PARAMS,
+                "responses": {"200": {"description": "a page", "content": {"application/json": {"schema": {
+                    "type": "object", "properties": {
+                        "items": {"type": "array", "items": {"$ref": "#/components/schemas/Complaint"}},
+                        "next_cursor": {"type": ["string", "null"]}}}}}}, **error_responses(400, 401, 403)}},
+        "post": {"summary": "Enter a complaint, praise or suggestion", "tags": ["complaints"],
+                 "requestBody": {"required": True, **_json("ComplaintInput")},
+                 "responses": {"201": {"description": "created", **_json("Complaint")},
+                               **error_responses(400, 401, 403)}},
+    },
+    "/complaints/{id}": {
+        "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+        "get": {"summary": "One entry", "tags": ["complaints"],
+                "responses": {"200": {"description": "entry", **_json("Complaint")}, **error_responses(401, 404)}},
+        "patch": {"summary": "Change intake fields (send `version`; 409 when someone saved in between)",
+                  "tags": ["complaints"], "requestBody": {"required": True, **_json("ComplaintInput")},
+                  "responses": {"200": {"description": "entry", **_json("Complaint")},
+                                **error_responses(400, 401, 403, 404, 409)}},
+    },
+    "/complaints/{id}/transitions": {
+        "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+        "post": {"summary": "Move along the life cycle", "tags": ["complaints"],
+                 "requestBody": {"required": True, **_json("ComplaintTransition")},
+                 "responses": {"200": {"description": "entry", **_json("Complaint")},
+                               **error_responses(400, 401, 403, 404, 409)}},
+    },
+    "/complaints/{id}/void": {
+        "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+        "post": {"summary": "Void with a reason", "tags": ["complaints"],
+                 "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                     "type": "object", "required": ["reason"], "properties": {
+                         "reason": {"type": "string"}, "version": {"type": "integer"}}}}}},
+                 "responses": {"200": {"description": "entry", **_json("Complaint")},
+                               **error_responses(400, 401, 403, 404, 409)}},
+    },
+    "/complaint-summary": {
+        "get": {"summary": "Monthly complaint summary (投诉情况月汇总表)", "tags": ["complaints"],
+                "parameters": [
+                    {"name": "project", "in": "query", "required": False, "schema": {"type": "string"},
+                     "description": "project id or code; all visible projects when omitted"},
+                    {"name": "month", "in": "query", "required": False,
+                     "schema": {"type": "string", "pattern": "^\\d{4}-\\d{2}$"}, "description": "YYYY-MM"}],
+                "responses": {"200": {"description": "summary", **_json("ComplaintSummary")},
+                              **error_responses(400, 401, 403, 404)}},
+    },
+}, {
+    "ComplaintInput": _ENTRY_INPUT,
+    "Complaint": _ENTRY,
+    "ComplaintTransition": _TRANSITION,
+    "ComplaintSummary": {"type": "object", "properties": {
+        "month": {"type": "string"}, "categories": {"type": "array"}, "channels": {"type": "array"},
+        "rows": {"type": "array", "items": {"type": "object"}}, "totals": {"type": "object"},
+        "definitions": {"type": "object"}}},
+})

@@ -1,0 +1,508 @@
+"""Pages of the complaint & praise register and the monthly complaint summary."""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import force_locale
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import HiddenField, RadioField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms.validators import Optional
+
+from accounts.models import Department, User
+from accounts.permissions import P, permission_required
+from satisfaction import complaints as service
+from satisfaction import summary as summary_service
+from satisfaction.categories import list_categories
+from satisfaction.complaint_models import CHANNELS, HANDLING_SATISFACTION, KINDS, SEVERITIES, STATUSES
+from satisfaction.export import Percent, csv_response, workbook_response, write_sheet, xlsx_response
+from satisfaction.scope import check_project, visible_projects
+from webapp.db import utcnow
+from webapp.exceptions import Conflict, ValidationError
+from webapp.extensions import db
+from webapp.forms import choices
+from webapp.i18n import _, _l
+
+bp = Blueprint("complaints", __name__, url_prefix="/satisfaction/complaints")
+
+EXPORT_LIMIT = 20_000
+
+
+@bp.context_processor
+def labels():
+    # Translated once per page, not once per row: a lazy string looks its catalogue up every time.
+    return {name: {k: str(v) for k, v in mapping.items()} for name, mapping in (
+        ("kind_labels", service.KIND_LABELS), ("channel_labels", service.CHANNEL_LABELS),
+        ("severity_labels", service.SEVERITY_LABELS), ("status_labels", service.STATUS_LABELS),
+        ("satisfaction_labels", service.SATISFACTION_LABELS), ("action_labels", service.ACTION_LABELS),
+        ("event_labels", service.EVENT_LABELS))}
+
+
+# ---------------------------------------------------------------------------------------------
+# forms
+
+
+def _select(label, **kw):
+    # validate_choice=False: the service checks values and gives the translated message,
+    # the same one the API gives.
+    return SelectField(label, validate_choice=False, **kw)
+
+
+class EntryFields(FlaskForm):
+    channel = _select(_l("Channel"))
+    received_at = StringField(_l("Received at"), render_kw={"type": "datetime-local"})
+    category = _select(_l("Service category"))
+    severity = _select(_l("Severity"), default="normal")
+    building = StringField(_l("Building"), validators=[Optional()], render_kw={"maxlength": 40})
+    room = StringField(_l("Room"), validators=[Optional()], render_kw={"maxlength": 40})
+    contact_name = StringField(_l("Contact name"), validators=[Optional()], render_kw={"maxlength": 60})
+    contact_phone = StringField(_l("Contact phone"), validators=[Optional()],
+                                render_kw={"maxlength": 40, "type": "tel", "autocomplete": "off"})
+    description = TextAreaField(_l("What was raised"), render_kw={"maxlength": 4000, "rows": 5})
+    handler_id = _select(_l("Handler"))
+    department_id = _select(_l("Responsible department"))
+
+    def fill_choices(self) -> None:
+        self.channel.choices = choices((c, str(service.CHANNEL_LABELS[c])) for c in CHANNELS)
+        self.category.choices = choices([("", _("— choose —"))] + [(c.code, c.label) for c in list_categories()])
+        self.severity.choices = choices((s, str(service.SEVERITY_LABELS[s])) for s in SEVERITIES)
+        users = db.session.execute(select(User).where(User.active.is_(True)).order_by(User.display_name)).scalars()
+        self.handler_id.choices = choices([("", _("— not assigned —"))] + [(str(u.id), u.display_name) for u in users])
+        departments = db.session.execute(
+            select(Department).where(Department.active.is_(True)).order_by(Department.code)).scalars()
+        self.department_id.choices = choices([("", _("— none —"))] + [(str(d.id), d.label) for d in departments])
+
+    def data_for_service(self) -> dict:
+        return {"channel": self.channel.data, "received_at": self.received_at.data, "category": self.category.data,
+                "severity": self.severity.data, "building": self.building.data, "room": self.room.data,
+                "contact_name": self.contact_name.data, "contact_phone": self.contact_phone.data,
+                "description": self.description.data, "handler_id": self.handler_id.data,
+                "department_id": self.department_id.data}
+
+
+class NewEntryForm(EntryFields):
+    kind = RadioField(_l("Type"), default="complaint", validate_choice=False)
+    project_id = _select(_l("Project"))
+    submit = SubmitField(_l("Save entry"))
+
+
+class EditEntryForm(EntryFields):
+    version = HiddenField()
+    submit = SubmitField(_l("Save changes"))
+
+
+class TransitionForm(FlaskForm):
+    version = HiddenField()
+    note = StringField(_l("Note"), validators=[Optional()], render_kw={"maxlength": 1000})
+    cause = TextAreaField(_l("Cause"), render_kw={"rows": 3, "maxlength": 4000})
+    action_taken = TextAreaField(_l("Handling measures"), render_kw={"rows": 3, "maxlength": 4000})
+    feedback_given = TextAreaField(_l("Result fed back to the person"), render_kw={"rows": 3, "maxlength": 4000})
+    handling_satisfaction = RadioField(_l("Their satisfaction with the handling"), validate_choice=False)
+    follow_up_notes = TextAreaField(_l("Follow-up notes"), validators=[Optional()],
+                                    render_kw={"rows": 2, "maxlength": 4000})
+
+    def fill_choices(self) -> None:
+        self.handling_satisfaction.choices = choices(
+            (s, str(service.SATISFACTION_LABELS[s])) for s in HANDLING_SATISFACTION)
+
+
+class VoidForm(FlaskForm):
+    version = HiddenField()
+    reason = StringField(_l("Reason for voiding"), render_kw={"maxlength": 500})
+    submit = SubmitField(_l("Void entry"))
+
+
+class ReviewForm(FlaskForm):
+    procedure_code = StringField(_l("Procedure to review"), render_kw={"maxlength": 40})
+    submit = SubmitField(_l("Request procedure review"))
+
+
+def _place_errors(form, exc: ValidationError) -> None:
+    aliases = {"category_id": "category"}
+    placed = False
+    for key, messages in exc.errors.items():
+        target = getattr(form, aliases.get(key, key), None)
+        if target is not None and hasattr(target, "errors"):
+            target.errors = list(target.errors or []) + [str(m) for m in messages]
+            placed = True
+    if not placed:
+        flash(str(exc), "error")
+
+
+def _local_input(value: datetime | None) -> str:
+    return value.astimezone(service.zone()).strftime("%Y-%m-%dT%H:%M") if value else ""
+
+
+# ---------------------------------------------------------------------------------------------
+# the register
+
+
+def _filters_or_errors():
+    try:
+        return service.parse_filters(request.args), {}
+    except ValidationError as exc:
+        return service.Filters(), exc.errors
+
+
+@bp.get("/")
+@permission_required(P.RECORDS_READ)
+def index():
+    filters, errors = _filters_or_errors()
+    now = utcnow()
+    page = None
+    if not errors:
+        try:
+            page = service.list_page(filters, current_user, now=now, after=request.args.get("after"),
+                                     before=request.args.get("before"), per_page=_per_page())
+        except ValidationError as exc:
+            errors = exc.errors
+    args = filters.as_args()
+    return render_template(
+        "satisfaction/complaints/list.html", page=page, filters=filters, filter_errors=errors, args=args, now=now,
+        projects=visible_projects(), categories=list_categories(active_only=False), kinds=KINDS,
+        statuses=STATUSES, severities=SEVERITIES, channels=CHANNELS), 400 if errors else 200
+
+
+def _per_page() -> int:
+    try:
+        return min(200, max(10, int(request.args.get("per_page", 50))))
+    except ValueError:
+        return 50
+
+
+def _export_rows(fmt: str):
+    filters = service.parse_filters(request.args)  # bad filters → 400 page
+    rows = service.export_rows(service.list_statement(filters, current_user), EXPORT_LIMIT)
+    if rows is None:
+        raise ValidationError(_l("More than %(n)d entries match: narrow the filters (for example one month) and "
+                                 "export again.", n=EXPORT_LIMIT))
+    now = utcnow()
+    headers = [_("Number"), _("Type"), _("Received at"), _("Project"), _("Channel"), _("Service category"),
+               _("Severity"), _("Building"), _("Room"), _("Contact name"), _("Contact phone"), _("What was raised"),
+               _("Status"), _("Handler"), _("Responsible department"), _("Respond by"), _("Acknowledged at"),
+               _("Resolve by"), _("Resolved at"), _("Cause"), _("Handling measures"), _("Follow-up at"),
+               _("Their satisfaction with the handling"), _("Times reopened"), _("Closed at"), _("Overdue"),
+               _("Voided")]
+    body = [[
+        e.number, str(service.KIND_LABELS[e.kind]), e.received_at, e.project.label,
+        str(service.CHANNEL_LABELS[e.channel]), e.category.label, str(service.SEVERITY_LABELS[e.severity]),
+        e.building, e.room, e.contact_name, e.contact_phone, e.description, str(service.STATUS_LABELS[e.status]),
+        e.handler.display_name if e.handler else "", e.department.label if e.department else "", e.respond_due,
+        e.acknowledged_at, e.resolve_due, e.resolved_at, e.cause, e.action_taken, e.followed_up_at,
+        str(service.SATISFACTION_LABELS[e.handling_satisfaction]) if e.handling_satisfaction else "",
+        e.reopen_count, e.closed_at, _("Yes") if e.overdue(now) else "",
+        (_("Voided") + ": " + e.void_reason) if e.voided else ""] for e in rows]
+    stamp = service.local_today(now).isoformat()
+    if fmt == "csv":
+        return csv_response(f"complaints-{stamp}.csv", headers, body)
+    return xlsx_response(f"complaints-{stamp}.xlsx", _("Complaint and praise register"), headers, body,
+                         subtitle=_("Exported %(at)s · %(n)d entries", at=stamp, n=len(body)))
+
+
+@bp.get("/export.csv")
+@permission_required(P.RECORDS_READ)
+def export_csv():
+    return _export_rows("csv")
+
+
+@bp.get("/export.xlsx")
+@permission_required(P.RECORDS_READ)
+def export_xlsx():
+    return _export_rows("xlsx")
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@permission_required(P.RECORDS_WRITE)
+def new():
+    form = NewEntryForm()
+    form.fill_choices()
+    projects = visible_projects()
+    form.project_id.choices = choices(
+        ([("", _("— choose —"))] if len(projects) != 1 else []) + [(str(p.id), p.label) for p in projects])
+    form.kind.choices = choices((k, str(service.KIND_LABELS[k])) for k in KINDS)
+    if not form.is_submitted():
+        form.received_at.data = _local_input(utcnow())
+        if request.args.get("kind") in KINDS:
+            form.kind.data = request.args["kind"]
+        if request.args.get("project"):
+            form.project_id.data = request.args["project"]
+    status = 200
+    if form.validate_on_submit():
+        data = form.data_for_service() | {"kind": form.kind.data, "project_id": form.project_id.data}
+        try:
+            entry = service.create_entry(data, actor=current_user)
+        except ValidationError as exc:
+            db.session.rollback()
+            _place_errors(form, exc)
+            status = 400
+        else:
+            flash(_("Entry %(number)s saved.", number=entry.number), "success")
+            if request.form.get("another"):
+                return redirect(url_for(".new", kind=entry.kind, project=entry.project_id))
+            return redirect(url_for(".detail", entry_id=entry.id))
+    elif form.is_submitted():
+        status = 400
+    return render_template("satisfaction/complaints/form.html", form=form, entry=None), status
+
+
+def _detail(entry, *, forms=None, status=200, open_action=None):
+    now = utcnow()
+    forms = forms or {}
+    tform = forms.get("transition") or TransitionForm(formdata=None, version=entry.version)
+    tform.fill_choices()
+    vform = forms.get("void") or VoidForm(formdata=None, version=entry.version)
+    rform = forms.get("review") or ReviewForm(formdata=None)
+    wants_review = entry.kind == "complaint" and entry.severity == "major" and not entry.review_procedure_code
+    linked_action = None
+    if entry.action_id is not None:
+        try:
+            from actions.models import Action
+
+            linked_action = db.session.get(Action, entry.action_id)
+        except ImportError:  # pragma: no cover
+            linked_action = None
+    return render_template(
+        "satisfaction/complaints/detail.html", entry=entry, now=now, actions=service.available_actions(entry),
+        tform=tform, vform=vform, rform=rform, open_action=open_action,
+        procedures=service.procedure_choices() if wants_review else None,
+        actions_available=service.actions_available(),
+        linked_action=linked_action), status
+
+
+@bp.get("/<int:entry_id>")
+@permission_required(P.RECORDS_READ)
+def detail(entry_id: int):
+    return _detail(service.get_entry(entry_id, current_user))
+
+
+@bp.post("/<int:entry_id>/transition/<action>")
+@permission_required(P.RECORDS_WRITE)
+def transition(entry_id: int, action: str):
+    entry = service.get_entry(entry_id, current_user)
+    form = TransitionForm()
+    form.fill_choices()
+    if not form.validate_on_submit():
+        return _detail(entry, forms={"transition": form}, status=400, open_action=action)
+    data = {k: getattr(form, k).data for k in ("note", "cause", "action_taken", "feedback_given",
+                                               "handling_satisfaction", "follow_up_notes")}
+    try:
+        service.transition(entry, action, data, actor=current_user, expected_version=form.version.data or None)
+    except ValidationError as exc:
+        db.session.rollback()
+        entry = service.get_entry(entry_id, current_user)
+        _place_errors(form, exc)
+        return _detail(entry, forms={"transition": form}, status=400, open_action=action)
+    if action == "follow_up" and entry.status == "in_progress":
+        flash(_("Follow-up recorded. The person was dissatisfied, so the complaint is back in progress."), "warning")
+    else:
+        flash(_("%(action)s: done.", action=service.ACTION_LABELS[action]), "success")
+    return redirect(url_for(".detail", entry_id=entry.id))
+
+
+@bp.route("/<int:entry_id>/edit", methods=["GET", "POST"])
+@permission_required(P.RECORDS_WRITE)
+def edit(entry_id: int):
+    entry = service.get_entry(entry_id, current_user)
+    form = EditEntryForm()
+    form.fill_choices()
+    if not form.is_submitted():
+        form.channel.data = entry.channel
+        form.received_at.data = _local_input(entry.received_at)
+        form.category.data = entry.category.code
+        form.severity.data = entry.severity
+        for key in ("building", "room", "contact_name", "contact_phone", "description"):
+            getattr(form, key).data = getattr(entry, key)
+        form.handler_id.data = str(entry.handler_id or "")
+        form.department_id.data = str(entry.department_id or "")
+        form.version.data = entry.version
+    status, theirs = 200, None
+    if form.validate_on_submit():
+        try:
+            service.update_entry(entry, form.data_for_service(), actor=current_user,
+                                 expected_version=form.version.data or None)
+        except ValidationError as exc:
+            db.session.rollback()
+            _place_errors(form, exc)
+            status = 400
+        except Conflict:
+            db.session.rollback()
+            entry = service.get_entry(entry_id, current_user)
+            theirs = _their_values(entry)
+            # The user's input stays in the form; saving again now overwrites knowingly.
+            form.version.data = entry.version
+            status = 409
+        else:
+            flash(_("Changes saved."), "success")
+            return redirect(url_for(".detail", entry_id=entry.id))
+    elif form.is_submitted():
+        status = 400
+    return render_template("satisfaction/complaints/form.html", form=form, entry=entry, theirs=theirs), status
+
+
+def _their_values(entry) -> list[tuple[str, str]]:
+    """The saved values, labelled, to show beside the user's own after a conflict."""
+    return [
+        (_("Channel"), str(service.CHANNEL_LABELS[entry.channel])),
+        (_("Received at"), _local_input(entry.received_at).replace("T", " ")),
+        (_("Service category"), entry.category.label),
+        (_("Severity"), str(service.SEVERITY_LABELS[entry.severity])),
+        (_("Building"), entry.building), (_("Room"), entry.room),
+        (_("Contact name"), entry.contact_name), (_("Contact phone"), entry.contact_phone),
+        (_("What was raised"), entry.description),
+        (_("Handler"), entry.handler.display_name if entry.handler else ""),
+        (_("Responsible department"), entry.department.label if entry.department else ""),
+        (_("Status"), str(service.STATUS_LABELS[entry.status])),
+    ]
+
+
+@bp.post("/<int:entry_id>/void")
+@permission_required(P.RECORDS_VOID)
+def void(entry_id: int):
+    entry = service.get_entry(entry_id, current_user)
+    form = VoidForm()
+    if not form.validate_on_submit():
+        return _detail(entry, forms={"void": form}, status=400)
+    try:
+        service.void_entry(entry, form.reason.data, actor=current_user, expected_version=form.version.data or None)
+    except ValidationError as exc:
+        db.session.rollback()
+        entry = service.get_entry(entry_id, current_user)
+        _place_errors(form, exc)
+        return _detail(entry, forms={"void": form}, status=400)
+    flash(_("Entry %(number)s voided.", number=entry.number), "success")
+    return redirect(url_for(".detail", entry_id=entry.id))
+
+
+@bp.post("/<int:entry_id>/review")
+@permission_required(P.RECORDS_WRITE)
+def request_review(entry_id: int):
+    entry = service.get_entry(entry_id, current_user)
+    form = ReviewForm()
+    if not form.validate_on_submit():
+        return _detail(entry, forms={"review": form}, status=400)
+    try:
+        service.request_review(entry, form.procedure_code.data, actor=current_user)
+    except ValidationError as exc:
+        db.session.rollback()
+        entry = service.get_entry(entry_id, current_user)
+        _place_errors(form, exc)
+        return _detail(entry, forms={"review": form}, status=400)
+    flash(_("Review of %(code)s requested.", code=entry.review_procedure_code), "success")
+    return redirect(url_for(".detail", entry_id=entry.id))
+
+
+@bp.post("/<int:entry_id>/corrective-action")
+@permission_required(P.RECORDS_WRITE)
+def corrective_action(entry_id: int):
+    entry = service.get_entry(entry_id, current_user)
+    if not FlaskForm().validate_on_submit():
+        return _detail(entry, status=400)
+    service.open_corrective_action(entry, actor=current_user)
+    flash(_("Corrective action opened."), "success")
+    return redirect(url_for(".detail", entry_id=entry.id))
+
+
+# ---------------------------------------------------------------------------------------------
+# the monthly complaint summary
+
+
+def _summary_request():
+    """(month, projects, chosen project or None) from ``?month=YYYY-MM&project=<id>``."""
+    raw_month = request.args.get("month")
+    month = service.parse_month(raw_month) if raw_month else service.local_today().replace(day=1)
+    raw_project = (request.args.get("project") or "").strip()
+    if raw_project:
+        project = check_project(raw_project)
+        return month, [project], project
+    return month, visible_projects(), None
+
+
+def _prev_next(month: date) -> tuple[str, str]:
+    prev = (month.replace(day=1) - timedelta(days=1)).replace(day=1)
+    nxt = (month.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return prev.strftime("%Y-%m"), nxt.strftime("%Y-%m")
+
+
+@bp.get("/summary")
+@permission_required(P.RECORDS_READ)
+def summary():
+    month, projects, project = _summary_request()
+    result = summary_service.monthly_summary(month, projects=projects)
+    entries = summary_service.month_entries(month, project) if project else None
+    prev_month, next_month = _prev_next(month)
+    return render_template("satisfaction/complaints/summary.html", s=result, project=project, entries=entries,
+                           all_projects=visible_projects(), prev_month=prev_month, next_month=next_month,
+                           definitions=summary_service.DEFINITIONS, channels=CHANNELS)
+
+
+def _title(month: date, project) -> tuple[str, str]:
+    """Form title and subtitle, in Chinese: the summary handed in is a Chinese company form."""
+    where = project.name if project else "全部项目"
+    return f"投诉情况月汇总表（{where} {month.year}年{month.month}月）", where
+
+
+@bp.get("/summary/print")
+@permission_required(P.RECORDS_READ)
+def summary_print():
+    month, projects, project = _summary_request()
+    with force_locale("zh_Hans"):
+        result = summary_service.monthly_summary(month, projects=projects)
+        entries = summary_service.month_entries(month, project) if project else None
+        title, where = _title(month, project)
+        return render_template("satisfaction/complaints/summary_print.html", s=result, project=project,
+                               entries=entries, title=title, where=where, definitions=summary_service.DEFINITIONS,
+                               channels=CHANNELS)
+
+
+def summary_table(result) -> tuple[list[str], list[list], list]:
+    """Headers, rows and totals of the summary as the XLSX (and print view) lay them out."""
+    headers = ([_("Project"), _("Entries"), _("Complaints")] + [c.label for c in result.categories]
+               + [str(service.CHANNEL_LABELS[ch]) for ch in CHANNELS]
+               + [_("Praise"), _("Suggestions"), _("Complaints closed"), _("On-time response rate"),
+                  _("On-time resolution rate"), _("Follow-up rate"), _("Handling-satisfaction rate"),
+                  _("Caring services")])
+
+    def line(label, f):
+        return ([label, f.total, f.complaints] + [f.by_category.get(c.id, 0) for c in result.categories]
+                + [f.by_channel.get(ch, 0) for ch in CHANNELS]
+                + [f.praise, f.suggestions, f.closed] + [
+                    None if r is None else Percent(r) for r in (
+                        f.on_time_response_rate, f.on_time_resolution_rate, f.follow_up_rate,
+                        f.handling_satisfaction_rate)]
+                + [f.caring])
+
+    rows = [line(f"{p.code} {p.label}", f) for p, f in result.rows]
+    return headers, rows, line(_("Total"), result.totals)
+
+
+@bp.get("/summary.xlsx")
+@permission_required(P.RECORDS_READ)
+def summary_xlsx():
+    from openpyxl import Workbook
+
+    month, projects, project = _summary_request()
+    with force_locale("zh_Hans"):
+        result = summary_service.monthly_summary(month, projects=projects)
+        title, where = _title(month, project)
+        headers, rows, totals = summary_table(result)
+        generated = result.generated_at.astimezone(service.zone()).strftime("%Y-%m-%d %H:%M")
+        wb = Workbook()
+        write_sheet(wb.active, title, headers, rows, totals=totals, sheet_name="汇总",
+                    subtitle=f"项目：{where}    月份：{month.year}年{month.month}月    生成时间：{generated}",
+                    notes=[str(v) for v in summary_service.DEFINITIONS.values()])
+        if project is not None:
+            entries = summary_service.month_entries(month, project)
+            detail_headers = [_("Number"), _("Received at"), _("Type"), _("Channel"), _("Service category"),
+                              _("Building"), _("Room"), _("What was raised"), _("Handling measures"), _("Status"),
+                              _("Their satisfaction with the handling")]
+            detail = [[e.number, e.received_at, str(service.KIND_LABELS[e.kind]),
+                       str(service.CHANNEL_LABELS[e.channel]), e.category.label, e.building, e.room, e.description,
+                       e.action_taken, str(service.STATUS_LABELS[e.status]),
+                       str(service.SATISFACTION_LABELS[e.handling_satisfaction]) if e.handling_satisfaction else ""]
+                      for e in entries]
+            write_sheet(wb.create_sheet(), f"投诉表扬明细（{where} {month.year}年{month.month}月）", detail_headers,
+                        detail, sheet_name="明细")
+        filename = f"投诉情况月汇总表-{project.code if project else '全部项目'}-{month.strftime('%Y-%m')}.xlsx"
+    return workbook_response(filename, wb)

@@ -1,0 +1,117 @@
+"""The complaint register in a real browser: a complaint's whole life, and the monthly summary as XLSX."""
+from __future__ import annotations
+
+import io
+
+from openpyxl import load_workbook
+from sqlalchemy import select
+
+from accounts.models import Project
+from satisfaction import complaints as service
+from satisfaction.summary import monthly_summary
+from tests.e2e.conftest import login
+from webapp.extensions import db
+
+
+def _step(page, action, fill=None):
+    form = page.locator(f"form[data-action={action}]")
+    for name, value in (fill or {}).items():
+        if name == "handling_satisfaction":
+            form.locator(f"input[name=handling_satisfaction][value={value}]").check()
+        else:
+            form.locator(f"[name={name}]").fill(value)
+    form.locator(f"[data-testid=do-{action}]").click()
+    page.wait_for_load_state()
+
+
+def test_complaint_lifecycle_with_a_dissatisfied_follow_up_then_the_summary_xlsx(demo_app, page):
+    login(page, "clerk")
+    page.goto(page.base_url + "/satisfaction/complaints/")
+    page.click("[data-testid=new-entry]")
+    # Praise hides the severity; back to complaint shows it again (complaints.js).
+    page.locator("label.c-kind-choice", has_text="表扬").click()
+    assert page.locator(".c-severity").is_hidden()
+    page.locator("label.c-kind-choice", has_text="投诉").first.click()
+    assert page.locator(".c-severity").is_visible()
+    with demo_app.app_context():
+        ljy = db.session.execute(select(Project).where(Project.code == "P-LJY")).scalar_one()
+        ljy_id, ljy_label = ljy.id, ljy.name
+    page.select_option("select[name=project_id]", str(ljy_id))
+    page.select_option("select[name=channel]", "visit")
+    page.select_option("select[name=category]", "environment")
+    page.select_option("select[name=severity]", "urgent")
+    page.fill("input[name=building]", "7栋")
+    page.fill("input[name=room]", "0303")
+    page.fill("textarea[name=description]", "浏览器测试：楼道灯坏了一周无人修")
+    page.click("[data-testid=entry-form] input[type=submit]")
+    page.wait_for_url("**/satisfaction/complaints/*")
+    number = page.inner_text("[data-testid=entry-number]")
+    assert number.startswith("TS-P-LJY-") and "已受理" in page.inner_text("[data-testid=entry-status]")
+
+    _step(page, "acknowledge", {"note": "已联系业主"})
+    _step(page, "start")
+    # Resolving without a cause is refused with messages at the fields; nothing changes.
+    _step(page, "resolve")
+    assert page.locator("form[data-action=resolve] .error").count() == 2
+    assert "处理中" in page.inner_text("[data-testid=entry-status]")
+    _step(page, "resolve", {"cause": "灯具老化", "action_taken": "更换灯具"})
+    _step(page, "follow_up", {"feedback_given": "电话告知已更换", "handling_satisfaction": "dissatisfied",
+                              "follow_up_notes": "另一层也不亮"})
+    assert "处理中" in page.inner_text("[data-testid=entry-status]")
+    assert page.locator("[data-testid=reopened]").is_visible()
+    assert "不满意" in page.inner_text("[data-testid=handling-satisfaction]")
+    _step(page, "resolve", {"cause": "整栋线路老化", "action_taken": "更换整栋楼道灯具"})
+    _step(page, "follow_up", {"feedback_given": "上门确认", "handling_satisfaction": "satisfied"})
+    _step(page, "close")
+    assert "已结案" in page.inner_text("[data-testid=entry-status]")
+    events = page.eval_on_selector_all("[data-testid=timeline] li", "els => els.map(e => e.dataset.event)")
+    assert events == ["created", "acknowledge", "start", "resolve", "follow_up", "reopened", "resolve", "follow_up",
+                      "close"]
+
+    # The register finds it; then the month's summary for the project, downloaded as XLSX.
+    page.goto(page.base_url + f"/satisfaction/complaints/?q={number}")
+    assert page.locator(f"tr[data-number='{number}']").count() == 1
+    page.goto(page.base_url + "/satisfaction/complaints/summary")
+    page.select_option("[data-testid=summary-filters] select[name=project]", str(ljy_id))
+    page.wait_for_url(f"**project={ljy_id}**")
+    with page.expect_download() as info:
+        page.click("[data-testid=summary-xlsx]")
+    with open(info.value.path(), "rb") as fh:
+        wb = load_workbook(io.BytesIO(fh.read()))
+    ws = wb["汇总"]
+    month = service.local_today()
+    assert ws["A1"].value == f"投诉情况月汇总表（{ljy_label} {month.year}年{month.month}月）"
+    headers = [c.value for c in ws[3]]
+    row = dict(zip(headers, [c.value for c in ws[4]], strict=False))
+    with demo_app.app_context():
+        ljy = db.session.get(Project, ljy_id)
+        s = monthly_summary(month, projects=[ljy])
+        f = s.rows[0][1]
+        env = next(c for c in s.categories if c.code == "environment")
+        expected = {"登记总数": f.total, "投诉": f.complaints, env.name: f.by_category[env.id],
+                    "来访": f.by_channel["visit"], "表扬": f.praise, "投诉结案数": f.closed,
+                    "亲情服务": f.caring}
+        rates = {"响应及时率": f.on_time_response_rate, "处理及时率": f.on_time_resolution_rate,
+                 "回访率": f.follow_up_rate, "处理满意率": f.handling_satisfaction_rate}
+    assert row["项目"].startswith("P-LJY")
+    assert {k: row[k] for k in expected} == expected
+    assert f.closed >= 1 and f.follow_ups >= 2 and f.satisfied >= 1  # ours is in there
+    for key, value in rates.items():
+        assert (row[key] is None and value is None) or abs(row[key] - value) < 1e-9, key
+    detail = [r[0] for r in wb["明细"].iter_rows(min_row=3, values_only=True)]
+    assert number in detail
+
+
+def test_register_on_a_phone(demo_app, phone_page):
+    page = phone_page
+    login(page, "clerk")
+    page.goto(page.base_url + "/satisfaction/complaints/")
+    # Rows become cards: no sideways scrolling, labels shown beside the values.
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 400
+    first = page.locator("[data-testid=complaint-list] tbody tr").first
+    assert first.locator("td").first.evaluate("td => getComputedStyle(td).display") == "block"
+    overdue = page.locator("[data-testid=complaint-list] tr.overdue")
+    assert overdue.count() >= 1
+    page.goto(page.base_url + "/satisfaction/complaints/new")
+    assert page.locator("select[name=project_id]").bounding_box()["width"] > 300
