@@ -33,12 +33,12 @@ serve: install
 test: install
 	@command -v chromium >/dev/null 2>&1 || test -x /usr/bin/chromium || \
 	  (echo "installing Debian's chromium for the browser tests" && (apt-get update -qq || true) && apt-get install -y -qq chromium >/dev/null)
-	$(BIN)/pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+	$(BIN)/pytest -q -p no:cacheprovider -n $${PYTEST_WORKERS:-2} $(PYTEST_ARGS)
 
 ## The same suite against PostgreSQL (127.0.0.1:5432, trust auth, database test)
 test-postgres: install
 	TEST_DATABASE_URL=$${TEST_DATABASE_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/test} \
-	  $(BIN)/pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+	  $(BIN)/pytest -q -p no:cacheprovider -n $${PYTEST_WORKERS:-2} $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

@@ -14,6 +14,8 @@ from urllib.parse import urlsplit
 
 from flask import Flask, g, jsonify, redirect, request, url_for
 from flask_login import AnonymousUserMixin, current_user
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from webapp.extensions import csrf, db, login_manager
 from webapp.i18n import _, _l
@@ -70,7 +72,10 @@ def init_app(app: Flask) -> None:
         ident, _sep, nonce = (user_id or "").partition(".")
         if not ident.isdigit():
             return None
-        user = db.session.get(User, int(ident))
+        # One query for the user and their roles: this runs on every request.
+        user = db.session.execute(
+            select(User).options(joinedload(User.roles)).where(User.id == int(ident))
+        ).unique().scalar_one_or_none()
         if user is None or not user.active or user.session_nonce != nonce:
             return None
         return user
