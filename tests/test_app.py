@@ -196,3 +196,15 @@ def test_unexpected_errors_give_a_translated_500(tmp_path, database_url):
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
+
+
+# Pages every logged-in user may use on themselves; everything else declares a permission.
+SELF_SERVICE = {"static", "core.home", "core.healthz", "core.set_language", "accounts.login", "accounts.logout",
+                "accounts.profile", "accounts.change_password", "accounts.create_token", "accounts.revoke_token",
+                "api.openapi", "api.me"}
+
+
+def test_every_other_view_declares_a_permission(app):
+    undeclared = {rule.endpoint for rule in app.url_map.iter_rules()
+                  if not getattr(app.view_functions[rule.endpoint], "required_permission", None)}
+    assert undeclared == SELF_SERVICE
