@@ -115,7 +115,9 @@ def init_app(app: Flask) -> None:
         h.setdefault("Cross-Origin-Opener-Policy", "same-origin")
         if app.config.get("SESSION_COOKIE_SECURE"):
             h.setdefault("Strict-Transport-Security", "max-age=31536000")
-        if current_user and getattr(current_user, "is_authenticated", False) and "Cache-Control" not in h:
+        # g._login_user is set only when the request looked at the user (not for static files).
+        user = g.get("_login_user")
+        if user is not None and user.is_authenticated and "Cache-Control" not in h:
             # Pages of a logged-in user must not be kept by shared caches.
             h["Cache-Control"] = "private, no-cache"
         return response
