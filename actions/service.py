@@ -12,7 +12,6 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
-from sqlalchemy.orm.exc import StaleDataError
 
 from accounts.models import Department, Project, User
 from actions import validation as v
@@ -20,9 +19,10 @@ from actions.models import Action
 from audit import service as audit
 from satisfaction.scope import check_project
 from webapp.db import utcnow
-from webapp.exceptions import Conflict, InvalidTransition, NotFound, ValidationError
+from webapp.exceptions import InvalidTransition, NotFound, ValidationError
 from webapp.extensions import db
 from webapp.i18n import _l
+from webapp.locking import check_version, write_or_conflict
 
 KINDS = {"corrective": _l("Corrective action"), "preventive": _l("Preventive action")}
 
@@ -231,25 +231,15 @@ def is_overdue(action: Action, today: date | None = None) -> bool:
                 and action.due_on < (today or v.local_today()))
 
 
+STALE = _l("Someone else changed this action at the same time. Reload and try again.")
+
+
 def _check_version(action: Action, version) -> None:
-    if version is None:
-        return
-    try:
-        version = int(version)
-    except (TypeError, ValueError):
-        raise ValidationError(_l("The form is missing its version; reload the page.")) from None
-    if version != action.version:
-        raise Conflict(_l("Someone else changed this action at the same time. Reload and try again."),
-                       current_version=action.version)
+    check_version(action, version, STALE)
 
 
 def _flush_or_conflict() -> None:
-    """Write pending changes now; a concurrent update of the same row becomes a Conflict."""
-    try:
-        db.session.flush()
-    except StaleDataError:
-        db.session.rollback()
-        raise Conflict(_l("Someone else changed this action at the same time. Reload and try again.")) from None
+    write_or_conflict(STALE)
 
 
 def allowed_transitions(action: Action) -> list[str]:

@@ -12,7 +12,6 @@ from datetime import date
 
 from sqlalchemy import extract, or_, select
 from sqlalchemy.orm import joinedload, selectinload
-from sqlalchemy.orm.exc import StaleDataError
 
 from accounts.models import User
 from actions import validation as v
@@ -26,6 +25,7 @@ from webapp.db import utcnow
 from webapp.exceptions import Conflict, InvalidTransition, NotFound, ValidationError
 from webapp.extensions import db
 from webapp.i18n import _, _l
+from webapp.locking import check_version, write_or_conflict
 
 FIELDS = ("project_id", "held_on", "title", "location", "attendees", "topics", "minutes", "voided_at",
           "void_reason")
@@ -124,24 +124,15 @@ def clean(data: dict, *, actor) -> dict:
     return values
 
 
+STALE = _l("Someone else changed this meeting after you opened it. Reload it and try again.")
+
+
 def _check_version(meeting: Meeting, version) -> None:
-    if version is None:
-        return
-    try:
-        version = int(version)
-    except (TypeError, ValueError):
-        raise ValidationError(_l("The form is missing its version; reload the page.")) from None
-    if version != meeting.version:
-        raise Conflict(_l("Someone else changed this meeting after you opened it. Reload it and try again."),
-                       current_version=meeting.version)
+    check_version(meeting, version, STALE)
 
 
 def _commit() -> None:
-    try:
-        db.session.commit()
-    except StaleDataError:
-        db.session.rollback()
-        raise Conflict(_l("Someone else changed this meeting after you opened it. Reload it and try again.")) from None
+    write_or_conflict(STALE, commit=True)
 
 
 def save_meeting(meeting: Meeting | None, data: dict, *, actor, version=None) -> Meeting:
@@ -186,11 +177,7 @@ def save_meeting(meeting: Meeting | None, data: dict, *, actor, version=None) ->
     for position, issue in enumerate(kept):
         issue.position = position
     meeting.issues = kept
-    try:
-        db.session.flush()
-    except StaleDataError:
-        db.session.rollback()
-        raise Conflict(_l("Someone else changed this meeting after you opened it. Reload it and try again.")) from None
+    write_or_conflict(STALE)
     audit.record("meeting.updated" if before else "meeting.created", meeting, before=before,
                  after=snapshot(meeting), actor=actor)
     _commit()
@@ -247,11 +234,7 @@ def void_meeting(meeting: Meeting, reason: str, *, actor, version=None) -> Meeti
     meeting.voided_by_id = getattr(actor, "id", None)
     meeting.void_reason = reason[:2000]
     meeting.updated_at = meeting.voided_at
-    try:
-        db.session.flush()
-    except StaleDataError:
-        db.session.rollback()
-        raise Conflict(_l("Someone else changed this meeting after you opened it. Reload it and try again.")) from None
+    write_or_conflict(STALE)
     audit.record("meeting.voided", meeting, before=before, after=snapshot(meeting), reason=reason, actor=actor)
     _commit()
     return meeting
