@@ -221,7 +221,8 @@ def history(code: str):
     versions = catalog.list_versions(code, today)
     current = catalog.get_current(code, today)
     # The newest commit and the number of versions identify the whole list (a sha names its ancestors).
-    identity = (versions[0].commit, len(versions), today)
+    # One commit can change several procedures: the code is part of what the page shows.
+    identity = (code, versions[0].commit, len(versions), today)
     etag = _etag("history", *identity)
     cached = _not_modified(etag)
     if cached is not None:
@@ -264,7 +265,7 @@ def compare(code: str):
     to_ref = (request.args.get("to") or "").strip() or None
     versions = catalog.list_versions(code, today)
     result = catalog.compare(code, from_ref, to_ref, today)
-    identity = (result.old.commit, result.new.commit, versions[0].commit, len(versions), today)
+    identity = (code, result.old.commit, result.new.commit, versions[0].commit, len(versions), today)
     etag = _etag("compare", *identity)
     cached = _not_modified(etag)
     if cached is not None:

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from procedures import catalog, trailers
 from procedures.models import Procedure, ProcedureVersion, StoreState
-from tests.factories_procedures import APPROVER, commit_version, procedure_text
+from tests.factories_procedures import APPROVER, AUTHOR, commit_version, procedure_text
 from webapp.extensions import db
 from webapp.store import get_store
 
@@ -310,6 +310,21 @@ def test_history_lists_every_version_with_approver(app, reader):
     assert "收紧时限\n\n详细说明" in page and "#7" in page
     assert 'href="/procedures/QP-CS-001/compare?from=A-0&amp;to=A-1"' in page
     assert 'href="/procedures/QP-CS-001/versions/A-0"' in page
+
+
+def test_one_commit_changing_two_procedures_keeps_their_pages_apart(app, reader):
+    # A bulk change (import, plain git) puts several procedures in one commit; cached pages must not mix.
+    from webapp.store import get_store
+
+    texts = {f"{code}.md": procedure_text(code, title=title) for code, title in
+             (("QP-CS-001", "顾客满意控制"), ("QP-ENV-001", "公共区域保洁"))}
+    with app.app_context():
+        store = get_store()
+        store.commit(texts, summary="批量导入", author=AUTHOR, base=store.head("main"))
+    first = _text(reader.get("/procedures/QP-CS-001/history"))
+    second = _text(reader.get("/procedures/QP-ENV-001/history"))
+    assert "QP-CS-001" in first and "公共区域保洁" not in first
+    assert "QP-ENV-001" in second and "顾客满意控制" not in second
 
 
 def test_compare_marks_chinese_phrases(app, reader):
