@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload, selectinload
 
 from accounts import services
 from accounts.forms import DepartmentForm, ProjectForm, RoleForm, UserForm
@@ -43,7 +44,7 @@ def index():
 @permission_required(P.USERS_MANAGE)
 def users():
     q = (request.args.get("q") or "").strip()
-    stmt = select(User).order_by(User.login)
+    stmt = select(User).options(selectinload(User.projects), joinedload(User.department)).order_by(User.login)
     if q:
         like = f"%{q}%"
         stmt = stmt.where(User.login.ilike(like) | User.display_name.ilike(like))

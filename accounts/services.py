@@ -79,8 +79,11 @@ def authenticate(login: str, password: str, remote_addr: str, *, max_failures: i
     """
     login = (login or "").strip().lower()
     since = utcnow() - timedelta(seconds=window_seconds)
+    # Per login: failures since its last success. Per address: all failures in the window, so one
+    # valid account cannot reset the counter while spraying passwords at others.
     if (_recent_failures(LoginAttempt.login == login, since) >= max_failures
-            or _recent_failures(LoginAttempt.remote_addr == remote_addr, since) >= max_failures * 4):
+            or _recent_failures(LoginAttempt.remote_addr == remote_addr, since, reset_on_success=False)
+            >= max_failures * 4):
         raise TooManyAttempts(_l("Too many failed attempts. Please wait %(minutes)d minutes and try again.",
                                  minutes=max(1, window_seconds // 60)))
     user = db.session.execute(select(User).where(User.login == login)).scalar_one_or_none()
@@ -94,10 +97,10 @@ def authenticate(login: str, password: str, remote_addr: str, *, max_failures: i
     return user
 
 
-def _recent_failures(condition, since) -> int:
+def _recent_failures(condition, since, *, reset_on_success: bool = True) -> int:
     last_success = db.session.execute(
         select(func.max(LoginAttempt.at)).where(condition, LoginAttempt.success.is_(True))
-    ).scalar()
+    ).scalar() if reset_on_success else None
     start = max(since, last_success) if last_success else since
     return db.session.execute(
         select(func.count()).select_from(LoginAttempt).where(

@@ -322,7 +322,7 @@ def transition(action: Action, name: str, data: dict, *, actor, version=None) ->
 
 def void_action(action: Action, reason: str, *, actor, version=None) -> Action:
     """Void an action with a reason: it stays on record, out of the open list, and frees its source."""
-    reason = (reason or "").strip()
+    reason = reason.strip() if isinstance(reason, str) else ""  # API bodies may send any JSON type
     if not reason:
         raise ValidationError(_l("Give a reason for voiding."), errors={"reason": [_l("Give a reason for voiding.")]})
     if action.voided:

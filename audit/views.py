@@ -23,6 +23,8 @@ def _local_day_start(value: str):
         day = datetime.strptime(value, "%Y-%m-%d").date()
     except (TypeError, ValueError):
         return None
+    if not 1900 <= day.year <= 9000:  # far-off years overflow when converted to UTC
+        return None
     return datetime.combine(day, time.min, tzinfo=ZoneInfo(current_app.config["TIMEZONE"]))
 
 

@@ -115,7 +115,7 @@ def _parse_date(value: str | None) -> date | None:
 
 def _parse_int(value: str | None) -> int | None:
     value = (value or "").strip().lstrip("#")
-    return int(value) if value.isdigit() else None
+    return int(value) if value.isdecimal() else None
 
 
 def _summary(commit, code: str | None, version: str | None) -> str:

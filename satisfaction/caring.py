@@ -76,7 +76,7 @@ def get_service(service_id, user=None) -> CaringService:
 
 def void_service(record: CaringService, reason: str, *, actor) -> CaringService:
     """Void a record with a reason (kept, shown with the voided filter, left out of the counts)."""
-    reason = (reason or "").strip()
+    reason = reason.strip() if isinstance(reason, str) else ""  # API bodies may send any JSON type
     if not reason:
         raise ValidationError(_l("Give a reason for voiding."), errors={"reason": [_l("Give a reason for voiding.")]})
     if record.voided:

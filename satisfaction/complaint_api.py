@@ -63,7 +63,7 @@ def _project_id(data: dict):
 @permission_required(P.RECORDS_READ)
 def list_entries():
     args = request.args.to_dict()
-    if args.get("project") and not args["project"].isdigit():
+    if args.get("project") and not args["project"].isdecimal():
         args["project"] = str(_project_id({"project": args["project"]}))
     filters = service.parse_filters(args)
     try:
@@ -143,7 +143,7 @@ def summary():
     month = service.parse_month(raw_month) if raw_month else service.local_today().replace(day=1)
     raw_project = (request.args.get("project") or "").strip()
     if raw_project:
-        pid = raw_project if raw_project.isdigit() else _project_id({"project": raw_project})
+        pid = raw_project if raw_project.isdecimal() else _project_id({"project": raw_project})
         projects = [check_project(pid)]
     else:
         projects = visible_projects()

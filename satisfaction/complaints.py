@@ -232,7 +232,7 @@ def _category(data: dict, errors: dict) -> ServiceCategory | None:
         errors.setdefault("category", []).append(REQUIRED)
         return None
     try:
-        cat = category_service.get_category(int(raw) if str(raw).isdigit() else str(raw).strip())
+        cat = category_service.get_category(int(raw) if str(raw).isdecimal() else str(raw).strip())
     except NotFound:
         cat = None
     if cat is None or not cat.active:
@@ -406,7 +406,7 @@ def create_entry(data: dict, *, actor, source: tuple[str, int] | None = None, no
         values = None
     if source is not None:
         if not (isinstance(source, tuple | list) and len(source) == 2 and isinstance(source[0], str)
-                and re.fullmatch(r"[a-z_]{1,30}", source[0]) and str(source[1]).isdigit()):
+                and re.fullmatch(r"[a-z_]{1,30}", source[0]) and str(source[1]).isdecimal()):
             errors.setdefault("source", []).append(_l("Unknown source."))
     if errors or values is None or project is None or kind is None:
         raise ValidationError(_l("Please correct the marked fields."), errors=errors)
@@ -543,7 +543,7 @@ def void_entry(entry: Complaint, reason: str, *, actor, expected_version=None, n
     """Void an entry with a reason: it stays visible (with a filter) but leaves every figure."""
     now = now or utcnow()
     check_project(entry.project_id, user=actor)
-    reason = (reason or "").strip()
+    reason = reason.strip() if isinstance(reason, str) else ""  # API bodies may send any JSON type
     if not reason:
         raise ValidationError(_l("Give a reason for voiding."), errors={"reason": [_l("Give a reason for voiding.")]})
     if len(reason) > LIMITS["reason"]:
@@ -670,7 +670,7 @@ def parse_filters(args) -> Filters:
 
     project = (args.get("project") or "").strip()
     if project:
-        if project.isdigit():
+        if project.isdecimal():
             f.project_id = int(project)
         else:
             errors.setdefault("project", []).append(_l("Unknown project."))

@@ -212,8 +212,13 @@ def _xlsx_value(value):
         return _local(value)
     if isinstance(value, Decimal):
         return float(value)
-    if isinstance(value, str) and value[:1] == "=":
-        return "'" + value  # never let user text become a formula
+    if isinstance(value, str):
+        from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+        # Control characters are illegal in XLSX: one stray \x01 in a record must not break the export.
+        value = ILLEGAL_CHARACTERS_RE.sub("", value)
+        if value[:1] == "=":
+            return "'" + value  # never let user text become a formula
     return value
 
 

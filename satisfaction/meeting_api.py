@@ -38,7 +38,7 @@ def list_meetings():
         project_id = db.session.execute(select(Project.id).where(Project.code == request.args["project"])).scalar()
         project_id = -1 if project_id is None else project_id
     year = request.args.get("year")
-    if year not in (None, "") and (not year.isdigit() or not 2000 <= int(year) <= 2100):
+    if year not in (None, "") and (not year.isdecimal() or not 2000 <= int(year) <= 2100):
         message = _l("Enter a number between %(min)s and %(max)s.", min=2000, max=2100)
         raise ValidationError(message, errors={"year": [message]})
     voided = request.args.get("voided", "")

@@ -95,7 +95,7 @@ def _place_issue_errors(form: MeetingForm, exc: ValidationError) -> ValidationEr
     rest = {}
     for key, messages in exc.errors.items():
         parts = key.split("-")
-        if len(parts) == 3 and parts[0] == "issues" and parts[1].isdigit() and int(parts[1]) < len(form.issues):
+        if len(parts) == 3 and parts[0] == "issues" and parts[1].isdecimal() and int(parts[1]) < len(form.issues):
             sub = form.issues[int(parts[1])].form
             target = sub.description if parts[2] == "description" else sub.category
             target.errors = list(target.errors or []) + [str(m) for m in messages]

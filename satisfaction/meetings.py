@@ -49,7 +49,7 @@ def _category_id(raw, errors: dict, key: str):
         v.add_error(errors, key, v.REQUIRED)
         return None
     try:
-        cat = category_service.get_category(int(raw) if str(raw).isdigit() else str(raw).strip())
+        cat = category_service.get_category(int(raw) if str(raw).isdecimal() else str(raw).strip())
     except NotFound:
         cat = None
     if cat is None or not cat.active:
@@ -95,7 +95,7 @@ def _issues(raw, errors: dict) -> list[dict]:
             v.add_error(errors, f"issues-{n}-description", v.REQUIRED)
         elif len(description) > 2000:
             v.add_error(errors, f"issues-{n}-description", _l("At most %(n)d characters.", n=2000))
-        rows.append({"id": int(ident) if str(ident or "").isdigit() else None, "description": description,
+        rows.append({"id": int(ident) if str(ident or "").isdecimal() else None, "description": description,
                      "category_id": _category_id(category, errors, f"issues-{n}-category"), "row": n})
     if len(rows) > MAX_ISSUES:
         v.add_error(errors, "issues", _l("At most %(n)d issues per meeting.", n=MAX_ISSUES))
@@ -223,7 +223,7 @@ def get_issue(meeting: Meeting, issue_id) -> MeetingIssue:
 
 def void_meeting(meeting: Meeting, reason: str, *, actor, version=None) -> Meeting:
     """Void a meeting with a reason; its register entries and actions stay as they are."""
-    reason = (reason or "").strip()
+    reason = reason.strip() if isinstance(reason, str) else ""  # API bodies may send any JSON type
     if not reason:
         raise ValidationError(_l("Give a reason for voiding."), errors={"reason": [_l("Give a reason for voiding.")]})
     if meeting.voided:

@@ -65,7 +65,7 @@ def _int(data: dict, key: str, errors: dict, *, required=True, minimum=None, max
     elif isinstance(value, float) and value.is_integer():
         value = int(value)
     elif isinstance(value, str):
-        value = int(value.strip()) if value.strip().lstrip("-").isdigit() else None
+        value = int(value.strip()) if value.strip().lstrip("-").isdecimal() else None
     if not isinstance(value, int):
         errors.setdefault(key, []).append(_l("Enter a whole number."))
         return None
@@ -105,7 +105,7 @@ def parse_rating(value) -> int | None:
             return RATING_WORDS[text]
         if text.endswith(".0"):
             text = text[:-2]
-        if not text.isdigit() or not text.isascii():
+        if not text.isdecimal() or not text.isascii():
             raise ValueError(value)
         value = int(text)
     if not isinstance(value, int) or not 1 <= value <= 5:
@@ -179,7 +179,7 @@ def _category_ids(value, errors: dict) -> list[int]:
         if isinstance(item, int) and not isinstance(item, bool):
             cat = by_id.get(item)
         elif isinstance(item, str):
-            cat = by_id.get(int(item)) if item.strip().isdigit() else by_code.get(item.strip())
+            cat = by_id.get(int(item)) if item.strip().isdecimal() else by_code.get(item.strip())
         if cat is None:
             errors.setdefault("category_ids", []).append(
                 _l("Unknown service category: %(value)s", value=str(item)[:40]))
@@ -434,7 +434,7 @@ def reopen_campaign(campaign: SurveyCampaign, *, actor, version=None) -> SurveyC
 
 def void_campaign(campaign: SurveyCampaign, reason: str, *, actor, version=None) -> SurveyCampaign:
     """Void a campaign entered by mistake: kept with its forms, excluded from every figure."""
-    reason = (reason or "").strip()
+    reason = reason.strip() if isinstance(reason, str) else ""  # API bodies may send any JSON type
     if not reason:
         raise ValidationError(_l("Give a reason for voiding."), errors={"reason": [_l("Give a reason for voiding.")]})
     if campaign.voided:
@@ -542,7 +542,7 @@ def get_response(campaign: SurveyCampaign, response_id) -> SurveyResponse:
 
 def void_response(response: SurveyResponse, reason: str, *, actor) -> SurveyResponse:
     """Void a form entered by mistake: it stays on record, excluded from returned and every rate."""
-    reason = (reason or "").strip()
+    reason = reason.strip() if isinstance(reason, str) else ""  # API bodies may send any JSON type
     if not reason:
         raise ValidationError(_l("Give a reason for voiding."), errors={"reason": [_l("Give a reason for voiding.")]})
     if response.voided:

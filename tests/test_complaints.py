@@ -435,10 +435,10 @@ def test_bad_api_input_is_refused(world, clerk):
     assert counts_in(app) == before
 
 
-def _api_entry():
+def _api_entry(**kw):
     return {"kind": "complaint", "project": "P1", "channel": "online", "category": "security",
             "severity": "urgent", "description": "车库照明损坏", "room": "B2",
-            "received_at": (utcnow() - timedelta(hours=1)).isoformat()}
+            "received_at": (utcnow() - timedelta(hours=1)).isoformat(), **kw}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -591,3 +591,26 @@ def test_api_with_a_token_and_no_csrf(world, app):
     c = Client(app)
     r = c.api("POST", "/api/v1/complaints", json=_api_entry(), token=token)
     assert r.status_code == 201, r.json
+
+
+def test_hostile_api_values_are_4xx_and_exports_survive_control_characters(world, clerk):
+    # Found in review: each of these used to be a 500.
+    r = clerk.api("POST", "/api/v1/complaints", json=_api_entry(description="漏水\u0001严重"))
+    assert r.status_code == 201
+    entry_id = r.json["id"]
+    xlsx = clerk.get("/satisfaction/complaints/export.xlsx")
+    assert xlsx.status_code == 200
+    ws = load_workbook(io.BytesIO(xlsx.data)).active
+    assert any(cell.value == "漏水严重" for row in ws.iter_rows() for cell in row)
+    assert clerk.get("/satisfaction/complaints/?project=²").status_code < 500
+    assert clerk.get("/satisfaction/complaints/99999999999999999999").status_code in (400, 404)
+    r = clerk.api("POST", "/api/v1/complaints", json=_api_entry(category="²"))
+    assert r.status_code == 400
+    r = clerk.api("POST", "/api/v1/complaints", json={**_api_entry(), "project": None, "project_id": 10**30})
+    assert 400 <= r.status_code < 500
+    boss = clerk
+    boss.logout()
+    boss.login("boss")
+    boss.get("/")
+    r = boss.api("POST", f"/api/v1/complaints/{entry_id}/void", json={"reason": 5})
+    assert r.status_code == 400

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import Flask, jsonify, render_template
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DataError, StatementError
 from werkzeug.exceptions import HTTPException
 
 from webapp.exceptions import DomainError, ValidationError
@@ -70,6 +71,21 @@ def init_app(app: Flask) -> None:
         status = exc.code or 500
         msg = exc.description if status not in MESSAGES and exc.description else None
         return error_response(status, msg)
+
+    @app.errorhandler(OverflowError)
+    @app.errorhandler(DataError)
+    def out_of_range(exc: Exception):
+        # A number or date too large for the database (an id of 10**20, year 1): bad input, not a crash.
+        from webapp.extensions import db
+
+        db.session.rollback()
+        return error_response(400, _l("A number or date in the request is out of range."))
+
+    @app.errorhandler(StatementError)
+    def statement_error(exc: StatementError):
+        if isinstance(exc.orig, OverflowError | ValueError):  # raised while binding a parameter
+            return out_of_range(exc)
+        return unexpected(exc)
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):

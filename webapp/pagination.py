@@ -7,6 +7,8 @@ from flask import request
 
 from webapp.extensions import db
 
+MAX_PAGE = 100_000  # far past any real list; keeps ?page=10**20 from overflowing the OFFSET
+
 
 @dataclass
 class Page:
@@ -23,7 +25,7 @@ class Page:
 def paginate(stmt, *, per_page: int = 50, max_per_page: int = 200) -> Page:
     """Run ``stmt`` for the page in ``?page=`` (fetches one extra row to know if there is a next page)."""
     try:
-        number = max(1, int(request.args.get("page", 1)))
+        number = min(max(1, int(request.args.get("page", 1))), MAX_PAGE)
     except ValueError:
         number = 1
     try:

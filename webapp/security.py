@@ -70,7 +70,7 @@ def init_app(app: Flask) -> None:
         from accounts.models import User
 
         ident, _sep, nonce = (user_id or "").partition(".")
-        if not ident.isdigit():
+        if not ident.isdecimal():
             return None
         # One query for the user and their roles: this runs on every request.
         user = db.session.execute(
