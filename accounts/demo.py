@@ -27,11 +27,11 @@ USERS = [
     ("admin", "系统管理员", ("admin",), None, "ADM", ()),
     ("controller", "文控 周敏", ("controller",), None, "ADM", ()),
     ("manager", "总经理 陈志远", ("manager", "participant"), "management", "ADM", ()),
-    ("depthead", "客服部经理 王丽", ("participant",), "dept_head", "CS", ()),
-    ("frontline", "客服专员 李强", ("participant",), "frontline", "CS", ()),
+    ("depthead", "客服部经理 王丽", ("participant",), "dept_head", "CS", ("P-LJY", "P-JHC", "P-YSW")),
+    ("frontline", "客服专员 李强", ("participant",), "frontline", "CS", ("P-LJY",)),
     ("custrep", "业委会代表 张建国", ("participant",), "customer_rep", None, ()),
     ("clerk", "客服文员 刘芳", ("clerk",), None, "CS", ("P-LJY", "P-JHC")),
-    ("staff", "保洁主管 赵伟", ("reader",), None, "ENV", ()),
+    ("staff", "保洁主管 赵伟", ("reader",), None, "ENV", ("P-LJY", "P-JHC")),
 ]
 
 

@@ -48,6 +48,9 @@ def validate(data: dict, *, actor) -> dict:
     staff = data.get("staff_id") or getattr(actor, "id", None)
     clean["staff_id"] = v.reference(User, {"staff_id": staff}, "staff_id", errors, _l("Unknown staff member."),
                                     required=True)
+    if clean["staff_id"] is not None and clean["staff_id"] not in {u.id for u in staff_candidates(actor)}:
+        # The form offers only staff of the user's projects; the API must not credit anyone else.
+        v.add_error(errors, "staff_id", _l("Unknown staff member."))
     v.raise_errors(errors)
     clean["project_id"] = check_project(data["project_id"], actor).id
     return clean

@@ -58,7 +58,7 @@ def _category_id(raw, errors: dict, key: str):
     return cat.id
 
 
-def _staff_ids(raw, errors: dict) -> list[int]:
+def _staff_ids(raw, errors: dict, actor) -> list[int]:
     if raw in (None, ""):
         return []
     if not isinstance(raw, list | tuple):
@@ -68,7 +68,10 @@ def _staff_ids(raw, errors: dict) -> list[int]:
     except (TypeError, ValueError):
         v.add_error(errors, "staff_ids", _l("Unknown staff member."))
         return []
-    found = set(db.session.execute(select(User.id).where(User.id.in_(ids), User.active.is_(True))).scalars())
+    from satisfaction.caring import staff_candidates
+
+    # Only people the user could pick in the form: staff of the user's own projects.
+    found = {u.id for u in staff_candidates(actor)} & set(ids)
     if found != set(ids):
         v.add_error(errors, "staff_ids", _l("Unknown staff member."))
     return ids
@@ -112,7 +115,7 @@ def clean(data: dict, *, actor) -> dict:
         "attendees": v.text(data, "attendees", errors, max_len=4000),
         "topics": v.text(data, "topics", errors, max_len=4000),
         "minutes": v.text(data, "minutes", errors, max_len=100_000),
-        "staff_ids": _staff_ids(data.get("staff_ids"), errors),
+        "staff_ids": _staff_ids(data.get("staff_ids"), errors, actor),
         "issues": _issues(data.get("issues"), errors),
     }
     if values["held_on"] and values["held_on"] < date(2000, 1, 1):

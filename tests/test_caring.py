@@ -226,7 +226,8 @@ def test_api_create_list_and_validation(app, client, staff):
     assert r.status_code == 201, r.json
     assert r.json["staff"]["login"] == "helper" and r.json["minutes"] == 90
     for bad, field in (({"minutes": 0}, "minutes"), ({"minutes": True}, "minutes"), ({"served_on": "2999-01-01"}, "served_on"),
-                       ({"staff": "nobody"}, "staff"), ({"household": ""}, "household")):
+                       ({"staff": "nobody"}, "staff"), ({"staff": "outsider"}, "staff_id"),  # P2 staff: not the clerk's
+                       ({"household": ""}, "household")):
         r = client.api("POST", "/api/v1/caring-services", json={**body, **bad})
         assert r.status_code == 400 and field in r.json["errors"], (bad, r.json)
     assert client.api("POST", "/api/v1/caring-services", json={**body, "project": "NOPE"}).status_code == 404
