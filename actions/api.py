@@ -13,7 +13,7 @@ from accounts.permissions import P, permission_required
 from actions import service
 from actions.validation import local_today
 from api.helpers import json_body
-from api.openapi import error_responses, register_paths
+from api.openapi import error_responses, page_response, register_paths
 from webapp.exceptions import NotFound, ValidationError
 from webapp.extensions import db
 from webapp.i18n import _l
@@ -134,10 +134,7 @@ register_paths({
             {"name": "overdue", "in": "query", "schema": {"type": "boolean"}},
             {"name": "include_voided", "in": "query", "schema": {"type": "boolean"}},
             {"name": "page", "in": "query", "schema": {"type": "integer"}}],
-            "responses": {"200": {"description": "a page of actions", "content": {"application/json": {"schema": {
-                "type": "object", "properties": {"items": {"type": "array", "items": _ACTION},
-                                                 "page": {"type": "integer"}, "per_page": {"type": "integer"},
-                                                 "has_next": {"type": "boolean"}}}}}},
+            "responses": {"200": page_response("a page of actions", _ACTION, page_numbers=True),
                           **error_responses(400, 401, 403)}},
         "post": {"summary": "Open a manual action", "tags": ["actions"],
                  "requestBody": {"required": True, "content": {"application/json": {"schema": {

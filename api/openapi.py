@@ -29,6 +29,16 @@ def error_responses(*codes: int) -> dict:
         "schema": {"$ref": "#/components/schemas/Error"}}}} for c in codes}
 
 
+def page_response(description: str, item_schema: dict, *, page_numbers: bool = False) -> dict:
+    """A 200 response holding one page of a list: ``items``, ``has_next`` (and ``page``/``per_page``)."""
+    properties = {"items": {"type": "array", "items": item_schema}}
+    if page_numbers:
+        properties |= {"page": {"type": "integer"}, "per_page": {"type": "integer"}}
+    properties["has_next"] = {"type": "boolean"}
+    return {"description": description, "content": {"application/json": {"schema": {
+        "type": "object", "properties": properties}}}}
+
+
 def document(server_url: str = "/") -> dict:
     return {
         "openapi": "3.1.0",

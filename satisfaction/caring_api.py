@@ -8,7 +8,7 @@ from sqlalchemy import select
 from accounts.models import Project, User
 from accounts.permissions import P, permission_required
 from api.helpers import json_body
-from api.openapi import error_responses, register_paths
+from api.openapi import error_responses, page_response, register_paths
 from satisfaction import caring as service
 from webapp.exceptions import NotFound, ValidationError
 from webapp.extensions import db
@@ -110,10 +110,7 @@ register_paths({
                     {"name": "q", "in": "query", "schema": {"type": "string"}},
                     {"name": "voided", "in": "query", "schema": {"type": "string", "enum": ["", "only", "all"]}},
                     {"name": "page", "in": "query", "schema": {"type": "integer"}}],
-                "responses": {"200": {"description": "a page", "content": {"application/json": {"schema": {
-                    "type": "object", "properties": {"items": {"type": "array", "items": _ITEM},
-                                                     "has_next": {"type": "boolean"}}}}}},
-                              **error_responses(400, 401, 403)}},
+                "responses": {"200": page_response("a page", _ITEM), **error_responses(400, 401, 403)}},
         "post": {"summary": "Record a caring service", "tags": ["caring services"],
                  "requestBody": {"required": True, "content": {"application/json": {"schema": {
                      "$ref": "#/components/schemas/CaringServiceCreate"}}}},

@@ -357,20 +357,30 @@ def _their_values(entry) -> list[tuple[str, str]]:
     ]
 
 
-@bp.post("/<int:entry_id>/void")
-@permission_required(P.RECORDS_VOID)
-def void(entry_id: int):
+def _entry_form_step(entry_id: int, key: str, form, step):
+    """Validate ``form`` and run ``step(entry)`` on a register entry → ``(entry, None)``; on bad
+    input ``(entry, page)``: the detail page with the messages at the form (400), nothing saved."""
     entry = service.get_entry(entry_id, current_user)
-    form = VoidForm()
     if not form.validate_on_submit():
-        return _detail(entry, forms={"void": form}, status=400)
+        return entry, _detail(entry, forms={key: form}, status=400)
     try:
-        service.void_entry(entry, form.reason.data, actor=current_user, expected_version=form.version.data or None)
+        step(entry)
     except ValidationError as exc:
         db.session.rollback()
         entry = service.get_entry(entry_id, current_user)
         _place_errors(form, exc)
-        return _detail(entry, forms={"void": form}, status=400)
+        return entry, _detail(entry, forms={key: form}, status=400)
+    return entry, None
+
+
+@bp.post("/<int:entry_id>/void")
+@permission_required(P.RECORDS_VOID)
+def void(entry_id: int):
+    form = VoidForm()
+    entry, failed = _entry_form_step(entry_id, "void", form, lambda e: service.void_entry(
+        e, form.reason.data, actor=current_user, expected_version=form.version.data or None))
+    if failed is not None:
+        return failed
     flash(_("Entry %(number)s voided.", number=entry.number), "success")
     return redirect(url_for(".detail", entry_id=entry.id))
 
@@ -378,17 +388,11 @@ def void(entry_id: int):
 @bp.post("/<int:entry_id>/review")
 @permission_required(P.RECORDS_WRITE)
 def request_review(entry_id: int):
-    entry = service.get_entry(entry_id, current_user)
     form = ReviewForm()
-    if not form.validate_on_submit():
-        return _detail(entry, forms={"review": form}, status=400)
-    try:
-        service.request_review(entry, form.procedure_code.data, actor=current_user)
-    except ValidationError as exc:
-        db.session.rollback()
-        entry = service.get_entry(entry_id, current_user)
-        _place_errors(form, exc)
-        return _detail(entry, forms={"review": form}, status=400)
+    entry, failed = _entry_form_step(entry_id, "review", form, lambda e: service.request_review(
+        e, form.procedure_code.data, actor=current_user))
+    if failed is not None:
+        return failed
     flash(_("Review of %(code)s requested.", code=entry.review_procedure_code), "success")
     return redirect(url_for(".detail", entry_id=entry.id))
 

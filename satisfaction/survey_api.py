@@ -12,7 +12,7 @@ from sqlalchemy import select
 from accounts.models import Project
 from accounts.permissions import P, permission_required
 from api.helpers import json_body
-from api.openapi import error_responses, register_paths
+from api.openapi import error_responses, page_response, register_paths
 from satisfaction import survey_service as service
 from satisfaction.survey_rates import (
     Targets,
@@ -199,12 +199,9 @@ register_paths({
                                 "schema": {"type": "string", "enum": ["live", "voided", "all"]}},
                                {"name": "page", "in": "query", "schema": {"type": "integer"}},
                                {"name": "per_page", "in": "query", "schema": {"type": "integer", "maximum": 1000}}],
-                "responses": {"200": {"description": "forms", "content": {"application/json": {"schema": {
-                    "type": "object", "properties": {
-                        "items": {"type": "array", "items": {"$ref": "#/components/schemas/SurveyResponse"}},
-                        "page": {"type": "integer"}, "per_page": {"type": "integer"},
-                        "has_next": {"type": "boolean"}}}}}},
-                    **error_responses(401, 403, 404)}},
+                "responses": {"200": page_response("forms", {"$ref": "#/components/schemas/SurveyResponse"},
+                                                   page_numbers=True),
+                              **error_responses(401, 403, 404)}},
         "post": {"summary": "Enter one returned form (refused when returned would exceed distributed)",
                  "tags": ["surveys"],
                  "parameters": [{"name": "campaign_id", "in": "path", "required": True,
