@@ -51,7 +51,7 @@ def logout():
 
 @bp.route("/profile", methods=["GET", "POST"])
 def profile():
-    user = current_user
+    user = current_user.account
     form = ProfileForm(obj=user)
     if not form.is_submitted():
         form.locale.data = user.locale or current_app.config["DEFAULT_LOCALE"]
@@ -77,7 +77,7 @@ def change_password():
     form = PasswordForm(prefix="pw")
     if form.validate_on_submit():
         try:
-            services.change_password(current_user, form.current_password.data, form.new_password.data)
+            services.change_password(current_user.account, form.current_password.data, form.new_password.data)
         except ValidationError as exc:
             db.session.rollback()
             for field, messages in exc.errors.items():
@@ -85,7 +85,7 @@ def change_password():
                 if target is not None:
                     target.errors = [str(m) for m in messages]
         else:
-            login_user(current_user._get_current_object())  # keep this session after the nonce changed
+            login_user(current_user.account)  # keep this session after the nonce changed
             flash(_("Your password was changed. Other sessions have been logged out."), "success")
             return redirect(url_for("accounts.profile"))
     return render_template("accounts/profile.html", form=ProfileForm(obj=current_user), password_form=form,

@@ -14,10 +14,8 @@ from urllib.parse import urlsplit
 
 from flask import Flask, g, jsonify, redirect, request, url_for
 from flask_login import AnonymousUserMixin, current_user
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload
 
-from webapp.extensions import csrf, db, login_manager
+from webapp.extensions import csrf, login_manager
 from webapp.i18n import _, _l
 
 PUBLIC_ENDPOINTS = frozenset({"accounts.login", "static", "core.healthz"})
@@ -67,26 +65,22 @@ def init_app(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(user_id: str):
-        from accounts.models import User
+        from accounts.principal import load_principal
 
         ident, _sep, nonce = (user_id or "").partition(".")
         if not ident.isdecimal():
             return None
-        # One query for the user and their roles: this runs on every request.
-        user = db.session.execute(
-            select(User).options(joinedload(User.roles)).where(User.id == int(ident))
-        ).unique().scalar_one_or_none()
-        if user is None or not user.active or user.session_nonce != nonce:
-            return None
-        return user
+        return load_principal(int(ident), nonce)
 
     @app.before_request
     def authenticate_and_protect():
         token = _bearer_token()
         if token is not None:
+            from accounts.principal import Principal
             from accounts.services import user_for_token
 
             user = user_for_token(token)
+            user = Principal.of(user) if user is not None else None
             # Overrides whatever the session says for this request only.
             g._login_user = user if user is not None else AnonymousUserMixin()
             g.token_auth = user is not None

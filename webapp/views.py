@@ -44,5 +44,5 @@ def set_language():
     lang = request.form.get("lang", "")
     if lang in LOCALES:
         session["locale"] = lang
-        set_locale(current_user, lang)
+        set_locale(current_user.account, lang)
     return redirect(safe_next_url(request.form.get("next"), url_for("core.home")))
