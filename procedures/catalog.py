@@ -23,9 +23,7 @@ import os
 import random
 import re
 import subprocess
-import threading
 import time
-from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -51,6 +49,7 @@ from webapp.db import utcnow
 from webapp.exceptions import Conflict, NotFound, ValidationError
 from webapp.extensions import db
 from webapp.i18n import _l
+from webapp.lru import LRU
 from webapp.store import get_store
 
 log = logging.getLogger(__name__)
@@ -76,52 +75,11 @@ _SHA_REF_RE = re.compile(r"^[0-9a-f]{7,40}$")
 _SLUG_RE = re.compile(r"^([A-Z])[-/](\d{1,3})$")
 
 
-# --------------------------------------------------------------------------
-# Small LRU caches (keys are immutable values: shas, dates, codes)
-# --------------------------------------------------------------------------
-
-class _LRU:
-    """A small thread-safe LRU, bounded by entries and (optionally) by a total cost such as characters."""
-
-    def __init__(self, size: int, max_cost: int = 0):
-        self._data: OrderedDict = OrderedDict()
-        self._size = size
-        self._max_cost = max_cost
-        self._cost = 0
-        self._lock = threading.Lock()
-
-    def get(self, key, default=None):
-        with self._lock:
-            entry = self._data.get(key, _MISSING)
-            if entry is _MISSING:
-                return default
-            self._data.move_to_end(key)
-            return entry[0]
-
-    def put(self, key, value, cost: int = 1) -> None:
-        with self._lock:
-            old = self._data.pop(key, None)
-            if old is not None:
-                self._cost -= old[1]
-            self._data[key] = (value, cost)
-            self._cost += cost
-            while len(self._data) > self._size or (self._max_cost and self._cost > self._max_cost
-                                                   and len(self._data) > 1):
-                _key, (_value, c) = self._data.popitem(last=False)
-                self._cost -= c
-
-    def clear(self) -> None:
-        with self._lock:
-            self._data.clear()
-            self._cost = 0
-
-
-_MISSING = object()
 
 #: blob sha -> (front matter text, body); shared by every app (content addressed).
-_bodies = _LRU(6000, max_cost=64_000_000)
+_bodies = LRU(6000, max_cost=64_000_000)
 #: (old blob, new blob) -> Comparison parts.
-_comparisons = _LRU(128)
+_comparisons = LRU(128)
 
 
 @dataclass
@@ -129,9 +87,9 @@ class _AppState:
     """Per-app, per-process memory: the head the mirror is known to reflect, and views of it."""
 
     synced_head: str | None = None
-    views: _LRU = field(default_factory=lambda: _LRU(2048))
+    views: LRU = field(default_factory=lambda: LRU(2048))
     #: Rendered page parts and search indexes, at most ~16 M characters per worker.
-    fragments: _LRU = field(default_factory=lambda: _LRU(1024, max_cost=16_000_000))
+    fragments: LRU = field(default_factory=lambda: LRU(1024, max_cost=16_000_000))
 
 
 def _app_state() -> _AppState:
@@ -142,7 +100,7 @@ def _app_state() -> _AppState:
     return state
 
 
-def fragment_cache() -> _LRU:
+def fragment_cache() -> LRU:
     """A per-app LRU for rendered page parts; callers key it by immutable values only."""
     return _app_state().fragments
 

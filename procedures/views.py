@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, Response, current_app, redirect, render_template, request, session, url_for
 from flask_babel import get_locale
 from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 from sqlalchemy import select
 from werkzeug.routing import BuildError
@@ -25,6 +26,7 @@ from procedures import catalog
 from procedures import search as search_service
 from webapp.extensions import db
 from webapp.formatting import fmt_date, fmt_datetime
+from webapp.frames import render_framed
 from webapp.i18n import _
 from webapp.navigation import has_endpoint
 from webapp.pagination import Page
@@ -43,10 +45,13 @@ def _sync_catalogue():
     catalog.ensure_synced(commit=True)
 
 
+_DEPARTMENT_NAMES = select(Department.__table__.c.code, Department.__table__.c.name, Department.__table__.c.name_en)
+
+
 def _departments() -> dict[str, str]:
-    """Department code -> name in the user's language."""
+    """Department code -> name in the user's language (a Core query: this runs on every read)."""
     en = str(get_locale() or "zh_Hans").startswith("en")
-    rows = db.session.execute(select(Department.code, Department.name, Department.name_en)).all()
+    rows = db.session.connection().execute(_DEPARTMENT_NAMES).all()
     return {code: (name_en or name) if en else name for code, name, name_en in rows}
 
 
@@ -123,8 +128,10 @@ def _templates_stamp() -> str:
 
 def _etag(*parts) -> str:
     user = current_user
+    if "csrf_token" not in session:
+        generate_csrf()  # the page carries this session's CSRF token: a new session must not get a 304
     base = [_templates_stamp(), str(get_locale()), str(user.get_id()), user.display_name,
-            ",".join(sorted(user.permissions))]
+            ",".join(sorted(user.permissions)), session["csrf_token"]]
     return hashlib.sha1("\x1f".join(base + [str(p) for p in parts]).encode()).hexdigest()
 
 
@@ -211,7 +218,8 @@ def read(code: str):
            today, can_publish, tuple(departments.get(d, d) for d in view.departments))
     content = _fragment(key, "procedures/_read_body.html", v=view, rendered=view.rendered(), today=today,
                         departments=departments, can_publish=can_publish, review_url=review_url(view.review_id))
-    return _with_etag(render("procedures/read.html", v=view, content=content), etag)
+    body = render_framed("procedures/read.html", {"page_title": f"{view.code} {view.title}", "content": content})
+    return _with_etag(body, etag)
 
 
 @bp.get("/<code>/history")
@@ -231,7 +239,8 @@ def history(code: str):
                         version_base=url_for("procedures.versions_root", code=code),
                         compare_base=url_for("procedures.compare", code=code),
                         reviews={v.review_id: review_url(v.review_id) for v in versions if v.review_id is not None})
-    return _with_etag(render("procedures/history.html", current=current, content=content), etag)
+    return _with_etag(render_framed("procedures/history.html", {"page_title": f"{_('History')} · {code}",
+                                                                 "content": content}), etag)
 
 
 @bp.get("/<code>/versions/")
@@ -272,7 +281,8 @@ def compare(code: str):
         return cached
     content = _fragment(identity, "procedures/_compare_body.html", c=result, versions=versions, today=today,
                         version_base=url_for("procedures.versions_root", code=code))
-    return _with_etag(render("procedures/compare.html", c=result, content=content), etag)
+    return _with_etag(render_framed("procedures/compare.html", {"page_title": f"{_('Compare')} · {code}",
+                                                                 "content": content}), etag)
 
 
 def _print_target(code: str, today):
