@@ -42,15 +42,17 @@ class ToRead:
         return self.last_commit is None
 
     def changes_html(self) -> Markup:
-        """Redline from the version the user confirmed last to the current one."""
+        """Redline from the version the user confirmed last to the current one.
+
+        Goes through :func:`catalog.compare`, so the comparison is cached by blob pair and
+        shared with the compare page.
+        """
         if self.last_commit is None:
             return Markup("")
         try:
-            old = catalog.get_version(self.current.code, self.last_commit)
-            old_text = old.markdown()
+            return catalog.compare(self.current.code, from_ref=self.last_commit, to_ref=self.current.commit).redline
         except NotFound:  # that version's commit is gone from main (rewritten history)
-            old_text = ""
-        return redline.redline_html(old_text, self.current.markdown())
+            return redline.redline_html("", self.current.markdown())
 
     def body_html(self) -> Markup:
         return self.current.rendered().html

@@ -67,6 +67,32 @@ def test_to_read_is_derived_from_department_and_current_versions(world):
         assert "rl-ins" in changes and "三日内回访" in changes
 
 
+def test_changes_are_the_compare_pages_cached_redline(world, monkeypatch):
+    """The redline since the confirmed version comes from catalog.compare (cached per blob pair)."""
+    from procedures import catalog, redline
+
+    _confirm(world, "li", CODE, "A/0")
+    _publish(world)
+    with world.app_context():
+        item = next(t for t in acknowledgements.to_read(user("li")) if t.current.code == CODE)
+        shown = catalog.compare(CODE, from_ref="A-0", to_ref="A-1")  # what the compare page shows
+
+        def recomputed(*args, **kwargs):
+            raise AssertionError("the redline was computed again instead of taken from the comparison cache")
+
+        monkeypatch.setattr(redline, "redline", recomputed)
+        assert item.changes_html() == shown.redline and "三日内回访" in str(shown.redline)
+
+
+def test_changes_since_a_version_gone_from_main_show_the_whole_text(world):
+    with world.app_context():
+        current = acknowledgements.relevant("CS")[-1]
+        assert current.code == CODE
+        item = acknowledgements.ToRead(current=current, last_version="A/0", last_commit="0" * 40)
+        changes = str(item.changes_html())
+        assert "rl-ins" in changes and "rl-del" not in changes and "满意率低于 85%" in changes
+
+
 def test_confirm_is_audited_and_idempotent(world):
     first = _confirm(world, "li", CODE, "A/0")
     again = _confirm(world, "li", CODE, "A/0")
