@@ -3,6 +3,10 @@
 ``headers`` are display strings (already translated); ``rows`` are sequences of plain
 values (str, int, float, Decimal, date, datetime, None). Dates stay real dates in XLSX so
 Excel can sort and filter them; aware datetimes are shown in the configured time zone.
+
+Every text that lands in a cell — title, subtitle, headers (which may hold user-defined
+category or project names), data and notes — goes through the same formula-injection guard:
+:func:`_guard` for CSV, :func:`xlsx_text` for XLSX; sheet names through :func:`_sheet_title`.
 """
 from __future__ import annotations
 
@@ -17,6 +21,8 @@ from zoneinfo import ZoneInfo
 from flask import Response, current_app, has_app_context
 
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+#: A cell starting with one of these may be evaluated by a spreadsheet (CSV/formula injection).
+FORMULA_START = "=+-@\t\r"
 
 
 class Percent(float):
@@ -60,7 +66,7 @@ def csv_bytes(headers: Sequence[str], rows: Iterable[Sequence]) -> bytes:
     buf = io.StringIO()
     buf.write("\ufeff")
     writer = csv.writer(buf, lineterminator="\r\n")
-    writer.writerow([str(h) for h in headers])
+    writer.writerow([_guard(str(h)) for h in headers])
     for row in rows:
         # A leading = + - @ would make Excel evaluate the cell (CSV injection): prefix a quote.
         writer.writerow([_guard(_text(v)) for v in row])
@@ -68,7 +74,7 @@ def csv_bytes(headers: Sequence[str], rows: Iterable[Sequence]) -> bytes:
 
 
 def _guard(text: str) -> str:
-    if text and text[0] in "=+-@\t\r" and not _is_number(text):
+    if text and text[0] in FORMULA_START and not _is_number(text):
         return "'" + text
     return text
 
@@ -116,14 +122,14 @@ def write_sheet(ws, title: str, headers: Sequence[str], rows: Iterable[Sequence]
     thin = Side(style="thin", color="999999")
     border = Border(left=thin, right=thin, top=thin, bottom=thin)
 
-    ws.cell(row=1, column=1, value=str(title)).font = Font(bold=True, size=14)
+    ws.cell(row=1, column=1, value=xlsx_text(str(title))).font = Font(bold=True, size=14)
     ws.cell(row=1, column=1).alignment = Alignment(horizontal="center", vertical="center")
     if ncols > 1:
         ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=ncols)
     ws.row_dimensions[1].height = 26
     header_row = 2
     if subtitle:
-        ws.cell(row=2, column=1, value=str(subtitle)).alignment = Alignment(horizontal="left")
+        ws.cell(row=2, column=1, value=xlsx_text(str(subtitle))).alignment = Alignment(horizontal="left")
         if ncols > 1:
             ws.merge_cells(start_row=2, start_column=1, end_row=2, end_column=ncols)
         header_row = 3
@@ -131,7 +137,7 @@ def write_sheet(ws, title: str, headers: Sequence[str], rows: Iterable[Sequence]
     widths = [_width(str(h)) for h in headers]
     fill = PatternFill("solid", fgColor="E8EEF5")
     for col, head in enumerate(headers, start=1):
-        cell = ws.cell(row=header_row, column=col, value=str(head))
+        cell = ws.cell(row=header_row, column=col, value=xlsx_text(str(head)))
         cell.font = Font(bold=True)
         cell.fill = fill
         cell.border = border
@@ -147,7 +153,7 @@ def write_sheet(ws, title: str, headers: Sequence[str], rows: Iterable[Sequence]
         _write_row(ws, r, totals, widths, styles, bold=True)
     for note in notes:
         r += 1
-        ws.cell(row=r, column=1, value=str(note)).font = Font(size=9, italic=True)
+        ws.cell(row=r, column=1, value=xlsx_text(str(note))).font = Font(size=9, italic=True)
 
     for col, width in enumerate(widths, start=1):
         ws.column_dimensions[get_column_letter(col)].width = min(60, max(8, width + 2))
@@ -213,13 +219,20 @@ def _xlsx_value(value):
     if isinstance(value, Decimal):
         return float(value)
     if isinstance(value, str):
-        from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-
-        # Control characters are illegal in XLSX: one stray \x01 in a record must not break the export.
-        value = ILLEGAL_CHARACTERS_RE.sub("", value)
-        if value[:1] == "=":
-            return "'" + value  # never let user text become a formula
+        return xlsx_text(value)
     return value
+
+
+def xlsx_text(text: str) -> str:
+    """``text`` as an XLSX cell may hold it: control characters dropped (they are illegal in XLSX;
+    one stray control character in a record must not break the export), and a leading ``=`` quoted
+    so the cell is text, never a formula. openpyxl stores any other string (``+ - @``, tab, CR) as text."""
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    text = ILLEGAL_CHARACTERS_RE.sub("", text)
+    if text[:1] == "=":
+        return "'" + text  # never let user text become a formula
+    return text
 
 
 def _width(text: str) -> int:
@@ -229,8 +242,12 @@ def _width(text: str) -> int:
 
 
 def _sheet_title(name: str) -> str:
-    cleaned = "".join("_" if ch in "[]:*?/\\" else ch for ch in str(name))
-    return cleaned[:31] or "Sheet1"
+    """A sheet name Excel accepts (no ``[]:*?/\\`` or control characters, at most 31 characters, no
+    apostrophe at either end), starting with ``_`` instead of a formula character."""
+    cleaned = "".join("_" if ch in "[]:*?/\\" or ord(ch) < 32 else ch for ch in str(name)).strip("'")
+    if cleaned[:1] and cleaned[0] in FORMULA_START:
+        cleaned = "_" + cleaned
+    return cleaned[:31].rstrip("'") or "Sheet1"
 
 
 def workbook_response(filename: str, wb) -> Response:

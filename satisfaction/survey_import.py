@@ -18,6 +18,7 @@ from flask import current_app
 from sqlalchemy import insert
 
 from audit import service as audit
+from satisfaction.export import xlsx_text
 from satisfaction.models import ServiceCategory
 from satisfaction.survey_models import SurveyAnswer, SurveyCampaign, SurveyResponse
 from satisfaction.survey_rates import returned_count
@@ -61,6 +62,13 @@ def _norm(value) -> str:
     return "" if value is None else "".join(str(value).split()).lower()
 
 
+def _header_key(value) -> str:
+    """A header cell as :func:`_norm` sees it, without the quote that keeps a leading ``=`` from
+    being a formula (the template writes names through :func:`satisfaction.export.xlsx_text`)."""
+    text = "" if value is None else str(value).strip()
+    return _norm(text[1:] if text[:2] == "'=" else text)
+
+
 def _cell_error(row: int, column: str, problem) -> str:
     return str(_l("Row %(row)d, column “%(column)s”: %(problem)s", row=row, column=column, problem=problem))
 
@@ -82,12 +90,12 @@ def _columns(header: tuple, categories: list[ServiceCategory]) -> dict[int, tupl
     for cat in categories:
         for name in (cat.name, cat.name_en, cat.code):
             if name:
-                known.setdefault(_norm(name), ("rating", cat))
+                known.setdefault(_header_key(name), ("rating", cat))
     columns: dict[int, tuple[str, object]] = {}
     seen: dict[str, str] = {}
     problems: list[str] = []
     for index, cell in enumerate(header):
-        key = _norm(cell)
+        key = _header_key(cell)
         if not key:
             continue
         found = known.get(key)
@@ -244,7 +252,7 @@ def template_bytes(campaign: SurveyCampaign) -> bytes:
     ws.title = "调查表"
     fill = PatternFill("solid", fgColor="E8EEF5")
     for col, head in enumerate(headers, start=1):
-        cell = ws.cell(row=1, column=col, value=head)
+        cell = ws.cell(row=1, column=col, value=xlsx_text(head))
         cell.font = Font(bold=True)
         cell.fill = fill
         cell.alignment = Alignment(horizontal="center")
@@ -265,7 +273,7 @@ def template_bytes(campaign: SurveyCampaign) -> bytes:
         f"一次最多导入 {max_rows()} 行；任一行有误时整份文件都不会导入，请按提示改正后重新导入。",
     ]
     for i, line in enumerate(lines, start=1):
-        help_ws.cell(row=i, column=1, value=line).font = Font(bold=(i == 1))
+        help_ws.cell(row=i, column=1, value=xlsx_text(line)).font = Font(bold=(i == 1))
     help_ws.column_dimensions["A"].width = 90
     buf = io.BytesIO()
     wb.save(buf)
