@@ -222,6 +222,42 @@ def list_actions(*, user, status: str = "", kind: str = "", project_id=None, ove
     return stmt.order_by(Action.due_on.is_(None), Action.due_on, Action.id.desc())
 
 
+def for_export(stmt) -> list[Action]:
+    """Run a :func:`list_actions` statement for an export, the verifier loaded with each action."""
+    return list(db.session.execute(stmt.options(joinedload(Action.verified_by))).scalars())
+
+
+#: Rows per IN (...) when loading sources (well under SQLite's and PostgreSQL's parameter limits).
+_IN_CHUNK = 500
+
+
+def sources_of(actions) -> dict[tuple[str, int], object]:
+    """The records the actions came from, ``{(source_type, source_id): record}``: one query per
+    source type (per 500 ids), whatever the number of actions. Missing records are left out."""
+    from satisfaction.complaint_models import Complaint
+    from satisfaction.meeting_models import MeetingIssue
+    from satisfaction.survey_models import SurveyCampaign
+
+    loaders = {
+        "complaint": (Complaint, ()),
+        "meeting_issue": (MeetingIssue, (joinedload(MeetingIssue.meeting),)),
+        "survey_campaign": (SurveyCampaign, (joinedload(SurveyCampaign.project),)),
+    }
+    wanted: dict[str, set[int]] = {}
+    for action in actions:
+        if action.source_type in loaders and action.source_id is not None:
+            wanted.setdefault(action.source_type, set()).add(action.source_id)
+    found: dict[tuple[str, int], object] = {}
+    for kind, ids in wanted.items():
+        model, options = loaders[kind]
+        ids = sorted(ids)
+        for start in range(0, len(ids), _IN_CHUNK):
+            stmt = select(model).where(model.id.in_(ids[start:start + _IN_CHUNK])).options(*options)
+            for record in db.session.execute(stmt).unique().scalars():
+                found[(kind, record.id)] = record
+    return found
+
+
 #: States in which a passed due date means the action is late (the work is not done yet).
 OVERDUE_STATUSES = ("open", "cause_analysed")
 

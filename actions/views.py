@@ -55,34 +55,26 @@ def _filters() -> dict:
     }
 
 
-def source_link(action) -> tuple[str, str | None]:
-    """(label, url or None) of what the action came from."""
+def source_link(action, sources: dict | None = None) -> tuple[str, str | None]:
+    """(label, url or None) of what the action came from; ``sources`` from ``service.sources_of``
+    (looked up here when not given)."""
     kind = action.source_type
     label = str(service.SOURCE_TYPES.get(kind, kind))
     if kind == "manual" or action.source_id is None:
         return label, None
+    if sources is None:
+        sources = service.sources_of([action])
+    source = sources.get((kind, action.source_id))
     try:
-        if kind == "meeting_issue":
-            from satisfaction.meeting_models import MeetingIssue
-
-            issue = db.session.get(MeetingIssue, action.source_id)
-            if issue is not None:
-                return (f"{label}: {issue.meeting.held_on.isoformat()} {issue.meeting.title}",
-                        url_for("meetings.detail", meeting_id=issue.meeting_id, _anchor=f"issue-{issue.id}"))
-        elif kind == "complaint":
-            from satisfaction.complaint_models import Complaint
-
-            entry = db.session.get(Complaint, action.source_id)
-            if entry is not None:
-                return f"{label}: {entry.number}", url_for("complaints.detail", entry_id=entry.id)
-        elif kind == "survey_campaign":
-            from satisfaction.survey_models import SurveyCampaign
-
-            campaign = db.session.get(SurveyCampaign, action.source_id)
-            if campaign is not None:
-                return (f"{label}: {campaign.project.label} {campaign.label}",
-                        url_for("surveys.detail", campaign_id=campaign.id))
-    except (BuildError, ImportError):
+        if source is not None and kind == "meeting_issue":
+            return (f"{label}: {source.meeting.held_on.isoformat()} {source.meeting.title}",
+                    url_for("meetings.detail", meeting_id=source.meeting_id, _anchor=f"issue-{source.id}"))
+        if source is not None and kind == "complaint":
+            return f"{label}: {source.number}", url_for("complaints.detail", entry_id=source.id)
+        if source is not None and kind == "survey_campaign":
+            return (f"{label}: {source.project.label} {source.label}",
+                    url_for("surveys.detail", campaign_id=source.id))
+    except BuildError:
         pass
     return f"{label} #{action.source_id}", None
 
@@ -103,14 +95,15 @@ def index():
 def export(fmt: str):
     filters = _filters()
     today = local_today()
-    stmt = service.list_actions(user=current_user, today=today, **filters).limit(EXPORT_LIMIT)
+    actions = service.for_export(service.list_actions(user=current_user, today=today, **filters).limit(EXPORT_LIMIT))
+    sources = service.sources_of(actions)
     headers = [_("Number"), _("Kind"), _("Project"), _("Title"), _("Source"), _("Status"),
                _("Responsible department"), _("Responsible person"), _("Due date"), _("Overdue"),
                _("Cause analysis"), _("Planned action"), _("Action taken"), _("Effectiveness check"),
                _("Verified by"), _("Opened on"), _("Closed on"), _("Voided"), _("Reason for voiding")]
     rows = []
-    for a in db.session.execute(stmt).scalars():
-        rows.append((a.number, str(service.KINDS[a.kind]), a.project.label, a.title, source_link(a)[0],
+    for a in actions:
+        rows.append((a.number, str(service.KINDS[a.kind]), a.project.label, a.title, source_link(a, sources)[0],
                      str(service.STATUSES[a.status]),
                      a.responsible_department.label if a.responsible_department else "",
                      a.responsible_user.display_name if a.responsible_user else "", a.due_on,

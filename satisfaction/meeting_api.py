@@ -42,9 +42,9 @@ def list_meetings():
         message = _l("Enter a number between %(min)s and %(max)s.", min=2000, max=2100)
         raise ValidationError(message, errors={"year": [message]})
     voided = request.args.get("voided", "")
-    stmt = service.list_meetings(user=current_user, project_id=project_id, year=int(year) if year else None,
-                                 q=(request.args.get("q") or "")[:100],
-                                 voided=voided if voided in ("only", "all") else "")
+    stmt = service.with_details(service.list_meetings(
+        user=current_user, project_id=project_id, year=int(year) if year else None,
+        q=(request.args.get("q") or "")[:100], voided=voided if voided in ("only", "all") else ""))
     page = paginate(stmt, per_page=50, max_per_page=200)
     return jsonify(items=[meeting_json(m) for m in page.items], page=page.number, per_page=page.per_page,
                    has_next=page.has_next)

@@ -4,7 +4,6 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from sqlalchemy.orm import selectinload
 from werkzeug.routing import BuildError
 from wtforms import (
     FieldList,
@@ -28,7 +27,6 @@ from satisfaction import caring as caring_service
 from satisfaction import meetings as service
 from satisfaction.categories import list_categories
 from satisfaction.export import csv_response, xlsx_response
-from satisfaction.meeting_models import Meeting, MeetingIssue
 from satisfaction.scope import visible_projects
 from webapp.exceptions import Conflict, InvalidTransition, ValidationError
 from webapp.extensions import db
@@ -183,9 +181,7 @@ def _filters() -> dict:
 @bp.get("/export.<any(csv, xlsx):fmt>")
 @permission_required(P.RECORDS_READ)
 def export(fmt: str):
-    issues = selectinload(Meeting.issues)
-    stmt = service.list_meetings(user=current_user, **_filters()).limit(EXPORT_LIMIT).options(
-        issues.joinedload(MeetingIssue.category), issues.joinedload(MeetingIssue.entry), selectinload(Meeting.staff))
+    stmt = service.with_details(service.list_meetings(user=current_user, **_filters())).limit(EXPORT_LIMIT)
     headers = [_("Date"), _("Project"), _("Title"), _("Place"), _("Attendees"), _("Company staff present"),
                _("Topics"), _("Issues raised"), _("In the register"), _("Voided"), _("Reason for voiding")]
     rows = []

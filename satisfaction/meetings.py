@@ -336,6 +336,14 @@ def list_meetings(*, user, project_id=None, year: int | None = None, q: str = ""
     return stmt.order_by(Meeting.held_on.desc(), Meeting.id.desc())
 
 
+def with_details(stmt):
+    """``stmt`` (from :func:`list_meetings`) also loading what the JSON and the export show of each
+    meeting — staff, and each issue's category and register entry — in a fixed number of queries."""
+    issues = selectinload(Meeting.issues)
+    return stmt.options(issues.joinedload(MeetingIssue.category), issues.joinedload(MeetingIssue.entry),
+                        selectinload(Meeting.staff))
+
+
 def years_with_meetings(user) -> list[int]:
     stmt = restrict(select(extract("year", Meeting.held_on)).distinct(), Meeting.project_id, user)
     return sorted((int(y) for y in db.session.execute(stmt).scalars() if y is not None), reverse=True)

@@ -155,10 +155,16 @@ def campaign_years(project_ids) -> list[int]:
 
 def categories_of(campaign: SurveyCampaign) -> list[ServiceCategory]:
     """The campaign's rated categories, in the order of its form."""
-    ids = [int(i) for i in campaign.category_ids or []]
+    return categories_for([campaign])[campaign.id]
+
+
+def categories_for(campaigns) -> dict[int, list[ServiceCategory]]:
+    """campaign id -> its rated categories in form order, for many campaigns in one query."""
+    campaigns = list(campaigns)
+    ids = {int(i) for c in campaigns for i in c.category_ids or []}
     found = {c.id: c for c in db.session.execute(
-        select(ServiceCategory).where(ServiceCategory.id.in_(ids or [-1]))).scalars()}
-    return [found[i] for i in ids if i in found]
+        select(ServiceCategory).where(ServiceCategory.id.in_(sorted(ids) or [-1]))).scalars()}
+    return {c.id: [found[int(i)] for i in c.category_ids or [] if int(i) in found] for c in campaigns}
 
 
 def _category_ids(value, errors: dict) -> list[int]:

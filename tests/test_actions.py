@@ -244,3 +244,72 @@ def test_open_action_race_returns_the_winner(app, setup, monkeypatch):
         assert loser.id == winner.id and len(calls) == 2
         db.session.commit()  # the caller's transaction is still usable
         assert db.session.execute(select(func.count(Action.id))).scalar() == 1
+
+
+def _actions_from_every_source(app, ids, n: int, start: int = 0) -> None:
+    """``n`` actions in P1 opened from complaints, meeting issues and surveys in turn, each verified
+    by a different person (so nothing is shared between rows)."""
+    from satisfaction import meetings, survey_service
+    from satisfaction.categories import ensure_default_categories
+    from satisfaction.complaints import create_entry
+    from tests.factories_complaints import fast_user
+
+    with app.test_request_context():
+        ensure_default_categories()
+        db.session.commit()
+        clerk = _user("clerk")
+        today = service.v.local_today()
+        for i in range(start, start + n):
+            if i % 3 == 0:
+                source_type, source_id = "complaint", create_entry({
+                    "kind": "complaint", "project_id": ids["P1"], "channel": "phone", "received_at": "2025-06-10 10:00",
+                    "category": "maintenance", "severity": "normal", "description": f"投诉 {i}"}, actor=clerk).id
+            elif i % 3 == 1:
+                meeting = meetings.save_meeting(None, {
+                    "project_id": ids["P1"], "held_on": "2025-06-10", "title": f"座谈会 {i}",
+                    "issues": [{"description": f"问题 {i}", "category": "maintenance"}]}, actor=clerk)
+                source_type, source_id = "meeting_issue", meeting.issues[0].id
+            else:
+                campaign = survey_service.create_campaign({
+                    "project_id": ids["P1"], "year": today.year, "period": f"第{i}轮", "distributed": 10,
+                    "distributed_on": today, "category_ids": ["security"]}, actor=clerk)
+                source_type, source_id = "survey_campaign", campaign.id
+            action = _open(ids, source_id=source_id, source_type=source_type)
+            db.session.commit()
+            verifier = db.session.get(type(clerk), fast_user(f"verifier{i}", "clerk", projects=("P1",)))
+            service.transition(action, "analyse", {"cause_analysis": "原因", "planned_action": "计划",
+                                                   "responsible_department_id": ids["ENG"]}, actor=clerk)
+            service.transition(action, "take_action", {"action_taken": "已整改"}, actor=clerk)
+            service.transition(action, "verify", {"verification_result": "有效", "effective": True}, actor=verifier)
+
+
+def test_export_queries_do_not_grow_with_the_actions(app, client, setup):
+    """Verifiers and the records the actions came from are loaded for the whole export, not per row."""
+    import csv
+
+    from tests.sql_count import counting_statements
+
+    client.login("clerk")
+    client.get("/")
+
+    def exported(fmt):
+        with counting_statements(app) as statements:
+            r = client.get(f"/actions/export.{fmt}?status=all")
+        assert r.status_code == 200
+        return r, len(statements)
+
+    def rows(r):
+        return list(csv.reader(io.StringIO(r.data.decode("utf-8-sig"))))[1:]
+
+    _actions_from_every_source(app, setup, 3)
+    few_csv, few_csv_statements = exported("csv")
+    few_xlsx, few_xlsx_statements = exported("xlsx")
+    _actions_from_every_source(app, setup, 17, start=3)
+    many_csv, many_csv_statements = exported("csv")
+    many_xlsx, many_xlsx_statements = exported("xlsx")
+    assert (len(rows(few_csv)), len(rows(many_csv))) == (3, 20)
+    assert many_csv_statements == few_csv_statements and many_xlsx_statements == few_xlsx_statements
+    assert load_workbook(io.BytesIO(many_xlsx.data)).active.max_row == 3 + 20
+    # Every source is named (not "#id") and every verifier shown.
+    assert all(": " in row[4] and "#" not in row[4] for row in rows(many_csv))
+    assert {row[14] for row in rows(many_csv)} == {f"Verifier{i}" for i in range(20)}

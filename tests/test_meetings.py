@@ -252,3 +252,40 @@ def test_an_entry_left_unlinked_is_linked_not_duplicated(app, client, setup):
         entry = meetings.issue_to_entry(meeting, issue, "complaint", actor=clerk)
         assert entry.id == orphan.id and db.session.get(MeetingIssue, issue.id).entry_id == orphan.id
         assert db.session.execute(select(func.count(Complaint.id))).scalar() == 1
+
+
+def _meetings_with_entries(app, ids, n: int, start: int = 0) -> None:
+    """``n`` meetings of P1, each with the clerk present and one issue that is in the register."""
+    from accounts.models import User
+    from satisfaction import meetings
+
+    with app.test_request_context():
+        clerk = db.session.get(User, ids["clerk"])
+        for i in range(start, start + n):
+            category = ids["maintenance"] if i % 2 else ids["environment"]
+            meeting = meetings.save_meeting(None, {
+                "project_id": ids["P1"], "held_on": "2025-06-10", "title": f"座谈会 {i}", "staff_ids": [ids["clerk"]],
+                "issues": [{"description": f"问题 {i}", "category": category}]}, actor=clerk)
+            meetings.issue_to_entry(meeting, meeting.issues[0], "complaint", actor=clerk)
+
+
+def test_api_list_queries_do_not_grow_with_the_meetings(app, client, setup):
+    """Staff, issue categories and register entries are loaded for the whole page, not per meeting."""
+    from tests.sql_count import counting_statements
+
+    client.login("clerk")
+    client.get("/")
+
+    def listed():
+        with counting_statements(app) as statements:
+            r = client.api("GET", "/api/v1/meetings")
+        assert r.status_code == 200
+        assert all(m["staff"] == ["clerk"] and m["issues"][0]["entry"]["kind"] == "complaint" for m in r.json["items"])
+        return len(r.json["items"]), len(statements)
+
+    _meetings_with_entries(app, setup, 3)
+    few, few_statements = listed()
+    _meetings_with_entries(app, setup, 17, start=3)
+    many, many_statements = listed()
+    assert (few, many) == (3, 20)
+    assert many_statements == few_statements

@@ -1,6 +1,7 @@
 """Owner surveys: rates from the data, validation, scope, voiding, locking, XLSX import, API."""
 from __future__ import annotations
 
+import csv
 import io
 from datetime import timedelta
 from types import SimpleNamespace
@@ -571,6 +572,48 @@ def test_exports_of_campaigns_and_forms(app, world, client):
     assert r.status_code == 200 and "纸质调查表" in r.data.decode("utf-8")
 
 
+def test_names_starting_with_equals_stay_text_in_headers_titles_and_sheet_names(app, world, client, make_project):
+    """A user-defined category (a column header) and a project (in the title and sheet name) named
+    like a formula are written as text in every export and in the import template."""
+    from satisfaction.categories import save_category
+
+    evil = '=HYPERLINK("http://evil.example","点我")'
+    p3 = make_project("P3", households=20, name="=SUM(1,2)")
+    with app.app_context():
+        save_category(None, {"code": "evil", "name": evil, "name_en": "=1+1", "sort_order": 99, "active": True})
+    c = make_campaign(app, p3, distributed=10, categories=("evil", "security"))
+    respond(app, c, [5], [{"evil": 4, "security": 5}])
+    login(client, "boss")
+
+    wb = load_workbook(io.BytesIO(client.get(f"/satisfaction/surveys/{c}/responses.xlsx").data))
+    ws = wb.active
+    assert not ws.title.startswith("=") and "SUM(1,2)" in ws.title
+    cells = [cell for row in ws.iter_rows() for cell in row if cell.value is not None]
+    assert [cell.coordinate for cell in cells if cell.data_type == "f"] == []
+    assert ws["A1"].data_type == "s" and ws["A1"].value.startswith("'=SUM(1,2)")  # title: project name first
+    header = next(cell for cell in cells if isinstance(cell.value, str) and "HYPERLINK" in cell.value)
+    assert header.data_type == "s" and header.value == "'" + evil and header.row == 3
+    assert ws.cell(row=4, column=header.column).value == 4
+
+    rows = list(csv.reader(io.StringIO(client.get(f"/satisfaction/surveys/{c}/responses.csv").data.decode("utf-8-sig"))))
+    assert "'" + evil in rows[0] and evil not in rows[0]
+
+    # The template's header is text too, and a filled-in template still imports into that column.
+    wb = load_workbook(io.BytesIO(client.get(f"/satisfaction/surveys/{c}/import-template.xlsx").data))
+    ws = wb.worksheets[0]
+    assert [(cell.value, cell.data_type) for cell in ws[1]][2] == ("'" + evil, "s")
+    assert wb["填写说明"]["A1"].data_type == "s" and wb["填写说明"]["A1"].value.startswith("'=SUM(1,2)")
+    ws.append(["5-1-101", 5, 2, 5, ""])
+    buf = io.BytesIO()
+    wb.save(buf)
+    assert upload(client, c, buf.getvalue()).status_code == 302
+    with app.app_context():
+        evil_id = get_category("evil").id
+        ratings = db.session.execute(select(SurveyAnswer.rating).join(SurveyResponse).where(
+            SurveyResponse.campaign_id == c, SurveyAnswer.category_id == evil_id)).scalars()
+        assert sorted(ratings) == [2, 4]
+
+
 # ---------------------------------------------------------------- API
 
 def test_api_campaigns_and_responses(app, world, client):
@@ -598,6 +641,34 @@ def test_api_campaigns_and_responses(app, world, client):
     assert {"/survey-campaigns", "/survey-campaigns/{campaign_id}", "/survey-campaigns/{campaign_id}/responses"} <= set(
         doc["paths"])
     assert "SurveyCampaign" in doc["components"]["schemas"]
+
+
+def test_api_campaign_list_queries_do_not_grow_with_the_campaigns(app, world, client):
+    """The rated categories of every listed campaign come from one query, not one per campaign."""
+    from tests.sql_count import counting_statements
+
+    def add(start, n):
+        for i in range(start, start + n):
+            categories = ("security", "maintenance") if i % 2 else ("environment", "other", "security")
+            respond(app, make_campaign(app, world.p1, distributed=5, period=f"第{i}轮", categories=categories), [5, 3])
+
+    def listed():
+        with counting_statements(app) as statements:
+            r = client.api("GET", "/api/v1/survey-campaigns")
+        assert r.status_code == 200
+        return r.json["items"], len(statements)
+
+    login(client, "clerk1")
+    add(0, 3)
+    few, few_statements = listed()
+    add(3, 17)
+    many, many_statements = listed()
+    assert (len(few), len(many)) == (3, 20)
+    assert many_statements == few_statements
+    by_period = {c["period"]: c for c in many}
+    assert [c["code"] for c in by_period["第1轮"]["categories"]] == ["security", "maintenance"]
+    assert [c["code"] for c in by_period["第2轮"]["categories"]] == ["environment", "other", "security"]
+    assert by_period["第2轮"]["rates"]["returned"] == 2
 
 
 def test_api_response_validation(app, world, client):
