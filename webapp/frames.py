@@ -19,10 +19,10 @@ import secrets
 from flask import current_app, render_template, request, session
 from flask_babel import get_locale
 from flask_login import current_user
-from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup, escape
 
 from webapp.lru import LRU
+from webapp.security import csrf_token
 
 #: Marker around a slot name; the per-process nonce means no rendered text can forge one.
 _NONCE = secrets.token_hex(6)
@@ -84,4 +84,4 @@ def render_framed(template: str, slots: dict, key: tuple = (), **context) -> str
 
 
 def _live_frame_values() -> dict:
-    return {"frame_csrf": generate_csrf(), "frame_next": request.full_path.rstrip("?")}
+    return {"frame_csrf": csrf_token(), "frame_next": request.full_path.rstrip("?")}

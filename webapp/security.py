@@ -10,16 +10,20 @@ Rules:
 """
 from __future__ import annotations
 
+import time
 from urllib.parse import urlsplit
 
-from flask import Flask, g, jsonify, redirect, request, url_for
+from flask import Flask, current_app, g, jsonify, redirect, request, session, url_for
 from flask_login import AnonymousUserMixin, current_user
+from flask_wtf.csrf import generate_csrf
 
 from webapp.extensions import csrf, login_manager
 from webapp.i18n import _, _l
+from webapp.lru import LRU
 
 PUBLIC_ENDPOINTS = frozenset({"accounts.login", "static", "core.healthz"})
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+CSRF_FIELD = "csrf_token"  # Flask-WTF's default WTF_CSRF_FIELD_NAME, which ProcDesk keeps
 
 CSP = "; ".join([
     "default-src 'self'",
@@ -49,6 +53,31 @@ def safe_next_url(target: str | None, fallback: str) -> str:
     return target
 
 
+#: (secret key, session token) -> (signed token, when signed); see csrf_token().
+_signed_csrf_tokens = LRU(8192)
+
+
+def csrf_token() -> str:
+    """This session's signed CSRF token, for pages and forms.
+
+    Flask-WTF signs the session's token anew for every page (a key derivation and an
+    HMAC, a fifth of a procedure page). Any token it signed for the session stays valid
+    (``WTF_CSRF_TIME_LIMIT``: None; with a limit, for half of it), so each process reuses
+    the last one it signed; Flask-WTF takes a token already in ``g`` as this request's.
+    """
+    raw = session.get(CSRF_FIELD)
+    limit = current_app.config.get("WTF_CSRF_TIME_LIMIT")
+    key = (current_app.secret_key, raw)
+    if raw and CSRF_FIELD not in g:
+        hit = _signed_csrf_tokens.get(key)
+        if hit is not None and (limit is None or time.time() - hit[1] < limit / 2):
+            setattr(g, CSRF_FIELD, hit[0])
+            return hit[0]
+    token = generate_csrf()
+    _signed_csrf_tokens.put((current_app.secret_key, session[CSRF_FIELD]), (token, time.time()))
+    return token
+
+
 def _bearer_token() -> str | None:
     header = request.headers.get("Authorization", "")
     scheme, _sep, value = header.partition(" ")
@@ -58,6 +87,7 @@ def _bearer_token() -> str | None:
 
 
 def init_app(app: Flask) -> None:
+    app.jinja_env.globals["csrf_token"] = csrf_token
     login_manager.login_view = "accounts.login"
     login_manager.login_message = _l("Please log in to see this page.")
     login_manager.login_message_category = "info"
