@@ -2,10 +2,11 @@
 
 Flask-Login's ``current_user`` is a ``Principal``, not the ORM :class:`~accounts.models.User`.
 Every page needs the user's name, language and permissions, and building ORM objects
-for them cost more than the rest of a procedure page; one Core query over the user row
-and their roles' permissions costs about a third. It is read fresh on every request, so
-disabling a user, changing their roles or a role's permissions takes effect on their
-next request, in every worker and on every host.
+for them cost more than the rest of a procedure page. The principal is plain data: the
+user row and their roles' permissions from one Core query, kept per process while the
+accounts change stamp holds (:mod:`accounts.cache`) — disabling a user, changing their
+roles or a role's permissions takes effect on their next request, in every worker and
+on every host.
 
 Code that changes the account (profile, password, language) works on
 :attr:`Principal.account`, the ORM ``User``, loaded on first use. Attributes are
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 from sqlalchemy import bindparam, select
 
+from accounts import cache
 from accounts.models import Role, User, user_projects, user_roles
 from webapp.extensions import db
 
@@ -87,7 +89,8 @@ class Principal:
         if self.can(P.RECORDS_ALL_PROJECTS):
             return None
         if self._project_ids is _UNSET:
-            ids = frozenset(db.session.execute(_PROJECTS_QUERY, {"user_id": self.id}).scalars())
+            ids = cache.cached(("projects", self.id), lambda: frozenset(
+                db.session.execute(_PROJECTS_QUERY, {"user_id": self.id}).scalars()))
             object.__setattr__(self, "_project_ids", ids)
         return set(self._project_ids)
 
@@ -126,15 +129,24 @@ class Principal:
 _UNSET = object()
 
 
-def load_principal(user_id: int, session_nonce: str) -> Principal | None:
-    """The active user ``user_id`` whose session nonce is ``session_nonce``, else None."""
+def _principal_data(user_id: int) -> dict | None:
     rows = db.session.connection().execute(_PRINCIPAL_QUERY, {"user_id": user_id}).all()
     if not rows:
         return None
     first = rows[0]
-    if not first.active or first.session_nonce != session_nonce:
+    data = {name: getattr(first, name) for name in _COLUMNS}
+    data["permissions"] = frozenset(p for row in rows for p in (row.permissions or ()))
+    data["role_codes"] = tuple(row.code for row in rows if row.code is not None)
+    return data
+
+
+def load_principal(user_id: int, session_nonce: str) -> Principal | None:
+    """The active user ``user_id`` whose session nonce is ``session_nonce``, else None.
+
+    The data comes from this process's copy while the accounts stamp holds
+    (:mod:`accounts.cache`), so a page that needs nothing else touches no database.
+    """
+    data = cache.cached(("principal", user_id), lambda: _principal_data(user_id))
+    if data is None or not data["active"] or data["session_nonce"] != session_nonce:
         return None
-    permissions = frozenset(p for row in rows for p in (row.permissions or ()))
-    role_codes = tuple(row.code for row in rows if row.code is not None)
-    return Principal(permissions=permissions, role_codes=role_codes,
-                     **{name: getattr(first, name) for name in _COLUMNS})
+    return Principal(**data)

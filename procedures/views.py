@@ -15,11 +15,11 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, Response, current_app, redirect, render_template, request, session, url_for
 from flask_babel import get_locale
 from flask_login import current_user
-from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 from sqlalchemy import select
 from werkzeug.routing import BuildError
 
+from accounts import cache as accounts_cache
 from accounts.models import Department
 from accounts.permissions import P, permission_required
 from procedures import catalog
@@ -30,6 +30,7 @@ from webapp.frames import render_framed
 from webapp.i18n import _
 from webapp.navigation import has_endpoint
 from webapp.pagination import Page
+from webapp.security import csrf_token
 
 bp = Blueprint("procedures", __name__, url_prefix="/procedures")
 
@@ -49,9 +50,10 @@ _DEPARTMENT_NAMES = select(Department.__table__.c.code, Department.__table__.c.n
 
 
 def _departments() -> dict[str, str]:
-    """Department code -> name in the user's language (a Core query: this runs on every read)."""
+    """Department code -> name in the user's language (kept per process: see accounts.cache)."""
     en = str(get_locale() or "zh_Hans").startswith("en")
-    rows = db.session.connection().execute(_DEPARTMENT_NAMES).all()
+    rows = accounts_cache.cached(("department names",), lambda: tuple(
+        tuple(row) for row in db.session.connection().execute(_DEPARTMENT_NAMES)))
     return {code: (name_en or name) if en else name for code, name, name_en in rows}
 
 
@@ -129,7 +131,7 @@ def _templates_stamp() -> str:
 def _etag(*parts) -> str:
     user = current_user
     if "csrf_token" not in session:
-        generate_csrf()  # the page carries this session's CSRF token: a new session must not get a 304
+        csrf_token()  # the page carries this session's CSRF token: a new session must not get a 304
     base = [_templates_stamp(), str(get_locale()), str(user.get_id()), user.display_name,
             ",".join(sorted(user.permissions)), session["csrf_token"]]
     return hashlib.sha1("\x1f".join(base + [str(p) for p in parts]).encode()).hexdigest()

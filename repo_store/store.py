@@ -418,6 +418,8 @@ class _GitFailed(Exception):
 # ---------------------------------------------------------------------------
 
 
+_STAMP_NAME_RE = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
+
 class GitStore:
     """Document store on a bare git repository; safe across threads and processes.
 
@@ -943,6 +945,50 @@ class GitStore:
         is never cached, so commits pushed with plain git are seen immediately.
         """
         return self._ref_value("refs/heads/" + validate_branch(branch))
+
+    # -- change stamps -----------------------------------------------------
+
+    def stamp(self, name: str) -> str:
+        """The current value of change stamp ``name`` (``""`` before its first :meth:`bump_stamp`).
+
+        Change stamps are small files beside the repository (``<git dir>/procdesk-stamps/``),
+        shared by every process and host that shares the store: a per-process cache of
+        anything (not only git data) keys itself by a stamp and drops its copies when the
+        value moves. FAST: one read of a small file, never cached.
+        """
+        try:
+            fd = os.open(self._stamp_path(name), os.O_RDONLY)
+        except FileNotFoundError:
+            return ""
+        except OSError as exc:
+            raise StoreError(f"cannot read stamp {name}: {exc}") from exc
+        try:
+            return os.read(fd, 128).decode("ascii", "replace").strip()
+        finally:
+            os.close(fd)
+
+    def bump_stamp(self, name: str) -> str:
+        """Give change stamp ``name`` a new unique value (written to a temporary file, then
+        renamed over the old one, so a reader sees the old or the new value, never half)."""
+        path = self._stamp_path(name)
+        value = uuid.uuid4().hex
+        try:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=f".{name}.")
+            try:
+                os.write(fd, value.encode("ascii"))
+            finally:
+                os.close(fd)
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, path)
+        except OSError as exc:
+            raise StoreError(f"cannot write stamp {name}: {exc}") from exc
+        return value
+
+    def _stamp_path(self, name: str) -> str:
+        if not isinstance(name, str) or not _STAMP_NAME_RE.match(name):
+            raise InvalidPath(f"bad stamp name: {name!r}")
+        return os.path.join(self.git_dir, "procdesk-stamps", name)
 
     def resolve(self, rev: str) -> str:
         """Resolve a validated revision (sha, short sha, branch, tag, ``HEAD``) to a full commit sha.

@@ -11,7 +11,8 @@ from webapp.extensions import db
 @contextmanager
 def counting_statements(app):
     """``with counting_statements(app) as statements:`` collects every statement the app's engine
-    sends to the database inside the block (``before_cursor_execute``)."""
+    sends to the database inside the block (``before_cursor_execute``). Make the request once
+    before counting: account data is read once per process and then kept (accounts.cache)."""
     with app.app_context():
         engine = db.engine
     statements: list[str] = []

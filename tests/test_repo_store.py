@@ -737,3 +737,27 @@ def test_commits_while_git_gc_runs(store):
         t.join(timeout=60)
     assert len(store.history()) == 40 and len(store.list_files()) == 41
     run_git("--git-dir", store.git_dir, "fsck", "--strict")
+
+
+# --------------------------------------------------------------------------
+# change stamps
+# --------------------------------------------------------------------------
+
+def test_change_stamps_are_shared_by_every_instance(repo_path, store):
+    other = GitStore(repo_path)
+    assert store.stamp("accounts") == other.stamp("accounts") == ""
+    first = store.bump_stamp("accounts")
+    assert first and other.stamp("accounts") == first
+    second = other.bump_stamp("accounts")
+    assert second != first and store.stamp("accounts") == second
+    assert store.stamp("other") == ""  # stamps are independent
+    # No temporary files are left behind.
+    assert not [n for n in os.listdir(os.path.join(store.git_dir, "procdesk-stamps")) if n.startswith(".")]
+
+
+@pytest.mark.parametrize("name", ["", "../x", "a/b", "-x", "A", "x" * 41, None])
+def test_bad_stamp_names_are_refused(store, name):
+    with pytest.raises(InvalidPath):
+        store.stamp(name)
+    with pytest.raises(InvalidPath):
+        store.bump_stamp(name)

@@ -54,7 +54,9 @@ def _init_extensions(app: Flask) -> None:
     login_manager.init_app(app)
     i18n_setup.init_app(app)
     init_store(app)
-    # Import every model so metadata (create_all, Alembic) sees all tables.
+    # Every model, so metadata (create_all, Alembic) sees all tables, and the ORM hooks
+    # that announce account changes to every process's copies.
+    import accounts.cache  # noqa: F401
     import webapp.models  # noqa: F401
 
 
