@@ -10,6 +10,8 @@ Scenarios (data from ``bench/data.py``: 2,000 procedures of ~8 KB, one with 500 
 * ``read``     — the current version of a procedure, rotating over 200 procedures
                  (throughput, ``-c16``); target ≥ 30 % of the baseline's requests/s;
 * ``read_304`` — the same with ``If-None-Match`` (what a browser sends when it comes back);
+* ``read_many`` — the same reads by ``READERS`` different users in turn (each request the next
+                 user's session), so no figure rests on one user's copies being warm;
 * ``history``  — the history page of the 500-version procedure (latency at ``-c2``,
                  i.e. one request per worker, so the figure is the page's own time, not
                  queueing); target p99 < 50 ms;
@@ -52,6 +54,8 @@ RESULTS = ROOT / "bench" / "results"
 VENV_BIN = Path(sys.executable).parent
 USER_AGENT = "procdesk-bench"
 LOGIN, PASSWORD = "clerk", "procdesk-demo"
+#: Readers logged in for ``read_many`` (created in the bench database: reader01…, department CS).
+READERS = 40
 SEARCH_QUERIES = ["满意率", "纠正措施 记录", "应急预案", "quality records", "ProcDesk", "电梯"]
 
 
@@ -103,14 +107,14 @@ class Gunicorn:
 # logging in, wrk
 # --------------------------------------------------------------------------
 
-def session_cookie(base: str) -> str:
+def session_cookie(base: str, login: str = LOGIN) -> str:
     """Log in through the real form and return ``procdesk_session=…`` as a browser would hold it."""
     jar = http.cookiejar.CookieJar()
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
     opener.addheaders = [("User-Agent", USER_AGENT)]
     page = opener.open(base + "/login").read().decode()
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-    data = urllib.parse.urlencode({"login": LOGIN, "password": PASSWORD, "csrf_token": token}).encode()
+    data = urllib.parse.urlencode({"login": login, "password": PASSWORD, "csrf_token": token}).encode()
     opener.open(base + "/login", data=data).read()
     opener.open(base + "/procedures/").read()  # the session gets its CSRF token once, like a browser's
     for cookie in jar:
@@ -128,8 +132,9 @@ def _ms(value: str) -> float:
 
 
 def wrk(url: str, *, paths: list[str] | None = None, headers=(), connections: int = 16, duration: int = 8,
-        threads: int = 2) -> dict:
-    """Run wrk; returns requests/s and latency percentiles (ms). ``paths`` rotate through a Lua script."""
+        threads: int = 2, cookies: list[str] | None = None) -> dict:
+    """Run wrk; returns requests/s and latency percentiles (ms). ``paths`` rotate through a Lua
+    script; with ``cookies`` each request also takes the next cookie (another user's session)."""
     args = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency", "-H", f"User-Agent: {USER_AGENT}"]
     for h in headers:
         args += ["-H", h]
@@ -137,9 +142,14 @@ def wrk(url: str, *, paths: list[str] | None = None, headers=(), connections: in
     if paths:
         script = tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False)
         script.write("paths = {" + ", ".join(json.dumps(p) for p in paths) + "}\n"
+                     "cookies = {" + ", ".join(json.dumps(c) for c in cookies or []) + "}\n"
                      "counter = 0\n"
                      "request = function()\n  counter = counter + 1\n"
-                     "  return wrk.format(nil, paths[(counter % #paths) + 1])\nend\n")
+                     "  local path = paths[(counter % #paths) + 1]\n"
+                     "  if #cookies == 0 then return wrk.format(nil, path) end\n"
+                     # headers given to wrk.format replace wrk.headers: repeat the User-Agent
+                     f"  return wrk.format(nil, path, {{[\"User-Agent\"] = {json.dumps(USER_AGENT)}, "
+                     "[\"Cookie\"] = cookies[(counter % #cookies) + 1]})\nend\n")
         script.close()
         args += ["-s", script.name]
     out = subprocess.run(args + [url], capture_output=True, text=True, check=True).stdout
@@ -215,8 +225,30 @@ def cold_figures(info: dict) -> dict:
 # main
 # --------------------------------------------------------------------------
 
+def ensure_readers(info: dict, count: int = READERS) -> list[str]:
+    """Logins of ``count`` reader accounts in the bench database (created once)."""
+    from accounts.models import User
+    from accounts.services import UserData, create_user
+    from webapp import create_app
+    from webapp.extensions import db
+
+    app = create_app({"INSTANCE_PATH": info["instance"], "DATABASE_URL": info["database"],
+                      "REPO_STORE_PATH": info["store"]})
+    logins = [f"reader{i:02d}" for i in range(1, count + 1)]
+    with app.app_context():
+        existing = set(db.session.execute(db.select(User.login).where(User.login.in_(logins))).scalars())
+        for i, login in enumerate(logins, start=1):
+            if login not in existing:
+                create_user(UserData(login=login, display_name=f"读者{i:02d}", password=PASSWORD,
+                                     role_codes=("reader",), department_code="CS"))
+        db.session.remove()
+        db.engine.dispose()
+    return logins
+
+
 def run(duration: int = 8, repeat: int = 3, data_dir: str | None = None) -> dict:
     info = ensure(data_dir or RESULTS / "data")
+    readers = ensure_readers(info)
     env = {"PROCDESK_INSTANCE_PATH": info["instance"], "DATABASE_URL": info["database"],
            "REPO_STORE_PATH": info["store"], "ENV": "development"}
     baseline = Gunicorn("bench.baseline_app:app")
@@ -226,6 +258,7 @@ def run(duration: int = 8, repeat: int = 3, data_dir: str | None = None) -> dict
         app.wait("/healthz")
         cookie = session_cookie(app.url)
         auth = [f"Cookie: {cookie}"]
+        reader_cookies = [session_cookie(app.url, login) for login in readers]
         codes = info["codes"][:200]
         read_paths = [f"/procedures/{c}" for c in codes]
         hist = info["history_code"]
@@ -240,12 +273,17 @@ def run(duration: int = 8, repeat: int = 3, data_dir: str | None = None) -> dict
                 opener.open(app.url + path).read()
         etag = opener.open(app.url + read_paths[0]).headers["ETag"]
 
-        runs: dict[str, list[dict]] = {k: [] for k in ("baseline", "read", "read_304")}
+        for reader in reader_cookies:  # each reader's first page, in both workers
+            opener.addheaders = [("User-Agent", USER_AGENT), ("Cookie", reader)]
+            for path in read_paths[:4]:
+                opener.open(app.url + path).read()
+        runs: dict[str, list[dict]] = {k: [] for k in ("baseline", "read", "read_304", "read_many")}
         for _ in range(repeat):
             runs["baseline"].append(wrk(baseline.url + "/", duration=duration))
             runs["read"].append(wrk(app.url, paths=read_paths, headers=auth, duration=duration))
             runs["read_304"].append(wrk(app.url + read_paths[0], headers=auth + [f"If-None-Match: {etag}"],
                                         duration=duration))
+            runs["read_many"].append(wrk(app.url, paths=read_paths, cookies=reader_cookies, duration=duration))
         latency: dict[str, list[dict]] = {k: [] for k in ("baseline", "history", "compare", "search")}
         for _ in range(repeat):
             latency["baseline"].append(wrk(baseline.url + "/", connections=2, duration=duration))
@@ -265,6 +303,9 @@ def run(duration: int = 8, repeat: int = 3, data_dir: str | None = None) -> dict
         "read_ratio": round(statistics.median(ratios), 3),
         "read_304_rps": _median(runs["read_304"], "rps"),
         "read_304_ratio": round(_median(runs["read_304"], "rps") / base_rps, 3),
+        "read_many_rps": _median(runs["read_many"], "rps"),
+        "read_many_ratio": round(statistics.median(
+            r["rps"] / b["rps"] for r, b in zip(runs["read_many"], runs["baseline"], strict=True)), 3),
         "read_p50_ms_c16": _median(runs["read"], "p50_ms"),
         "history_p50_ms": _median(latency["history"], "p50_ms"),
         "history_p99_ms": _median(latency["history"], "p99_ms"),
@@ -309,6 +350,7 @@ def main() -> int:
     print(f"baseline (fixed 8 KB Flask page): {s['baseline_rps']:.0f} req/s")
     print(f"read current procedure:           {s['read_rps']:.0f} req/s = {s['read_ratio']:.0%} of baseline "
           f"(304: {s['read_304_rps']:.0f} req/s = {s['read_304_ratio']:.0%})")
+    print(f"read, {READERS} readers in turn:       {s['read_many_rps']:.0f} req/s = {s['read_many_ratio']:.0%} of baseline")
     print(f"history, 500 versions:            p50 {s['history_p50_ms']} ms, p99 {s['history_p99_ms']} ms")
     print(f"compare two 8 KB versions:        p50 {s['compare_p50_ms']} ms, p99 {s['compare_p99_ms']} ms")
     print(f"search 2,000 procedures:          median {s['search_p50_ms']} ms, p99 {s['search_p99_ms']} ms")
