@@ -111,6 +111,19 @@ def test_frames_follow_permissions_names_and_language(app, client, make_user, pr
     assert "Ada Lovelace" in _text(client.get(PAGE))  # the next request, no restart
 
 
+def test_users_with_the_same_permissions_share_a_frame_but_see_their_own_name(app, client, make_user, procedure):
+    make_user("bob", display_name="<b>Bob</b>")
+    make_user("carol", display_name="Carol")
+    client.login("bob")
+    assert "&lt;b&gt;Bob&lt;/b&gt;" in _text(client.get(PAGE))
+    frames = len(_frame_cache(app))
+    client.logout()
+    client.login("carol")
+    page = _text(client.get(PAGE))
+    assert "Carol" in page and "Bob" not in page
+    assert len(_frame_cache(app)) == frames  # no new frame for another reader
+
+
 def test_flash_messages_show_on_framed_pages(app, logged_in, procedure):
     reader = logged_in("reader")
     reader.get(PAGE)

@@ -3,9 +3,9 @@
 A logged-in page is mostly frame — ``base.html`` with the navigation, the user menu,
 the language switch — and rendering it took longer than everything else a procedure
 page does. The frame only changes with the template, the endpoint, the language and
-the user's name and permissions, so :func:`render_framed` renders it once with marker
+the user's permissions, so :func:`render_framed` renders it once with marker
 strings where the per-request values go (the content, the title, the CSRF token, the
-current URL) and afterwards only joins the cached pieces with those values, escaped
+current URL, the user's name) and afterwards only joins the cached pieces with those values, escaped
 as Jinja would have escaped them.
 
 A page whose frame would differ for another reason (a flash message waiting) is
@@ -29,7 +29,7 @@ _NONCE = secrets.token_hex(6)
 _MARKER = re.compile("\ue000" + _NONCE + r":(\w+)\ue001")
 
 #: Slots every framed page has, filled in by :func:`render_framed` itself.
-FRAME_SLOTS = ("frame_csrf", "frame_next")
+FRAME_SLOTS = ("frame_csrf", "frame_next", "frame_user")
 
 
 def _marker(name: str) -> Markup:
@@ -65,8 +65,9 @@ def render_framed(template: str, slots: dict, key: tuple = (), **context) -> str
     if app.jinja_env.auto_reload or "_flashes" in session:
         return render_template(template, **context, **slots, **_live_frame_values())
     user = current_user
+    # The user's name is a slot: one frame serves everyone with the same permissions.
     frame_key = (template, tuple(sorted(slots)), key, request.endpoint, request.script_root, str(get_locale()),
-                 user.get_id(), getattr(user, "display_name", ""), getattr(user, "permissions", frozenset()))
+                 user.is_authenticated, getattr(user, "permissions", frozenset()))
     cache = _cache()
     parts = cache.get(frame_key)
     if parts is None:
@@ -84,4 +85,5 @@ def render_framed(template: str, slots: dict, key: tuple = (), **context) -> str
 
 
 def _live_frame_values() -> dict:
-    return {"frame_csrf": csrf_token(), "frame_next": request.full_path.rstrip("?")}
+    return {"frame_csrf": csrf_token(), "frame_next": request.full_path.rstrip("?"),
+            "frame_user": getattr(current_user, "display_name", "")}
