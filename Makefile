@@ -48,6 +48,8 @@ i18n: install
 	$(BIN)/python -m webapp.i18n_tool compile
 
 bench: install
+	@command -v wrk >/dev/null 2>&1 || \
+	  (echo "installing wrk for the benchmarks" && (apt-get update -qq || true) && apt-get install -y -qq wrk >/dev/null)
 	$(BIN)/python bench/run_all.py
 
 clean:
