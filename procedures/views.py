@@ -209,15 +209,15 @@ def read(code: str):
     language, what the user may do), so only the page frame is rendered per request."""
     today = _today()
     view = catalog.get_current(code, today)
-    etag = _etag("read", view.commit, view.blob, view.state, view.removed,
-                 view.upcoming.commit if view.upcoming else "", today)
+    departments = _departments()
+    identity = (view.commit, view.blob, view.state, view.removed, view.upcoming.commit if view.upcoming else "",
+                today, tuple(departments.get(d, d) for d in view.departments))
+    etag = _etag("read", *identity)
     cached = _not_modified(etag)
     if cached is not None:
         return cached
     can_publish = current_user.can(P.PROCEDURES_PUBLISH)
-    departments = _departments()
-    key = ("read", view.commit, view.blob, view.state, view.removed, view.upcoming.commit if view.upcoming else "",
-           today, can_publish, tuple(departments.get(d, d) for d in view.departments))
+    key = ("read", *identity, can_publish)
     content = _fragment(key, "procedures/_read_body.html", v=view, rendered=view.rendered(), today=today,
                         departments=departments, can_publish=can_publish, review_url=review_url(view.review_id))
     body = render_framed("procedures/read.html", {"page_title": f"{view.code} {view.title}", "content": content})
@@ -259,12 +259,14 @@ def version(code: str, ref: str):
     today = _today()
     view = catalog.get_version(code, ref, today)
     current = catalog.get_current(code, today)
-    etag = _etag("version", view.commit, view.blob, view.state, current.commit, today)
+    departments = _departments()
+    etag = _etag("version", view.commit, view.blob, view.state, current.commit, today,
+                 tuple(departments.get(d, d) for d in view.departments))
     cached = _not_modified(etag)
     if cached is not None:
         return cached
     body = render("procedures/version.html", v=view, current=current, rendered=view.rendered(),
-                           today=today, departments=_departments(), review_url=review_url(view.review_id))
+                  today=today, departments=departments, review_url=review_url(view.review_id))
     return _with_etag(body, etag)
 
 
