@@ -15,6 +15,7 @@ contents for a few seconds.
 """
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -25,8 +26,11 @@ from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
 
 from accounts.models import Department, Project, Role, User
+from repo_store import StoreError
 from webapp.lru import LRU
 from webapp.store import get_store
+
+log = logging.getLogger(__name__)
 
 STAMP = "accounts"
 MAX_AGE = 30.0
@@ -51,19 +55,27 @@ def _copies() -> _Copies:
     return copies
 
 
-def _current_stamp() -> str:
-    # Read once per request: every copy a request uses then comes from one moment.
-    stamp = g.get("_accounts_stamp")
-    if stamp is None:
-        stamp = g._accounts_stamp = get_store().stamp(STAMP)
+def _current_stamp() -> str | None:
+    """The accounts stamp, read once per request (every copy a request uses is from one moment);
+    None when it cannot be read — then nothing is cached."""
+    stamp = g.get("_accounts_stamp", _MISSING)
+    if stamp is _MISSING:
+        try:
+            stamp = get_store().stamp(STAMP)
+        except StoreError:
+            log.exception("cannot read the accounts stamp; account data is read from the database")
+            stamp = None
+        g._accounts_stamp = stamp
     return stamp
 
 
 def cached(key: tuple, load: Callable[[], object]):
     """The value of ``load()`` for ``key`` (immutable data only), from this process's copy
     while the accounts stamp has not moved and the copy is younger than ``MAX_AGE``."""
-    copies = _copies()
     stamp = _current_stamp()
+    if stamp is None:
+        return load()
+    copies = _copies()
     now = time.monotonic()
     with copies.lock:
         if copies.stamp != stamp:
@@ -80,9 +92,16 @@ def cached(key: tuple, load: Callable[[], object]):
 
 
 def accounts_changed() -> None:
-    """Tell every process that account data changed (the ORM hooks call it after a commit)."""
-    get_store().bump_stamp(STAMP)
+    """Tell every process that account data changed (the ORM hooks call it after a commit).
+
+    The change is committed already: when the stamp cannot be written it is logged, not
+    raised, and other processes see the change within ``MAX_AGE`` seconds.
+    """
     g.pop("_accounts_stamp", None)
+    try:
+        get_store().bump_stamp(STAMP)
+    except StoreError:
+        log.exception("cannot move the accounts stamp; other processes see the change within %s s", MAX_AGE)
 
 
 # --------------------------------------------------------------------------

@@ -121,3 +121,23 @@ def test_cached_values_are_per_app(app, second_app):
         assert cache.cached(("k",), lambda: "other") == "one"
     with second_app.test_request_context():
         assert cache.cached(("k",), lambda: "two") == "two"
+
+
+def test_an_unreadable_stamp_falls_back_to_the_database(app, make_user, monkeypatch):
+    from repo_store import GitStore, StoreError
+
+    make_user("alice")
+    client = Client(app)
+    client.login("alice")
+
+    def broken(self, name):
+        raise StoreError("stamp unreadable")
+
+    monkeypatch.setattr(GitStore, "stamp", broken)
+    monkeypatch.setattr(GitStore, "bump_stamp", broken)
+    assert client.get("/").status_code == 200
+    with app.app_context():
+        _user("alice").active = False
+        db.session.commit()  # committed although the stamp cannot move
+        assert _user("alice").active is False
+    assert client.get("/").status_code == 302  # read from the database: logged out
