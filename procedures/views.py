@@ -30,7 +30,7 @@ from webapp.frames import render_framed
 from webapp.i18n import _
 from webapp.navigation import has_endpoint
 from webapp.pagination import Page
-from webapp.security import csrf_token
+from webapp.security import CSRF_FIELD, csrf_token
 
 bp = Blueprint("procedures", __name__, url_prefix="/procedures")
 
@@ -130,10 +130,10 @@ def _templates_stamp() -> str:
 
 def _etag(*parts) -> str:
     user = current_user
-    if "csrf_token" not in session:
+    if CSRF_FIELD not in session:
         csrf_token()  # the page carries this session's CSRF token: a new session must not get a 304
     base = [_templates_stamp(), str(get_locale()), str(user.get_id()), user.display_name,
-            ",".join(sorted(user.permissions)), session["csrf_token"]]
+            ",".join(sorted(user.permissions)), session[CSRF_FIELD]]
     return hashlib.sha1("\x1f".join(base + [str(p) for p in parts]).encode()).hexdigest()
 
 

@@ -61,17 +61,16 @@ def render_framed(template: str, slots: dict, key: tuple = (), **context) -> str
     ``context`` must be fully determined by ``key``. A ``str`` slot is escaped, a
     ``Markup`` slot is inserted as is — as Jinja's autoescaping would do.
     """
-    app = current_app
-    if app.jinja_env.auto_reload or "_flashes" in session:
+    if current_app.jinja_env.auto_reload or "_flashes" in session:
         return render_template(template, **context, **slots, **_live_frame_values())
-    user = current_user
+    slot_names = tuple(sorted(slots))
     # The user's name is a slot: one frame serves everyone with the same permissions.
-    frame_key = (template, tuple(sorted(slots)), key, request.endpoint, request.script_root, str(get_locale()),
-                 user.is_authenticated, getattr(user, "permissions", frozenset()))
+    frame_key = (template, slot_names, key, request.endpoint, request.script_root, str(get_locale()),
+                 current_user.is_authenticated, getattr(current_user, "permissions", frozenset()))
     cache = _cache()
     parts = cache.get(frame_key)
     if parts is None:
-        parts = _build(template, tuple(sorted(slots)), context)
+        parts = _build(template, slot_names, context)
         cache.put(frame_key, parts, sum(len(p) for p in parts[::2]))
     values = {**slots, **_live_frame_values()}
     out = []
