@@ -61,15 +61,14 @@ def csrf_token() -> str:
     """This session's signed CSRF token, for pages and forms.
 
     Flask-WTF signs the session's token anew for every page (a key derivation and an
-    HMAC, a fifth of a procedure page). Any token it signed for the session stays valid
+    HMAC, a fifth of a cached procedure page). Any token it signed for the session stays valid
     (``WTF_CSRF_TIME_LIMIT``: None; with a limit, for half of it), so each process reuses
     the last one it signed; Flask-WTF takes a token already in ``g`` as this request's.
     """
     raw = session.get(CSRF_FIELD)
     limit = current_app.config.get("WTF_CSRF_TIME_LIMIT")
-    key = (current_app.secret_key, raw)
     if raw and CSRF_FIELD not in g:
-        hit = _signed_csrf_tokens.get(key)
+        hit = _signed_csrf_tokens.get((current_app.secret_key, raw))
         if hit is not None and (limit is None or time.time() - hit[1] < limit / 2):
             setattr(g, CSRF_FIELD, hit[0])
             return hit[0]
