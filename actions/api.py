@@ -12,7 +12,7 @@ from accounts.models import Project
 from accounts.permissions import P, permission_required
 from actions import service
 from actions.validation import local_today
-from api.helpers import json_body
+from api.helpers import json_body, project_filter_arg
 from api.openapi import error_responses, page_response, register_paths
 from webapp.exceptions import NotFound, ValidationError
 from webapp.extensions import db
@@ -45,14 +45,6 @@ def action_json(a, *, detail: bool = False) -> dict:
     return body
 
 
-def _project_id_arg():
-    code = request.args.get("project")
-    if not code:
-        return None
-    pid = db.session.execute(select(Project.id).where(Project.code == code)).scalar()
-    return -1 if pid is None else pid
-
-
 @bp.get("")
 @permission_required(P.RECORDS_READ)
 def list_actions():
@@ -60,7 +52,7 @@ def list_actions():
     if status not in service.STATUSES and status not in ("active", "all"):
         raise ValidationError(_l("Unknown status."), errors={"status": [_l("Unknown status.")]})
     stmt = service.list_actions(user=current_user, status=status, kind=request.args.get("kind", ""),
-                                project_id=_project_id_arg(), source_type=request.args.get("source", ""),
+                                project_id=project_filter_arg(), source_type=request.args.get("source", ""),
                                 overdue=request.args.get("overdue") in ("1", "true"),
                                 include_voided=request.args.get("include_voided") in ("1", "true"),
                                 today=local_today())

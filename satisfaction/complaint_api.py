@@ -3,11 +3,9 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
 
-from accounts.models import Project
 from accounts.permissions import P, permission_required
-from api.helpers import json_body
+from api.helpers import json_body, project_id_for_code
 from api.openapi import error_responses, register_paths
 from satisfaction import complaints as service
 from satisfaction import summary as summary_service
@@ -15,7 +13,6 @@ from satisfaction.complaint_models import CHANNELS, HANDLING_SATISFACTION, KINDS
 from satisfaction.scope import check_project, visible_projects
 from webapp.db import utcnow
 from webapp.exceptions import ValidationError
-from webapp.extensions import db
 from webapp.i18n import _l
 
 bp = Blueprint("complaints_api", __name__, url_prefix="/api/v1")
@@ -53,7 +50,7 @@ def _project_id(data: dict):
     code = data.get("project")
     if code in (None, ""):
         return None
-    pid = db.session.execute(select(Project.id).where(Project.code == str(code))).scalar()
+    pid = project_id_for_code(code)
     if pid is None:
         raise ValidationError(_l("Unknown project."), errors={"project": [_l("Unknown project.")]})
     return pid

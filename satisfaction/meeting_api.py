@@ -5,9 +5,9 @@ from flask import Blueprint, jsonify, request
 from flask_login import current_user
 from sqlalchemy import select
 
-from accounts.models import Project, User
+from accounts.models import User
 from accounts.permissions import P, permission_required
-from api.helpers import json_body
+from api.helpers import json_body, project_filter_arg, project_id_for_code
 from api.openapi import error_responses, page_response, register_paths
 from satisfaction import meetings as service
 from webapp.exceptions import NotFound, ValidationError
@@ -33,10 +33,7 @@ def meeting_json(m) -> dict:
 @bp.get("")
 @permission_required(P.RECORDS_READ)
 def list_meetings():
-    project_id = None
-    if request.args.get("project"):
-        project_id = db.session.execute(select(Project.id).where(Project.code == request.args["project"])).scalar()
-        project_id = -1 if project_id is None else project_id
+    project_id = project_filter_arg()
     year = request.args.get("year")
     if year not in (None, "") and (not year.isdecimal() or not 2000 <= int(year) <= 2100):
         message = _l("Enter a number between %(min)s and %(max)s.", min=2000, max=2100)
@@ -55,7 +52,7 @@ def list_meetings():
 def create_meeting():
     data = dict(json_body())
     if data.get("project") and not data.get("project_id"):
-        pid = db.session.execute(select(Project.id).where(Project.code == str(data["project"]))).scalar()
+        pid = project_id_for_code(data["project"])
         if pid is None:
             raise NotFound(_l("Unknown project."))
         data["project_id"] = pid

@@ -7,11 +7,9 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
 from flask_login import current_user
-from sqlalchemy import select
 
-from accounts.models import Project
 from accounts.permissions import P, permission_required
-from api.helpers import json_body
+from api.helpers import json_body, project_filter_arg
 from api.openapi import error_responses, page_response, register_paths
 from satisfaction import survey_service as service
 from satisfaction.survey_rates import (
@@ -72,10 +70,7 @@ def _int_arg(name: str):
 @bp.get("")
 @permission_required(P.RECORDS_READ)
 def list_campaigns():
-    project_id = None
-    if request.args.get("project"):
-        project_id = db.session.execute(select(Project.id).where(Project.code == request.args["project"])).scalar()
-        project_id = -1 if project_id is None else project_id
+    project_id = project_filter_arg()
     stmt = service.campaigns_stmt(year=_int_arg("year"), project_id=project_id,
                                   project_ids=current_user.project_ids(),
                                   include_voided=request.args.get("include_voided") in ("1", "true"))
