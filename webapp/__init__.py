@@ -33,9 +33,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     _init_extensions(app)
     _register_blueprints(app)
 
-    from webapp import cli, errors, formatting, navigation, security
+    from webapp import cli, errors, formatting, navigation, security, textguard
 
     security.init_app(app)
+    textguard.init_app(app)  # after security: an anonymous request gets its 401 first
     errors.init_app(app)
     formatting.init_app(app)
     navigation.init_app(app)

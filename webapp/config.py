@@ -46,6 +46,9 @@ def defaults(instance_path: str) -> dict:
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
         "JSON_SORT_KEYS": False,
+        # Every date entered (effective, due, service, meeting dates) lies in this window: see webapp.dates.
+        "DATE_EARLIEST": "2000-01-01",
+        "DATE_YEARS_AHEAD": 5,
     }
 
 

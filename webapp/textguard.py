@@ -1,0 +1,104 @@
+"""Text that is not valid Unicode, or carries control characters, is refused where it enters.
+
+A lone surrogate (``"\\ud800"``, or the raw bytes ``ED A0 80``) cannot be encoded as
+UTF-8: stored in git or the database it breaks every later write or read of the same
+row. Control characters other than tab and line breaks have no place in a form field
+and hide text from reviewers. Both are refused at the request boundary — query
+strings, form fields, JSON bodies (keys and values), upload file names — with a 400
+naming the field (:func:`init_app`), and by the same check in uploads and imports
+(:func:`bad_text_message`), so nothing downstream ever sees them.
+
+The replacement character U+FFFD is refused too: Werkzeug puts it where a form field
+held bytes that are not UTF-8, so it marks damaged input rather than text anyone typed.
+"""
+from __future__ import annotations
+
+import re
+
+from flask import Flask, request
+
+from webapp.i18n import _l
+
+#: C0 controls but tab, LF and CR; DEL and the C1 controls; surrogates; U+FFFD; the two BMP non-characters.
+BAD_TEXT_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffd\ufffe\uffff]")
+
+#: Nested JSON deeper than this is refused before it is walked (no recursion blow-up).
+MAX_JSON_DEPTH = 32
+
+__all__ = ["BAD_TEXT_RE", "bad_text_message", "check_text", "find_bad_text", "init_app"]
+
+
+def bad_text_message(value: str):
+    """The translated reason ``value`` is refused, or None when it is clean text."""
+    match = BAD_TEXT_RE.search(value)
+    if match is None:
+        return None
+    char = match.group()
+    if "\ud800" <= char <= "\udfff" or char == "\ufffd":
+        return _l("The text is not valid Unicode (UTF-8); retype it or save the file as UTF-8.")
+    return _l("The text contains a control character (U+%(code)04X) that is not allowed.", code=ord(char))
+
+
+def check_text(value: str, field: str, errors: dict) -> bool:
+    """Add ``field``'s message to ``errors`` when ``value`` is not clean text; True when clean."""
+    message = bad_text_message(value)
+    if message is not None:
+        errors.setdefault(field, []).append(message)
+        return False
+    return True
+
+
+def find_bad_text(value, field: str = "body", errors: dict | None = None, depth: int = 0) -> dict:
+    """``{field: [message]}`` for every string in a JSON value (dict keys included) that is not clean."""
+    errors = {} if errors is None else errors
+    if depth > MAX_JSON_DEPTH:
+        errors.setdefault(field, []).append(_l("The JSON document is nested too deeply."))
+    elif isinstance(value, str):
+        check_text(value, field, errors)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            name = f"{field}.{key}" if field != "body" else str(key)
+            if isinstance(key, str) and not check_text(key, name, errors):
+                continue
+            find_bad_text(item, name, errors, depth + 1)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            find_bad_text(item, f"{field}[{index}]", errors, depth + 1)
+    return errors
+
+
+def _request_errors() -> dict:
+    errors: dict = {}
+    for source in (request.args, request.form):
+        for key, values in source.lists():
+            if not check_text(key, key, errors):
+                continue
+            for value in values:
+                check_text(value, key, errors)
+    for key, upload in request.files.items(multi=True):
+        if upload.filename:
+            check_text(upload.filename, key, errors)
+    if request.is_json and request.content_length:
+        try:
+            data = request.get_json(silent=True)
+        except RecursionError:  # json refuses very deep nesting this way, not with a ValueError
+            errors.setdefault("body", []).append(_l("The JSON document is nested too deeply."))
+            return errors
+        if data is not None:
+            find_bad_text(data, errors=errors)
+    return errors
+
+
+def init_app(app: Flask) -> None:
+    """Refuse requests carrying text that is not clean (400 with one message per field)."""
+
+    @app.before_request
+    def refuse_bad_text():
+        if not request.args and request.method in ("GET", "HEAD"):
+            return None  # the hot read path: nothing to look at
+        errors = _request_errors()
+        if not errors:
+            return None
+        from webapp.errors import error_response
+
+        return error_response(400, next(iter(errors.values()))[0], errors=errors)
