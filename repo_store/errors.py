@@ -15,6 +15,8 @@ __all__ = [
     "InvalidArgument",
     "InvalidPath",
     "NothingToCommit",
+    "StoreLocked",
+    "StoreCorrupt",
 ]
 
 
@@ -90,3 +92,42 @@ class InvalidPath(InvalidArgument):
 
 class NothingToCommit(StoreError):
     """The requested commit or merge would not change the tree of the branch."""
+
+
+class StoreLocked(StoreError):
+    """A git lock file blocks the write: another writer holds it, or one crashed and left it.
+
+    ``lock_path`` is the lock file (absolute), ``age`` how many seconds ago it was last
+    modified (``None`` when it vanished meanwhile) and ``ref`` the ref being updated.
+    Nothing has been written when this is raised. A live writer holds a ref lock for
+    milliseconds; a lock that stays is stale and must be removed by an administrator
+    once no git process is running (``GitStore.clear_stale_locks``).
+    """
+
+    def __init__(self, lock_path: str, *, age: float | None = None, ref: str | None = None):
+        self.lock_path = lock_path
+        self.age = age
+        self.ref = ref
+        held = f" (last modified {age:.0f} s ago)" if age is not None else ""
+        target = f" cannot update {ref}:" if ref else ""
+        super().__init__(f"store locked:{target} lock file {lock_path} exists{held}; "
+                         "if no git process is running it is stale and may be removed")
+
+
+class StoreCorrupt(StoreError):
+    """An object the repository refers to is missing or unreadable (disk damage, a bad copy).
+
+    ``object`` is the object's sha (when known), ``kind`` its type (``blob``, ``tree``,
+    ``commit``) and ``path`` the document path it was read for (when known). Only what
+    needs that object fails; ``git fsck`` lists the full damage.
+    """
+
+    def __init__(self, message: str = "", *, object: str | None = None, kind: str | None = None,
+                 path: str | None = None):
+        self.object = object
+        self.kind = kind
+        self.path = path
+        if not message:
+            what = " ".join(x for x in (kind or "object", object or "") if x)
+            message = f"store damaged: {what} is missing or corrupt" + (f" (read for {path})" if path else "")
+        super().__init__(message)

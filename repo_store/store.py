@@ -28,6 +28,7 @@ import os
 import random
 import re
 import shutil
+import subprocess
 import tempfile
 import threading
 import time
@@ -50,7 +51,9 @@ from .errors import (
     MergeConflict,
     NotFound,
     NothingToCommit,
+    StoreCorrupt,
     StoreError,
+    StoreLocked,
 )
 
 __all__ = [
@@ -59,6 +62,9 @@ __all__ = [
     "FileVersion",
     "CommitInfo",
     "GrepHit",
+    "LockFile",
+    "StoreHealth",
+    "FsckResult",
     "validate_path",
     "validate_rev",
     "validate_branch",
@@ -226,6 +232,39 @@ class GrepHit:
     line: str
 
 
+@dataclass(frozen=True)
+class LockFile:
+    """A git lock file in the repository: ``name`` relative to the git dir, ``age`` in seconds."""
+
+    path: str
+    name: str
+    age: float
+    identity: tuple = field(repr=False, compare=False, default=())
+
+
+@dataclass(frozen=True)
+class StoreHealth:
+    """What :meth:`GitStore.health` found.
+
+    ``status`` is ``"ok"``, ``"locked"`` (a lock file has been held longer than a writer
+    ever holds one), ``"corrupt"`` (objects of the default branch's head, or objects this
+    process failed to read, are missing or unreadable) or ``"unreachable"``.
+    """
+
+    status: str
+    locks: tuple[LockFile, ...] = ()
+    damaged: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class FsckResult:
+    """Outcome of :meth:`GitStore.fsck`: ``ok`` and git's report (``problems`` = its error lines)."""
+
+    ok: bool
+    problems: tuple[str, ...]
+    output: str
+
+
 # ---------------------------------------------------------------------------
 # Commit messages with trailers
 # ---------------------------------------------------------------------------
@@ -358,6 +397,10 @@ class _Caches:
         self.grep = _LRU(256, max_cost=200_000)  # (tree, pattern, flags, paths) -> tuple[GrepHit]
         # packed-refs parsed content keyed by the file's identity; replaced atomically.
         self.packed: tuple[tuple, dict[str, str]] = ((), {})
+        # Objects this process found missing or corrupt (sha -> description), for health().
+        self.damaged: dict[str, str] = {}
+        # (head sha, monotonic time, problems) of the last object check of health().
+        self.verified: tuple[str | None, float, tuple[str, ...]] = (None, 0.0, ())
 
 
 _CACHES: dict[str, _Caches] = {}
@@ -406,6 +449,20 @@ def _git_version() -> tuple[int, ...]:
     return _GIT_VERSION
 
 
+#: git's complaint about a lock file it could not create ("Unable to create '<path>.lock': File exists.").
+_LOCK_ERR_RE = re.compile(r"'([^'\n]+\.lock)': File exists")
+#: git's ways of saying an object is missing or damaged (LC_ALL=C: GitPython runs git untranslated).
+_CORRUPT_ERR_RE = re.compile(
+    r"(?i)\bcorrupt|bad object|unable to read|could not read [0-9a-f]{40}|inflate|unable to unpack|"
+    r"hash mismatch|sha1 mismatch|missing (?:blob|tree|commit)|object file .* is empty|bad (?:tree|commit) object|"
+    r"could not parse commit|invalid object"
+)
+_SHA_IN_TEXT_RE = re.compile(r"\b[0-9a-f]{40}\b")
+#: ``clear_stale_locks`` refuses ages below this: a live writer may hold a younger lock.
+MIN_STALE_SECONDS = 60.0
+_MAX_DAMAGED = 100
+
+
 class _GitFailed(Exception):
     def __init__(self, args: Sequence[str], status: int, stderr: str):
         self.status = status
@@ -436,6 +493,7 @@ class GitStore:
         default_branch: str = "main",
         committer: Signature | None = None,
         auto_gc_every: int = 100,
+        lock_patience: float = 1.0,
     ):
         """Open the existing repository at ``path`` (bare repo dir, or a work tree's top).
 
@@ -443,7 +501,10 @@ class GitStore:
         refuses to delete; ``committer`` is the store identity written as committer
         (default: the author of each commit). Every ``auto_gc_every`` writes of this
         instance a detached ``git gc --auto`` is started, as git porcelain would do
-        (0 disables it). Raises :class:`StoreError` if ``path`` is not a git repository.
+        (0 disables it). A writer finding the same lock file in its way for
+        ``lock_patience`` seconds (git holds a ref lock for milliseconds) gives up with
+        :class:`StoreLocked` instead of waiting. Raises :class:`StoreError` if ``path``
+        is not a git repository.
         """
         self.path = os.path.abspath(os.fspath(path))
         self.default_branch = validate_branch(default_branch)
@@ -465,6 +526,7 @@ class GitStore:
         self._fast_refs = not os.path.exists(os.path.join(self.git_dir, "reftable"))
         self._use_merge_tree = _git_version() >= (2, 38)
         self.auto_gc_every = auto_gc_every
+        self.lock_patience = float(lock_patience)
         self._writes = 0
 
     @classmethod
@@ -569,6 +631,11 @@ class GitStore:
         except StoreError:
             raise
         except _GitFailed as exc:
+            if _CORRUPT_ERR_RE.search(exc.stderr):
+                m = _SHA_IN_TEXT_RE.search(exc.stderr)
+                if m:
+                    self._note_damaged(m.group(0), "object")
+                raise StoreCorrupt(f"{what}: {exc}", object=m.group(0) if m else None) from exc
             raise StoreError(f"{what}: {exc}") from exc
         except (git.exc.GitError, gitdb.exc.ODBError, OSError, ValueError, EOFError) as exc:
             self._discard_repo()  # the cat-file pipe may be out of sync now
@@ -597,16 +664,43 @@ class GitStore:
             raise _GitFailed(cmd[1 + 2 * len(config) :], status, err if isinstance(err, str) else repr(err))
         return status, out
 
-    def _read_object(self, sha: str, kind: str) -> bytes:
+    def _read_object(self, sha: str, kind: str, *, referenced: bool = True) -> bytes:
+        # ``referenced``: the sha was named by a ref or another object, so its absence
+        # means damage (StoreCorrupt), not a wrong guess by the caller (NotFound).
         try:
-            _, typ, _, data = self._repo().git.get_object_data(sha)
-        except ValueError:
+            _, typ, size, data = self._repo().git.get_object_data(sha)
+        except ValueError as exc:
+            if "missing" not in str(exc):
+                raise
+            if referenced:
+                self._note_damaged(sha, kind)
+                raise StoreCorrupt(object=sha, kind=kind) from None
             raise NotFound(f"no such object: {sha}") from None
         if isinstance(typ, bytes):
             typ = typ.decode()
+        if len(data) != size:
+            # cat-file died half way through inflating it (truncated or damaged
+            # file); its pipe is useless now.
+            self._discard_repo()
+            self._note_damaged(sha, kind)
+            raise StoreCorrupt(object=sha, kind=kind)
         if typ != kind:
             raise NotFound(f"{sha} is a {typ}, not a {kind}")
+        if len(sha) == 40:
+            # Bit rot that still inflates: cheap (hashing runs at ~1 GB/s, once per
+            # object and process thanks to the caches) and it keeps wrong content
+            # from ever being served as this version.
+            h = hashlib.sha1(f"{typ} {size}\0".encode("ascii"))
+            h.update(data)
+            if h.hexdigest() != sha.lower():
+                self._note_damaged(sha, kind)
+                raise StoreCorrupt(f"store damaged: {kind} {sha} does not match its hash", object=sha, kind=kind)
         return data
+
+    def _note_damaged(self, sha: str, kind: str, path: str | None = None) -> None:
+        damaged = self._caches.damaged
+        if sha in damaged or len(damaged) < _MAX_DAMAGED:
+            damaged[sha] = f"{kind} {sha}" + (f" ({path})" if path else "")
 
     def _store_object(self, kind: str, data: bytes) -> str:
         # Equivalent of `git hash-object -w` without spawning a process: a loose
@@ -654,10 +748,10 @@ class GitStore:
             raise
         return sha
 
-    def _commit_meta(self, commit: str) -> tuple[str, tuple[str, ...]]:
+    def _commit_meta(self, commit: str, *, referenced: bool = True) -> tuple[str, tuple[str, ...]]:
         meta = self._caches.commit_tree.get(commit)
         if meta is _MISS:
-            raw = self._read_object(commit, "commit")
+            raw = self._read_object(commit, "commit", referenced=referenced)
             tree, parents = "", []
             for line in raw.split(b"\n"):
                 if not line:
@@ -818,6 +912,7 @@ class GitStore:
             args = ["update-ref", "-d", ref]
         deadline = time.monotonic() + 10.0
         delay = 0.002
+        seen: tuple[tuple, float] | None = None  # (lock file identity, when first seen)
         while True:
             try:
                 self._run(*args)
@@ -829,12 +924,37 @@ class GitStore:
                 err = exc.stderr
                 if "exists; cannot create" in err or "cannot process" in err:
                     raise InvalidPath(f"branch name {branch!r} clashes with an existing branch") from None
-                # Otherwise another writer holds the ref lock (git already waits
-                # core.filesRefLockTimeout); its outcome decides whether we conflict.
-                if "File exists" not in err or time.monotonic() > deadline:
+                if "File exists" not in err:
                     raise StoreError(f"cannot update {ref}: {err.strip()}") from None
+                # Another writer holds the lock (git already waits core.filesRefLockTimeout)
+                # and its outcome decides whether we conflict -- or a crashed process left
+                # the lock behind. Live writers hold it for milliseconds and each one makes
+                # a new file, so the same file for lock_patience seconds (or one last
+                # modified longer ago than that) is stale: say so now, not after 10 s.
+                m = _LOCK_ERR_RE.search(err)
+                lock_path = m.group(1) if m else os.path.join(self.git_dir, ref + ".lock")
+                now = time.monotonic()
+                found = self._lock_state(lock_path)
+                if found is not None:
+                    identity, age = found
+                    if seen is None or seen[0] != identity:
+                        seen = (identity, now)
+                    if age >= self.lock_patience or now - seen[1] >= self.lock_patience or now > deadline:
+                        raise StoreLocked(lock_path, age=age, ref=ref) from None
+                elif now > deadline:
+                    raise StoreLocked(lock_path, ref=ref) from None
                 time.sleep(delay * (1 + random.random()))
                 delay = min(delay * 2, 0.05)
+
+    @staticmethod
+    def _lock_state(lock_path: str) -> tuple[tuple, float] | None:
+        """(identity, seconds since last modified) of a lock file, None when it is gone."""
+        try:
+            st = os.stat(lock_path)
+        except OSError:
+            return None
+        identity = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+        return identity, max(0.0, time.time() - st.st_mtime)
 
     def _changes_to_tree(
         self, base_tree: str | None, changes: Mapping[tuple[str, ...], tuple[str | None, str] | None]
@@ -1002,7 +1122,7 @@ class GitStore:
         with self._guard("resolve"):
             if _HEX40_RE.match(rev):
                 sha = rev.lower()
-                self._commit_meta(sha)  # NotFound unless it is an existing commit
+                self._commit_meta(sha, referenced=False)  # NotFound unless it is an existing commit
                 return sha
             if rev.startswith("refs/heads/"):
                 sha = self._ref_value(rev)
@@ -1030,7 +1150,12 @@ class GitStore:
         commit = self.resolve(rev)
         with self._guard("read"):
             blob = self._blob_at(commit, path)
-            return FileVersion(path=path, commit=commit, blob=blob, data=self._blob_data(blob))
+            try:
+                data = self._blob_data(blob)
+            except StoreCorrupt as exc:
+                self._note_damaged(blob, "blob", path)
+                raise StoreCorrupt(object=blob, kind="blob", path=path) from exc
+            return FileVersion(path=path, commit=commit, blob=blob, data=data)
 
     def blob_sha(self, path: str, rev: str = "main") -> str:
         """Return the blob sha of ``path`` at ``rev`` without loading its content.
@@ -1191,7 +1316,7 @@ class GitStore:
                 # on bytes; a UTF-8 locale makes them character-aware (Chinese).
                 status, out = self._run(*args, ok=(0, 1), env=_UTF8_ENV)
             except _GitFailed as exc:
-                if not fixed and exc.status == 128:
+                if not fixed and exc.status == 128 and not _CORRUPT_ERR_RE.search(exc.stderr):
                     raise InvalidArgument(f"invalid regular expression: {pattern!r}") from None
                 raise
         hits: list[GrepHit] = []
@@ -1460,6 +1585,193 @@ class GitStore:
                     self._run("gc", "--auto", "--quiet", config=("gc.auto=1000", "gc.autoDetach=true"))
             except StoreError:
                 pass  # housekeeping must never fail a publish
+
+    def lock_files(self, older_than: float = 0.0) -> list[LockFile]:
+        """Return git's lock files in the repository last modified at least ``older_than`` seconds ago.
+
+        Looks at ``refs/`` (every ref lock), the top of the git dir (``HEAD.lock``,
+        ``packed-refs.lock``, ``index.lock``, ``config.lock``, ...) and
+        ``objects/info/`` (commit-graph locks): a few ``stat`` calls, cheap enough
+        for a health check. Sorted oldest first.
+        """
+        found: list[LockFile] = []
+        now = time.time()
+
+        def consider(path: str) -> None:
+            try:
+                st = os.stat(path)
+            except OSError:
+                return  # released meanwhile
+            age = max(0.0, now - st.st_mtime)
+            if age >= older_than:
+                identity = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+                name = os.path.relpath(path, self.git_dir).replace(os.sep, "/")
+                found.append(LockFile(path=path, name=name, age=age, identity=identity))
+
+        def scan(directory: str, recursive: bool) -> None:
+            try:
+                entries = list(os.scandir(directory))
+            except OSError:
+                return
+            for entry in entries:
+                if entry.name.endswith(".lock"):
+                    consider(entry.path)
+                elif recursive and entry.is_dir(follow_symlinks=False):
+                    scan(entry.path, True)
+
+        scan(self.git_dir, False)
+        scan(os.path.join(self.git_dir, "refs"), True)
+        scan(os.path.join(self._objects_dir, "info"), True)
+        return sorted(found, key=lambda lock: (-lock.age, lock.name))
+
+    def clear_stale_locks(self, older_than: float) -> tuple[list[LockFile], list[LockFile]]:
+        """Remove lock files last modified at least ``older_than`` seconds ago; return (removed, kept).
+
+        ``kept`` lists the younger lock files, which are left alone: a writer may
+        hold them. ``older_than`` below :data:`MIN_STALE_SECONDS` is refused with
+        :class:`InvalidArgument`. A lock file that changed since it was looked at
+        (released and taken again) is kept.
+        """
+        if not isinstance(older_than, int | float) or older_than < MIN_STALE_SECONDS:
+            raise InvalidArgument(f"a lock younger than {MIN_STALE_SECONDS:.0f} s may belong to a live writer")
+        removed, kept = [], []
+        for lock in self.lock_files():
+            if lock.age < older_than:
+                kept.append(lock)
+                continue
+            state = self._lock_state(lock.path)
+            if state is None or state[0] != lock.identity:
+                continue  # released (and maybe taken again) since it was listed
+            try:
+                os.unlink(lock.path)
+            except FileNotFoundError:
+                continue
+            except OSError as exc:
+                raise StoreError(f"cannot remove {lock.path}: {exc}") from exc
+            removed.append(lock)
+        return removed, kept
+
+    def fsck(self) -> FsckResult:
+        """Check every object and its connectivity with ``git fsck --full`` (slow on big stores).
+
+        ``ok`` is git's verdict (exit status 0); ``problems`` are the lines naming
+        missing, corrupt or broken objects; ``output`` is everything git printed.
+        Dangling objects are normal (abandoned drafts) and not reported.
+        """
+        try:
+            proc = subprocess.run(
+                ["git", "--git-dir", self.git_dir, "fsck", "--full", "--no-dangling", "--no-progress"],
+                capture_output=True, env={**os.environ, "LC_ALL": "C"}, check=False,
+            )
+        except OSError as exc:
+            raise StoreError(f"cannot run git fsck: {exc}") from exc
+        output = (proc.stdout + proc.stderr).decode("utf-8", "replace")
+        problems = tuple(
+            line.strip() for line in output.splitlines()
+            if line.strip() and not line.lower().startswith(("warning", "checking", "notice", "dangling"))
+        )
+        ok = proc.returncode == 0
+        if not ok and not problems:
+            problems = (f"git fsck exited with status {proc.returncode}",)
+        return FsckResult(ok=ok, problems=problems if not ok else (), output=output)
+
+    def health(self, *, lock_age: float | None = None, verify_seconds: float = 30.0) -> StoreHealth:
+        """Cheap check for a ``/healthz`` probe: reachable, not locked, head objects readable.
+
+        Locked: a lock file older than ``lock_age`` (default: ``lock_patience``, the
+        time after which writers give up). Corrupt: an object of the default branch's
+        head (commit, trees, blobs -- one ``git cat-file --batch-check``, which sees
+        deleted and unreadable objects but not damage deep inside a file) is missing,
+        or an object this process failed to read is still unreadable. The object
+        check is repeated at most every ``verify_seconds`` per process unless the head
+        moves. Full verification is :meth:`fsck`'s job. Never raises.
+        """
+        try:
+            if not self.ping():
+                return StoreHealth("unreachable")
+            head = self.head(self.default_branch)
+            locks = tuple(self.lock_files(self.lock_patience if lock_age is None else lock_age))
+            damaged = self._damaged_objects(head, verify_seconds)
+        except Exception:  # the probe reports, it never fails
+            return StoreHealth("unreachable")
+        if damaged:
+            return StoreHealth("corrupt", locks=locks, damaged=damaged)
+        if locks:
+            return StoreHealth("locked", locks=locks)
+        return StoreHealth("ok")
+
+    def _damaged_objects(self, head: str | None, verify_seconds: float) -> tuple[str, ...]:
+        caches = self._caches
+        checked_head, checked_at, problems = caches.verified
+        now = time.monotonic()
+        if checked_head != head or now - checked_at >= verify_seconds:
+            problems = self._check_head_objects(head) if head else ()
+            # Objects this process failed to read: forget those readable again (repaired).
+            for sha in list(caches.damaged)[:16]:
+                if self._object_readable(sha):
+                    caches.damaged.pop(sha, None)
+            caches.verified = (head, now, problems)
+        return tuple(dict.fromkeys((*problems, *caches.damaged.values())))
+
+    def _check_head_objects(self, head: str) -> tuple[str, ...]:
+        names: dict[str, str] = {head: f"commit {head}"}
+        problems: list[str] = []
+        try:
+            with self._guard("health"):
+                root, _ = self._commit_meta(head)
+                stack = [(root, "")]
+                while stack:
+                    tree, prefix = stack.pop()
+                    names.setdefault(tree, f"tree {tree}" + (f" ({prefix.rstrip('/')})" if prefix else ""))
+                    try:
+                        entries = self._tree_entries(tree)
+                    except StoreCorrupt:
+                        problems.append(names[tree])
+                        continue
+                    for name, (mode, sha) in entries.items():
+                        if mode == _TREE_MODE:
+                            stack.append((sha, prefix + name + "/"))
+                        elif mode in _FILE_MODES:
+                            names.setdefault(sha, f"blob {sha} ({prefix}{name})")
+        except StoreCorrupt:
+            problems.append(names[head])
+        try:
+            proc = subprocess.run(
+                ["git", "--git-dir", self.git_dir, "cat-file", "--batch-check", "--buffer"],
+                input="".join(sha + "\n" for sha in names).encode("ascii"),
+                capture_output=True, env={**os.environ, "LC_ALL": "C"},
+                timeout=60, check=False,
+            )
+        except (OSError, subprocess.SubprocessError) as exc:
+            raise StoreError(f"cannot run git cat-file: {exc}") from exc
+        if proc.returncode != 0:
+            raise StoreError(f"git cat-file --batch-check exited {proc.returncode}")
+        for line in proc.stdout.decode("ascii", "replace").splitlines():
+            sha, _, rest = line.partition(" ")
+            if rest.strip() == "missing" and sha in names:
+                problems.append(names[sha])
+        return tuple(dict.fromkeys(problems))
+
+    def _object_readable(self, sha: str) -> bool:
+        # A fresh `git cat-file --batch` (git dies on a damaged object) and the hash check.
+        if not _HEX40_RE.match(sha):
+            return False
+        try:
+            proc = subprocess.run(
+                ["git", "--git-dir", self.git_dir, "cat-file", "--batch"], input=(sha + "\n").encode("ascii"),
+                capture_output=True, env={**os.environ, "LC_ALL": "C"}, timeout=30, check=False,
+            )
+        except (OSError, subprocess.SubprocessError):
+            return False
+        header, _, rest = proc.stdout.partition(b"\n")
+        parts = header.split()
+        if proc.returncode != 0 or len(parts) != 3 or not parts[2].isdigit():
+            return False
+        size = int(parts[2])
+        data = rest[:size]
+        h = hashlib.sha1(parts[1] + b" " + parts[2] + b"\0")
+        h.update(data)
+        return len(data) == size and h.hexdigest() == sha.lower()
 
     def maintenance(self) -> None:
         """Pack loose objects and refresh the commit-graph; run it periodically (e.g. nightly).
