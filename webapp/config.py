@@ -19,6 +19,7 @@ ENV_SETTINGS = (
     "SESSION_COOKIE_SECURE",
     "LOGIN_MAX_FAILURES",
     "LOGIN_WINDOW_SECONDS",
+    "STORE_LOCK_STALE_SECONDS",
 )
 
 LOCALES = ("zh_Hans", "en")
@@ -49,6 +50,9 @@ def defaults(instance_path: str) -> dict:
         # Every date entered (effective, due, service, meeting dates) lies in this window: see webapp.dates.
         "DATE_EARLIEST": "2000-01-01",
         "DATE_YEARS_AHEAD": 5,
+        # `flask procedures maintenance` removes git lock files older than this (a live writer holds one
+        # for milliseconds; a younger lock is never touched).
+        "STORE_LOCK_STALE_SECONDS": 300,
     }
 
 
@@ -58,7 +62,7 @@ def from_environment(environ=os.environ) -> dict:
     for key in ENV_SETTINGS:
         if key in environ and environ[key] != "":
             found[key] = environ[key]
-    for key in ("LOGIN_MAX_FAILURES", "LOGIN_WINDOW_SECONDS"):
+    for key in ("LOGIN_MAX_FAILURES", "LOGIN_WINDOW_SECONDS", "STORE_LOCK_STALE_SECONDS"):
         if key in found:
             found[key] = int(found[key])
     if "SESSION_COOKIE_SECURE" in found:
