@@ -1,13 +1,17 @@
 """One place that turns errors into responses: a translated page, or JSON under /api/."""
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template
+from datetime import timedelta
+
+from flask import Flask, current_app, jsonify, render_template
+from flask_babel import format_timedelta
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DataError, StatementError
 from werkzeug.exceptions import HTTPException
 
+import repo_store
 from webapp.exceptions import DomainError, ValidationError
-from webapp.i18n import _l
+from webapp.i18n import _, _l
 from webapp.security import is_api_request
 
 TITLES = {
@@ -52,7 +56,75 @@ def error_response(status: int, message=None, *, details=None, errors=None):
                            message=message, errors=errors), status
 
 
+#: Retry-After (seconds) of a 503 for each kind of store problem.
+STORE_RETRY_AFTER = {"locked": 60, "corrupt": 600, "unavailable": 60}
+MAINTENANCE_COMMAND = "flask procedures maintenance"
+
+
+def store_problem(exc: repo_store.StoreError) -> tuple[str, str, str, dict]:
+    """``(problem, message, hint, details)`` of a store failure.
+
+    ``message`` is for every reader; ``hint`` tells the administrator what is wrong
+    (the lock file and its age, or the damaged object) and what to run.
+    """
+    if isinstance(exc, repo_store.StoreLocked):
+        age = int(exc.age) if exc.age is not None else 0
+        safe = int(current_app.config.get("STORE_LOCK_STALE_SECONDS", 300))
+        message = _("The document store is locked, so changes cannot be saved right now. Nothing was changed; "
+                    "please try again in a few minutes.")
+        hint = _("For the administrator: the lock file %(path)s was last modified %(age)s ago. A git process "
+                 "that was stopped while writing leaves such a file behind. If no git process is running, run "
+                 "“%(command)s”: it removes lock files older than %(safe)s.",
+                 path=exc.lock_path, age=format_timedelta(timedelta(seconds=age)), command=MAINTENANCE_COMMAND,
+                 safe=format_timedelta(timedelta(seconds=safe)))
+        return "locked", message, hint, {"problem": "locked", "lock_file": exc.lock_path, "age_seconds": age}
+    if isinstance(exc, repo_store.StoreCorrupt):
+        damaged = " ".join(x for x in (exc.kind, exc.object) if x) or _("an object")
+        if exc.path:
+            damaged += f" ({exc.path})"
+        message = _("Part of the document store is damaged, so this cannot be shown or saved right now. "
+                    "Nothing was changed.")
+        hint = _("For the administrator: %(object)s is missing or corrupt in the document store. Run "
+                 "“%(command)s” to check the whole store (git fsck), then restore the damaged objects from a "
+                 "backup or a clone.", object=damaged, command=MAINTENANCE_COMMAND)
+        return "corrupt", message, hint, {"problem": "corrupt", "object": exc.object, "kind": exc.kind,
+                                          "path": exc.path}
+    message = _("The document store is not available right now. Nothing was changed; please try again in a few "
+                "minutes.")
+    hint = _("For the administrator: the application log has the git error; “%(command)s” checks the store.",
+             command=MAINTENANCE_COMMAND)
+    return "unavailable", message, hint, {"problem": "unavailable"}
+
+
+def store_error_response(exc: repo_store.StoreError):
+    """503 with ``Retry-After``: a page naming the problem, or ``{"error": "store_unavailable", …}``."""
+    problem, message, hint, details = store_problem(exc)
+    if is_api_request():
+        response = jsonify(error="store_unavailable", message=f"{message} {hint}", details=details)
+    else:
+        response = current_app.make_response(render_template(
+            "errors/error.html", status=503, title=_l("Document store unavailable"), message=message, hint=hint))
+    response.status_code = 503
+    response.headers["Retry-After"] = str(STORE_RETRY_AFTER[problem])
+    return response
+
+
 def init_app(app: Flask) -> None:
+    @app.errorhandler(repo_store.StoreError)
+    def store_error(exc: repo_store.StoreError):
+        # Lookups, conflicts and bad arguments are the services' to translate; one that leaks is a bug.
+        if isinstance(exc, repo_store.NotFound | repo_store.Conflict | repo_store.InvalidArgument
+                      | repo_store.NothingToCommit):
+            return unexpected(exc)
+        from webapp.extensions import db
+
+        db.session.rollback()
+        if isinstance(exc, repo_store.StoreLocked | repo_store.StoreCorrupt):
+            app.logger.error("document store problem: %s", exc)
+        else:
+            app.logger.exception("document store unavailable")
+        return store_error_response(exc)
+
     @app.errorhandler(DomainError)
     def domain_error(exc: DomainError):
         from webapp.extensions import db

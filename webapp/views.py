@@ -1,7 +1,7 @@
 """Core pages: home, health check, language switch."""
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, jsonify, redirect, render_template, request, session, url_for
 from flask_login import current_user
 from sqlalchemy import text
 
@@ -20,7 +20,7 @@ def home():
 
 @bp.get("/healthz")
 def healthz():
-    """Database and store reachability, for load balancers and monitoring."""
+    """Database and store health, for load balancers and monitoring (200, or 503 naming what is wrong)."""
     checks = {}
     try:
         db.session.execute(text("SELECT 1"))
@@ -29,7 +29,11 @@ def healthz():
         db.session.rollback()
         checks["database"] = "unreachable"
     try:
-        checks["store"] = "ok" if get_store().ping() else "unreachable"
+        # "locked" (a git lock file older than writers ever hold one), "corrupt" (objects of the
+        # head of main, or objects a request failed to read, are missing/unreadable) or
+        # "unreachable". The object check runs at most every STORE_HEALTH_SECONDS per worker; no
+        # paths in the answer (this URL is public): the 503 pages and the maintenance command name them.
+        checks["store"] = get_store().health(verify_seconds=current_app.config.get("STORE_HEALTH_SECONDS", 30)).status
     except Exception:
         checks["store"] = "unreachable"
     healthy = all(v == "ok" for v in checks.values())
