@@ -1,4 +1,4 @@
-"""``flask procedures import DIR`` and ``flask procedures sync``.
+"""``flask procedures import DIR``, ``flask procedures sync`` and ``flask procedures maintenance``.
 
 Import loads a folder of ``.md`` procedure files (front matter + Markdown) into the
 store as first versions: one commit per file, with the usual trailers. Every file is
@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import click
+from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
@@ -19,7 +20,7 @@ from accounts.models import Department, User
 from audit import service as audit
 from procedures import catalog, document, trailers
 from repo_store import Conflict as StoreConflict
-from repo_store import Signature
+from repo_store import Signature, StoreError
 from webapp.exceptions import DomainError, ValidationError
 from webapp.extensions import db
 from webapp.i18n import _l
@@ -199,6 +200,48 @@ def sync_cmd(rebuild):
     """Mirror the store's main branch into the catalogue tables."""
     added = catalog.sync(rebuild=rebuild, commit=True)
     click.echo(f"catalogue synced: {added} version(s) added, head {(catalog.synced_head() or '-')[:12]}")
+
+
+@procedures_cli.command("maintenance")
+@click.option("--no-gc", is_flag=True, help="Do not pack the store (git gc) after checking it.")
+def maintenance_cmd(no_gc):
+    """Clear stale git lock files, check the store (git fsck), then pack it (git gc).
+
+    A lock file is removed only when older than STORE_LOCK_STALE_SECONDS (default 300):
+    a writer holds one for milliseconds, so an older one was left by a git process that
+    was stopped while writing. Exit status 1 when anything is still wrong (damaged
+    objects, a lock too young to remove, gc failing), so cron mails the output, e.g.
+    ``30 3 * * * cd /srv/procdesk && .venv/bin/flask --app wsgi procedures maintenance``.
+    gc is skipped when fsck finds damage: restore the objects first.
+    """
+    store = get_store()
+    safe = int(current_app.config["STORE_LOCK_STALE_SECONDS"])
+    problems = False
+    removed, kept = store.clear_stale_locks(safe)
+    for lock in removed:
+        click.echo(f"removed stale lock {lock.path} (last modified {lock.age:.0f} s ago)")
+    for lock in kept:
+        if lock.age >= store.lock_patience:
+            problems = True
+            click.echo(f"lock {lock.path} is {lock.age:.0f} s old, younger than STORE_LOCK_STALE_SECONDS "
+                       f"({safe} s): left alone (a writer may hold it); run again later", err=True)
+    result = store.fsck()
+    if result.ok:
+        click.echo("git fsck: no problems")
+    else:
+        problems = True
+        click.echo(f"git fsck found problems in {store.git_dir}:", err=True)
+        click.echo(result.output.rstrip(), err=True)
+        click.echo("restore the damaged objects from a backup or a clone of the store, then run again", err=True)
+    if not no_gc and result.ok:
+        try:
+            store.maintenance()
+            click.echo("git gc: store packed")
+        except StoreError as exc:
+            problems = True
+            click.echo(f"git gc failed: {exc}", err=True)
+    if problems:
+        raise SystemExit(1)
 
 
 def init_app(app) -> None:

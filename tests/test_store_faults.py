@@ -21,6 +21,7 @@ from repo_store import (
     NotFound,
     Signature,
     StoreCorrupt,
+    StoreError,
     StoreLocked,
 )
 from repo_store import store as store_module
@@ -283,3 +284,26 @@ def test_a_damaged_blob_breaks_only_its_own_procedure(app, controller, how):
 
     result = _maintenance(app)
     assert result.exit_code == 1 and blob in result.output and "git gc" not in result.output
+
+
+def test_other_store_failures_are_503_not_500(app, controller, monkeypatch):
+    seed_procedure(app)
+    forget_caches(app)
+
+    def broken(self, *args, **kwargs):
+        raise StoreError("read failed: git exited 128")
+
+    monkeypatch.setattr(GitStore, "read", broken)
+    r = controller.get(f"/procedures/{CODE}")
+    assert r.status_code == 503 and "read failed" not in r.get_data(as_text=True)  # git's words stay in the log
+    r = controller.api("GET", f"/api/v1/procedures/{CODE}")
+    assert r.status_code == 503 and r.json["details"] == {"problem": "unavailable"}
+
+
+def test_healthz_stays_cheap(app, controller):
+    seed_procedure(app)
+    assert controller.get("/healthz").status_code == 200
+    started = time.perf_counter()
+    for _ in range(20):
+        assert controller.get("/healthz").json["store"] == "ok"
+    assert (time.perf_counter() - started) / 20 < 0.1  # the object check is cached per worker

@@ -53,6 +53,8 @@ def defaults(instance_path: str) -> dict:
         # `flask procedures maintenance` removes git lock files older than this (a live writer holds one
         # for milliseconds; a younger lock is never touched).
         "STORE_LOCK_STALE_SECONDS": 300,
+        # /healthz re-reads the objects of the head of main at most this often per worker (cheap, not free).
+        "STORE_HEALTH_SECONDS": 30,
     }
 
 

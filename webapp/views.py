@@ -33,7 +33,7 @@ def healthz():
         # head of main, or objects a request failed to read, are missing/unreadable) or
         # "unreachable". The object check runs at most every STORE_HEALTH_SECONDS per worker; no
         # paths in the answer (this URL is public): the 503 pages and the maintenance command name them.
-        checks["store"] = get_store().health(verify_seconds=current_app.config.get("STORE_HEALTH_SECONDS", 30)).status
+        checks["store"] = get_store().health(verify_seconds=current_app.config["STORE_HEALTH_SECONDS"]).status
     except Exception:
         checks["store"] = "unreachable"
     healthy = all(v == "ok" for v in checks.values())
