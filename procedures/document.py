@@ -22,7 +22,6 @@ department code or an owner login really exists is checked by the service.
 
 from __future__ import annotations
 
-import calendar
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -30,8 +29,10 @@ from typing import Any
 
 import yaml
 
+from webapp.dates import add_months, out_of_range_message
 from webapp.exceptions import ValidationError
 from webapp.i18n import _l
+from webapp.textguard import bad_text_message
 
 __all__ = [
     "CODE_RE",
@@ -43,6 +44,11 @@ __all__ = [
     "DEFAULT_REVIEW_MONTHS",
     "MIN_REVIEW_MONTHS",
     "MAX_REVIEW_MONTHS",
+    "MAX_FILE_BYTES",
+    "MAX_FRONT_MATTER_CHARS",
+    "MAX_FRONT_MATTER_DEPTH",
+    "MAX_DEPARTMENTS",
+    "MAX_MESSAGES_PER_FIELD",
     "ProcedureDoc",
     "parse",
     "serialize",
@@ -69,6 +75,17 @@ MAX_REVIEW_MONTHS = 36
 MAX_REVISION = 999
 MAX_TITLE_LENGTH = 200
 MAX_OWNER_LENGTH = 64
+#: A procedure file is a few to a few dozen KB; what is *stored* (not only what is sent) stays under this.
+MAX_FILE_BYTES = 512 * 1024
+#: The front matter is a handful of short fields.
+MAX_FRONT_MATTER_CHARS = 32 * 1024
+#: Nesting of lists/mappings in the front matter (the known fields need 2).
+MAX_FRONT_MATTER_DEPTH = 20
+MAX_DEPARTMENTS = 50
+#: A field never gets more messages than this (then one "and N more").
+MAX_MESSAGES_PER_FIELD = 10
+#: A value quoted in a message is cut to this many characters.
+_QUOTE_MAX = 40
 
 FILE_SUFFIX = ".md"
 
@@ -122,6 +139,20 @@ _BOOL_TAG = "tag:yaml.org,2002:bool"
 _TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
 
 
+class _AnchorRefused(Exception):
+    """An anchor (``&a``) or alias (``*a``): refused before anything is expanded."""
+
+    def __init__(self, mark):
+        super().__init__("anchor or alias")
+        self.mark = mark
+
+
+class _TooDeep(Exception):
+    def __init__(self, mark):
+        super().__init__("nested too deeply")
+        self.mark = mark
+
+
 class _Loader(yaml.SafeLoader):
     """SafeLoader with YAML 1.2-style booleans and duplicate-key detection.
 
@@ -129,7 +160,27 @@ class _Loader(yaml.SafeLoader):
     department or owner called ``NO`` into ``False``. Only true/false are
     booleans here. Impossible dates (``2026-02-30``) come back as the plain
     string so that field validation can report them.
+
+    Anchors and aliases are refused while composing, before any node is shared:
+    a kilobyte of nested aliases ("billion laughs") expands to gigabytes. Nesting
+    deeper than :data:`MAX_FRONT_MATTER_DEPTH` is refused the same way.
     """
+
+    def __init__(self, stream):
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent, index):
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            raise _AnchorRefused(event.start_mark)
+        if self._depth >= MAX_FRONT_MATTER_DEPTH:
+            raise _TooDeep(event.start_mark)
+        self._depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
 
 
 _Loader.yaml_implicit_resolvers = {
@@ -213,9 +264,23 @@ def _split_front_matter(text: str) -> tuple[str, str]:
     raise _structure_error(_l("The front matter block is not closed: add a '---' line after the last field."))
 
 
+def _line_of(mark) -> int:
+    # +1 for 1-based numbering, +1 for the opening '---' line.
+    return (mark.line if mark is not None else 0) + 2
+
+
 def _load_yaml(yaml_text: str) -> Any:
+    if len(yaml_text) > MAX_FRONT_MATTER_CHARS:
+        raise _structure_error(_l("The front matter is longer than %(max)d characters; keep it to the fields "
+                                  "of the procedure.", max=MAX_FRONT_MATTER_CHARS))
     try:
         return yaml.load(yaml_text, Loader=_Loader)  # _Loader derives from SafeLoader
+    except _AnchorRefused as exc:
+        raise _structure_error(_l("Front matter line %(line)d: anchors and aliases (& and *) are not allowed; "
+                                  "write each value out.", line=_line_of(exc.mark))) from None
+    except _TooDeep as exc:
+        raise _structure_error(_l("Front matter line %(line)d: values are nested more than %(max)d levels deep.",
+                                  line=_line_of(exc.mark), max=MAX_FRONT_MATTER_DEPTH)) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or str(exc)
@@ -258,26 +323,39 @@ def _check_title(value, errors) -> str | None:
     return value
 
 
+def _quote(value) -> str:
+    text = str(value)
+    return text if len(text) <= _QUOTE_MAX else text[: _QUOTE_MAX - 1] + "…"
+
+
 def _check_departments(value, errors) -> tuple[str, ...] | None:
     if not isinstance(value, (list, tuple)) or not value:
         errors.setdefault("departments", []).append(
             _l("Departments must be a list with at least one department code, e.g. [CS].")
         )
         return None
+    if len(value) > MAX_DEPARTMENTS:
+        errors.setdefault("departments", []).append(
+            _l("List at most %(max)d departments.", max=MAX_DEPARTMENTS))
+        return None
     problems = []
     seen: list[str] = []
+    twice: list[str] = []
     for item in value:
         if not isinstance(item, str) or not DEPARTMENT_RE.match(item):
             problems.append(
                 _l(
                     "%(value)s is not a valid department code (2 to 6 capital letters).",
-                    value=str(item),
+                    value=_quote(item),
                 )
             )
         elif item in seen:
-            problems.append(_l("Department %(value)s is listed twice.", value=item))
+            if item not in twice:
+                twice.append(item)
         else:
             seen.append(item)
+    if twice:
+        problems.append(_l("Departments listed twice: %(codes)s.", codes=", ".join(twice)))
     if problems:
         errors.setdefault("departments", []).extend(problems)
         return None
@@ -293,18 +371,24 @@ def _check_version(value, errors) -> str | None:
     return value
 
 
-def _check_effective(value, errors) -> date | None:
+def _check_effective(value, errors, bounds: tuple[date, date] | None = None) -> date | None:
+    result = None
     if isinstance(value, date) and not isinstance(value, datetime):
-        return value
-    if isinstance(value, str) and _DATE_RE.match(value.strip()):
+        result = value
+    elif isinstance(value, str) and _DATE_RE.match(value.strip()):
         try:
-            return date.fromisoformat(value.strip())
+            result = date.fromisoformat(value.strip())
         except ValueError:
             pass
-    errors.setdefault("effective", []).append(
-        _l("The effective date must be a valid date written as YYYY-MM-DD.")
-    )
-    return None
+    if result is None:
+        errors.setdefault("effective", []).append(
+            _l("The effective date must be a valid date written as YYYY-MM-DD.")
+        )
+        return None
+    if bounds is not None and not bounds[0] <= result <= bounds[1]:
+        errors.setdefault("effective", []).append(out_of_range_message(bounds))
+        return None
+    return result
 
 
 def _check_review_months(value, errors) -> int | None:
@@ -362,16 +446,62 @@ def _decode(text: str | bytes) -> str:
         raise TypeError("parse() expects str or bytes")
     if text.startswith("\ufeff"):
         text = text[1:]
-    return text.replace("\r\n", "\n").replace("\r", "\n")
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    # Lone surrogates cannot be stored (git, audit log, database): one check here covers the
+    # editor, the API, uploads, imports and files pushed with plain git.
+    message = bad_text_message(text)
+    if message is not None:
+        raise ValidationError(message, errors={"file": [message]})
+    return text
 
 
-def parse(text: str | bytes, *, expected_code: str | None = None) -> ProcedureDoc:
+def _check_values(data: dict, errors) -> None:
+    """Refuse values that are not clean text once YAML escapes are decoded (``"\\ud800"``, ``"\\x00"``)."""
+
+    def walk(value, name: str) -> bool:
+        if isinstance(value, str):
+            message = bad_text_message(value)
+            if message is not None:
+                errors.setdefault(name, []).append(message)
+                return False
+        elif isinstance(value, dict):
+            return all(walk(k, name) and walk(v, name) for k, v in value.items())
+        elif isinstance(value, (list, tuple, set)):
+            return all(walk(item, name) for item in value)
+        return True
+
+    for key, value in data.items():
+        if walk(key, "front_matter"):
+            walk(value, key if isinstance(key, str) else "front_matter")
+
+
+def _cap_messages(errors: dict[str, list]) -> dict[str, list]:
+    """At most :data:`MAX_MESSAGES_PER_FIELD` messages per field (a list of 100,000 bad items is one problem)."""
+    for key, messages in errors.items():
+        if len(messages) > MAX_MESSAGES_PER_FIELD:
+            rest = len(messages) - (MAX_MESSAGES_PER_FIELD - 1)
+            errors[key] = messages[: MAX_MESSAGES_PER_FIELD - 1] + [
+                _l("… and %(count)d more problems in this field.", count=rest)]
+    return errors
+
+
+def parse(text: str | bytes, *, expected_code: str | None = None,
+          date_bounds: tuple[date, date] | None = None, max_bytes: int | None = None) -> ProcedureDoc:
     """Parse and validate a procedure file.
 
     Raises :class:`ValidationError`. Structural problems (no/unterminated front
-    matter, YAML syntax, not a mapping) are reported under ``front_matter``;
-    field problems are all collected, keyed by field name.
+    matter, YAML syntax, anchors/aliases, not a mapping) are reported under
+    ``front_matter``; text that is not clean Unicode, or a file larger than
+    ``max_bytes``, under ``file``; field problems are all collected, keyed by field
+    name. ``date_bounds`` (``(earliest, latest)``, see :func:`webapp.dates.date_bounds`)
+    is the range the effective date must lie in; this module needs no app, so the
+    caller passes it.
     """
+    if max_bytes is not None:
+        size = len(text) if isinstance(text, (bytes, bytearray)) else len(text.encode("utf-8", "surrogatepass"))
+        if size > max_bytes:
+            message = _l("The procedure file is larger than %(kb)d KB.", kb=max_bytes // 1024)
+            raise ValidationError(message, errors={"file": [message]})
     text = _decode(text)
     yaml_text, body = _split_front_matter(text)
     data = _load_yaml(yaml_text)
@@ -383,7 +513,14 @@ def parse(text: str | bytes, *, expected_code: str | None = None) -> ProcedureDo
     errors: dict[str, list] = {}
     for key in data:
         if not isinstance(key, str):
-            errors.setdefault("front_matter", []).append(_l("Field name %(key)s must be text.", key=str(key)))
+            errors.setdefault("front_matter", []).append(
+                _l("Field name %(key)s must be text.", key=_quote(key)))
+    _check_values(data, errors)
+    if errors:
+        raise ValidationError(
+            _l("The procedure file has errors; please correct the fields listed."),
+            errors=_cap_messages(errors),
+        )
     for key in _REQUIRED_KEYS:
         if data.get(key) is None:
             errors.setdefault(key, []).append(_l("The field '%(field)s' is required.", field=key))
@@ -394,7 +531,7 @@ def parse(text: str | bytes, *, expected_code: str | None = None) -> ProcedureDo
         "title": _check_title,
         "departments": _check_departments,
         "version": _check_version,
-        "effective": _check_effective,
+        "effective": lambda value, errs: _check_effective(value, errs, date_bounds),
     }
     for key, check in checks.items():
         if data.get(key) is not None:
@@ -416,7 +553,7 @@ def parse(text: str | bytes, *, expected_code: str | None = None) -> ProcedureDo
     if errors:
         raise ValidationError(
             _l("The procedure file has errors; please correct the fields listed."),
-            errors=errors,
+            errors=_cap_messages(errors),
         )
 
     extra = {key: value for key, value in data.items() if key not in _KNOWN_KEYS}
@@ -534,9 +671,8 @@ def next_edition(version: str) -> str:
 
 def next_review_date(effective: date, review_months: int) -> date:
     """``effective`` plus ``review_months`` calendar months; the day is clamped
-    to the end of the target month (2026-08-31 + 6 months -> 2027-02-28)."""
-    month_index = effective.year * 12 + (effective.month - 1) + int(review_months)
-    year, month = divmod(month_index, 12)
-    month += 1
-    day = min(effective.day, calendar.monthrange(year, month)[1])
-    return date(year, month, day)
+    to the end of the target month (2026-08-31 + 6 months -> 2027-02-28).
+
+    Saturates at ``date.max`` instead of overflowing: a far-future date that got into
+    the store must never make every list that shows review dates fail."""
+    return add_months(effective, review_months)

@@ -44,6 +44,7 @@ from accounts.models import Department, User
 from accounts.permissions import P
 from audit import service as audit
 from procedures import document, rendering
+from webapp import dates
 from webapp.exceptions import Conflict, InvalidTransition, NotFound, ValidationError
 from webapp.extensions import db
 from webapp.i18n import _l
@@ -69,7 +70,8 @@ __all__ = [
 ]
 
 #: A procedure is a few to a few dozen KB; anything far larger is a mistake (or an attack).
-MAX_DOCUMENT_BYTES = 512 * 1024
+#: Bounds both what is sent and what is stored (the serialised file).
+MAX_DOCUMENT_BYTES = document.MAX_FILE_BYTES
 MAX_SUMMARY_LENGTH = 2000
 MAX_REASON_LENGTH = 1000
 UPLOAD_SUFFIXES = (".md", ".markdown", ".txt")
@@ -237,9 +239,23 @@ def _head_version(file: repo_store.FileVersion) -> str:
     history = store.history(file.path, rev=file.commit, limit=1)
     version = trailers.parse_commit(history[0], store=store, path=file.path).version if history else None
     if not version or not document.VERSION_RE.match(version):
+        # No trailers either (a plain git push): the newest valid version before it counts, so
+        # a fixed version can still be published on top of a broken one.
+        version = _last_valid_version(store, file)
+    if not version or not document.VERSION_RE.match(version):
         raise ValidationError(_l("The current file of this procedure in the store is not valid; "
                                  "ask an administrator to repair it."))
     return version
+
+
+def _last_valid_version(store, file: repo_store.FileVersion, limit: int = 20) -> str | None:
+    """The version of the newest earlier file of ``file.path`` that parses (None when there is none)."""
+    for commit in store.history(file.path, rev=file.commit, limit=limit)[1:]:
+        try:
+            return _parse_stored(store.read(file.path, commit.sha)).version
+        except (ValidationError, repo_store.NotFound):
+            continue
+    return None
 
 
 def editor_state(code: str) -> EditorState:
@@ -314,10 +330,19 @@ def _with_version(markdown_text: str, version: str) -> str:
     return text
 
 
+def _serialized(doc: document.ProcedureDoc) -> str:
+    """The file to store; refused when it would be larger than what the editor may send."""
+    text = document.serialize(doc)
+    if len(text.encode("utf-8")) > MAX_DOCUMENT_BYTES:
+        raise _field_error("markdown", _l("The procedure file would be larger than %(kb)d KB once stored.",
+                                          kb=MAX_DOCUMENT_BYTES // 1024))
+    return text
+
+
 def _validate(code: str | None, markdown_text: str, version: str) -> document.ProcedureDoc:
     """Parse with the service's version and check what only the database knows."""
     text = _with_version(_check_size(markdown_text), version)
-    doc = document.parse(text, expected_code=code)
+    doc = document.parse(text, expected_code=code, date_bounds=dates.date_bounds())
     errors: dict[str, list] = {}
     known = set(db.session.execute(
         select(Department.code).where(Department.code.in_(doc.departments))).scalars())
@@ -565,12 +590,14 @@ def publish(code: str, markdown_text: str, *, summary: str, base: str | None, au
         except ValidationError:
             previous_doc = None
         if previous_doc is not None and previous_doc.status == document.STATUS_EFFECTIVE \
-                and doc.effective < previous_doc.effective:
+                and doc.effective < previous_doc.effective and dates.in_range(previous_doc.effective):
             raise ValidationError(
                 _l("The procedure file has errors; please correct the fields listed."),
                 errors={"effective": [_l("A new version cannot take effect before the version it replaces "
+        # A previous date outside the sane range (stored before the range was checked) cannot
+        # hold a fixed version back.
                                          "(%(date)s).", date=previous_doc.effective.isoformat())]})
-        return doc, document.serialize(doc)
+        return doc, _serialized(doc)
 
     prepared = {head_file.blob: prepare(head_file)}  # validate before anything is written
 
@@ -596,7 +623,7 @@ def create(code: str | None, markdown_text: str, *, summary: str, author: User, 
     summary = _check_summary(summary)
     approver = approved_by or author
     doc = _validate(code or None, markdown_text, "A/0")
-    text = document.serialize(doc)
+    text = _serialized(doc)
     sha, doc, _previous, _old = _commit(
         doc.code, base=None, base_blob=None, text_for=lambda _file: (doc, text), summary=summary, author=author,
         approver=approver, review_id=review_id, yours=markdown_text)
@@ -629,7 +656,7 @@ def withdraw(code: str, *, reason: str, base: str | None, user: User,
             raise InvalidTransition(_l("%(code)s is already withdrawn.", code=code))
         doc = replace(current, status=document.STATUS_WITHDRAWN, version=document.next_revision(current.version),
                       effective=_today())
-        return doc, document.serialize(doc)
+        return doc, _serialized(doc)
 
     if head_file is not None:
         text_for(head_file)  # already withdrawn → InvalidTransition, before the base check
