@@ -80,7 +80,7 @@ class User(UserMixin, db.Model):
     locale: Mapped[str | None] = mapped_column(String(10), nullable=True)
     participant_category: Mapped[str | None] = mapped_column(String(20), nullable=True)
     department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"), nullable=True)
-    # Changes when the password changes or the account is disabled, ending every other session.
+    # Changes on logout, on a password change and when the account is disabled, ending every session.
     session_nonce: Mapped[str] = mapped_column(String(32), default=lambda: secrets.token_hex(8))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
@@ -95,6 +95,12 @@ class User(UserMixin, db.Model):
 
     def get_id(self) -> str:
         return f"{self.id}.{self.session_nonce}"
+
+    def login_session_id(self) -> str:
+        """What Flask-Login stores at login (``LoginManager.id_attribute``): a new login id, unique per login."""
+        from accounts.principal import new_login_id
+
+        return new_login_id(self.id, self.session_nonce)
 
     @property
     def permissions(self) -> frozenset[str]:

@@ -8,11 +8,21 @@ accounts change stamp holds (:mod:`accounts.cache`) — disabling a user, changi
 roles or a role's permissions takes effect on their next request, in every worker and
 on every host.
 
+A login is remembered in the session (and the remember-me cookie) as a *login id*,
+``<user id>.<session nonce>.<issued at>.<random>`` (:func:`new_login_id`): the nonce ties it to the
+user's current sessions — logging out, changing the password or being disabled draws a new one
+and so ends them all, everywhere — the time bounds how long one login lasts, and the random part
+makes every login's cookies different.
+
 Code that changes the account (profile, password, language) works on
 :attr:`Principal.account`, the ORM ``User``, loaded on first use. Attributes are
 read-only: assigning one raises, so a change can never be silently lost on the copy.
 """
 from __future__ import annotations
+
+import secrets
+import time
+from datetime import timedelta
 
 from sqlalchemy import bindparam, select
 
@@ -74,6 +84,10 @@ class Principal:
 
     def get_id(self) -> str:
         return f"{self.id}.{self.session_nonce}"
+
+    def login_session_id(self) -> str:
+        """What Flask-Login stores at login (``LoginManager.id_attribute``): a new login id."""
+        return new_login_id(self.id, self.session_nonce)
 
     # Permissions and scope
     def can(self, permission: str) -> bool:
@@ -150,3 +164,20 @@ def load_principal(user_id: int, session_nonce: str) -> Principal | None:
     if data is None or not data["active"] or data["session_nonce"] != session_nonce:
         return None
     return Principal(**data)
+
+
+def new_login_id(user_id: int, session_nonce: str) -> str:
+    """The id one login keeps in its session and remember-me cookie (both signed with the secret key)."""
+    return f"{user_id}.{session_nonce}.{int(time.time())}.{secrets.token_hex(16)}"
+
+
+def principal_for_login_id(login_id: str, max_age: timedelta) -> Principal | None:
+    """The principal a session's login id stands for: None when the id is malformed or from an older
+    format, older than ``max_age`` (the remember-me duration: no login outlives it), or its nonce is
+    no longer the user's (they logged out, changed their password or were disabled since)."""
+    parts = (login_id or "").split(".")
+    if len(login_id or "") > 200 or len(parts) != 4 or not parts[0].isdecimal() or not parts[2].isdecimal():
+        return None
+    if time.time() - int(parts[2]) > max_age.total_seconds():
+        return None
+    return load_principal(int(parts[0]), parts[1])

@@ -1,4 +1,4 @@
-"""Account services: passwords, login with rate limiting, users, API tokens.
+"""Account services: passwords, login with throttling, sessions, users, API tokens.
 
 Plain functions over the database; they raise domain errors and never touch the
 request or response (views do that).
@@ -6,6 +6,7 @@ request or response (views do that).
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 import secrets
 from dataclasses import dataclass
@@ -70,25 +71,57 @@ def validate_password(password: str, *, login: str = "") -> None:
                               errors={"password": [_l("The password must differ from the login name.")]})
 
 
-def authenticate(login: str, password: str, remote_addr: str, *, max_failures: int, window_seconds: int) -> User:
-    """Check credentials with a per-login and per-address failure limit.
+@dataclass(frozen=True)
+class LoginLimits:
+    """How failed logins are throttled (settings ``LOGIN_*``, see the README).
 
-    Raises :class:`TooManyAttempts` (without checking the password) when the limit is
-    reached, and :class:`InvalidCredentials` with one generic message otherwise.
-    Every attempt is recorded, which is what makes the limit hold across workers.
+    Failures are counted for two keys: the pair (login name, address), over ``memory_seconds`` and
+    since that pair's last success, and the address alone, over ``window_seconds``. Up to
+    ``max_failures`` (per pair) and ``address_max_failures`` (per address) cost nothing; after that,
+    the next attempt for that key must wait ``delay_seconds`` × 2^k after the key's last failure, k
+    being the failures beyond the free ones, and never more than ``window_seconds``. So failures only
+    slow down the place they come from: guessing a user's password from one address never locks that
+    user out at another. With the defaults, one address gets about 100 guesses at one login name in
+    its first day, then 4 an hour; and about 60 an hour over all login names.
     """
-    login = (login or "").strip().lower()
-    since = utcnow() - timedelta(seconds=window_seconds)
-    # Per login: failures since its last success. Per address: all failures in the window, so one
-    # valid account cannot reset the counter while spraying passwords at others.
-    if (_recent_failures(LoginAttempt.login == login, since) >= max_failures
-            or _recent_failures(LoginAttempt.remote_addr == remote_addr, since, reset_on_success=False)
-            >= max_failures * 4):
-        raise TooManyAttempts(_l("Too many failed attempts. Please wait %(minutes)d minutes and try again.",
-                                 minutes=max(1, window_seconds // 60)))
+
+    max_failures: int = 5
+    address_max_failures: int = 20
+    delay_seconds: float = 2
+    window_seconds: int = 15 * 60
+    memory_seconds: int = 24 * 3600
+
+    @classmethod
+    def from_config(cls, config) -> LoginLimits:
+        return cls(max_failures=int(config["LOGIN_MAX_FAILURES"]),
+                   address_max_failures=int(config["LOGIN_ADDRESS_MAX_FAILURES"]),
+                   delay_seconds=float(config["LOGIN_DELAY_SECONDS"]),
+                   window_seconds=int(config["LOGIN_WINDOW_SECONDS"]),
+                   memory_seconds=int(config["LOGIN_MEMORY_SECONDS"]))
+
+    def delay(self, failures: int, free: int) -> float:
+        """Seconds to wait after the last of ``failures`` failures when ``free`` cost nothing."""
+        if failures < free:
+            return 0.0
+        return min(float(self.window_seconds), self.delay_seconds * 2.0 ** min(failures - free, 60))
+
+
+def authenticate(login: str, password: str, remote_addr: str, limits: LoginLimits) -> User:
+    """Check credentials, throttled per (login name, address) and per address (:class:`LoginLimits`).
+
+    Raises :class:`TooManyAttempts` (without checking the password, and without counting the
+    attempt) while a wait is due — ``details["retry_after"]`` is the number of seconds — and
+    :class:`InvalidCredentials` with one generic message otherwise. Every checked attempt is
+    recorded in the database, which is what makes the limits hold across workers and hosts.
+    """
+    login = (login or "").strip().lower()[:64]
+    remote_addr = (remote_addr or "")[:64]
+    wait = _throttle_wait(login, remote_addr, limits)
+    if wait > 0:
+        raise _too_many(wait)
     user = db.session.execute(select(User).where(User.login == login)).scalar_one_or_none()
     ok = check_password(user, password) and user.active
-    db.session.add(LoginAttempt(login=login[:64], remote_addr=(remote_addr or "")[:64], success=ok))
+    db.session.add(LoginAttempt(login=login, remote_addr=remote_addr, success=ok))
     if ok:
         user.last_login_at = utcnow()
     db.session.commit()
@@ -97,15 +130,55 @@ def authenticate(login: str, password: str, remote_addr: str, *, max_failures: i
     return user
 
 
-def _recent_failures(condition, since, *, reset_on_success: bool = True) -> int:
+def _throttle_wait(login: str, remote_addr: str, limits: LoginLimits) -> float:
+    """Seconds until this login name may be tried from this address again (0: now)."""
+    now = utcnow()
+    remembered = now - timedelta(seconds=limits.memory_seconds)
+    pair = (LoginAttempt.login == login, LoginAttempt.remote_addr == remote_addr)
+    # The pair's count restarts at its last success (a user who mistyped, then got in, starts afresh);
+    # the address's does not, so one valid account cannot reset it while spraying guesses at others.
     last_success = db.session.execute(
-        select(func.max(LoginAttempt.at)).where(condition, LoginAttempt.success.is_(True))
-    ).scalar() if reset_on_success else None
-    start = max(since, last_success) if last_success else since
-    return db.session.execute(
-        select(func.count()).select_from(LoginAttempt).where(
-            condition, LoginAttempt.success.is_(False), LoginAttempt.at > start)
-    ).scalar_one()
+        select(func.max(LoginAttempt.at)).where(*pair, LoginAttempt.success.is_(True), LoginAttempt.at > remembered)
+    ).scalar()
+    wait = 0.0
+    for condition, start, free in (
+            (pair, last_success or remembered, limits.max_failures),
+            ((LoginAttempt.remote_addr == remote_addr,), now - timedelta(seconds=limits.window_seconds),
+             limits.address_max_failures)):
+        failures, last = db.session.execute(
+            select(func.count(), func.max(LoginAttempt.at)).where(
+                *condition, LoginAttempt.success.is_(False), LoginAttempt.at > start)
+        ).one()
+        if last is not None:
+            wait = max(wait, (last - now).total_seconds() + limits.delay(failures, free))
+    return wait
+
+
+def _too_many(wait: float) -> TooManyAttempts:
+    seconds = max(1, math.ceil(wait))
+    if seconds <= 90:
+        message = _l("Too many failed attempts. Please wait %(seconds)d seconds and try again.",
+                     seconds=max(2, seconds))
+    else:
+        message = _l("Too many failed attempts. Please wait %(minutes)d minutes and try again.",
+                     minutes=math.ceil(seconds / 60))
+    return TooManyAttempts(message, retry_after=seconds)
+
+
+def end_sessions(user: User) -> None:
+    """End every session and remember-me cookie of ``user``, in every worker and on every host.
+
+    Sessions carry the user's session nonce (:func:`accounts.principal.new_login_id`); a new one
+    makes them all invalid on their next request. The change moves the accounts stamp
+    (:mod:`accounts.cache`), so no process keeps the old nonce. The caller commits.
+    """
+    user.session_nonce = secrets.token_hex(8)
+
+
+def log_out(user: User) -> None:
+    """Logging out ends every session of the user, not only this one (a stolen cookie dies with it)."""
+    end_sessions(user)
+    db.session.commit()
 
 
 def change_password(user: User, current: str, new: str) -> None:
@@ -114,7 +187,7 @@ def change_password(user: User, current: str, new: str) -> None:
                               errors={"current_password": [_l("The current password is wrong.")]})
     validate_password(new, login=user.login)
     user.password_hash = hash_password(new)
-    user.session_nonce = secrets.token_hex(8)  # log out every other session
+    end_sessions(user)  # every other session and remember-me cookie ends
     audit.record("user.password_changed", user, actor=user)
     db.session.commit()
 
@@ -192,7 +265,7 @@ def update_user(user: User, data: UserData, *, actor=None) -> User:
         validate_password(data.password, login=user.login)
         user.password_hash = hash_password(data.password)
     if data.password or (was_active and not user.active):
-        user.session_nonce = secrets.token_hex(8)
+        end_sessions(user)
     audit.record("user.updated", user, before=before, after=_user_snapshot(user), actor=actor)
     db.session.commit()
     return user

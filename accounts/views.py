@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
+from flask_login.config import COOKIE_NAME
 
 from accounts import services
 from accounts.forms import LoginForm, PasswordForm, ProfileForm, TokenForm
@@ -21,14 +22,16 @@ def login():
     form = LoginForm()
     status = 200
     if form.validate_on_submit():
+        headers = {}
         try:
-            user = services.authenticate(
-                form.login.data, form.password.data, request.remote_addr or "",
-                max_failures=current_app.config["LOGIN_MAX_FAILURES"],
-                window_seconds=current_app.config["LOGIN_WINDOW_SECONDS"])
+            # request.remote_addr is the client's address; behind a reverse proxy only with PROXY_FIX.
+            user = services.authenticate(form.login.data, form.password.data, request.remote_addr or "",
+                                         services.LoginLimits.from_config(current_app.config))
         except (services.InvalidCredentials, services.TooManyAttempts) as exc:
             flash(str(exc), "error")
             status = exc.status_code
+            if "retry_after" in exc.details:
+                headers["Retry-After"] = str(exc.details["retry_after"])
         else:
             chosen = session.get("locale")
             session.clear()  # a fresh session on login (no fixation)
@@ -36,15 +39,18 @@ def login():
             if chosen and not user.locale:
                 services.set_locale(user, chosen)
             return redirect(safe_next_url(request.args.get("next"), url_for("core.home")))
-    elif request.method == "POST":
+        return render_template("accounts/login.html", form=form), status, headers
+    if request.method == "POST":
         status = 400
     return render_template("accounts/login.html", form=form), status
 
 
 @bp.post("/logout")
 def logout():
-    logout_user()
+    if current_user.is_authenticated:
+        services.log_out(current_user.account)  # ends this user's sessions everywhere, not just this cookie
     session.clear()
+    logout_user()  # after clear(): it marks the remember-me cookie for deletion in the session
     flash(_("You have logged out."), "info")
     return redirect(url_for("accounts.login"))
 
@@ -85,7 +91,9 @@ def change_password():
                 if target is not None:
                     target.errors = [str(m) for m in messages]
         else:
-            login_user(current_user.account)  # keep this session after the nonce changed
+            # Keep this session (and its remember-me cookie, if any) with the new nonce.
+            remember = current_app.config.get("REMEMBER_COOKIE_NAME", COOKIE_NAME) in request.cookies
+            login_user(current_user.account, remember=remember)
             flash(_("Your password was changed. Other sessions have been logged out."), "success")
             return redirect(url_for("accounts.profile"))
     return render_template("accounts/profile.html", form=ProfileForm(obj=current_user), password_form=form,

@@ -40,14 +40,15 @@ def test_disabled_user_cannot_log_in_and_is_logged_out(app, client, make_user):
     assert client.login("alice").status_code == 401
 
 
-def test_login_is_rate_limited_per_login(app, client, make_user):
+def test_login_is_throttled_per_login_and_address(app, client, make_user):
+    """More in tests/test_login_throttle.py: growing delays, other addresses unaffected, proxies."""
     make_user("alice")
     limit = app.config["LOGIN_MAX_FAILURES"]
     for _ in range(limit):
         assert client.login("alice", "wrong-password").status_code == 401
-    r = client.login("alice")  # even the right password is refused now
+    r = client.login("alice")  # from this address, even the right password waits now
     assert r.status_code == 429
-    assert "请等待" in r.get_data(as_text=True)
+    assert "请等待" in r.get_data(as_text=True) and int(r.headers["Retry-After"]) >= 1
     with app.app_context():
         assert db.session.execute(select(LoginAttempt).where(LoginAttempt.success.is_(True))).first() is None
 

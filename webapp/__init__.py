@@ -29,6 +29,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config.update(test_config)
     os.makedirs(app.instance_path, exist_ok=True)
     cfg.finalise(app.config, app.instance_path)
+    _trust_proxies(app)
 
     _init_extensions(app)
     _register_blueprints(app)
@@ -42,6 +43,18 @@ def create_app(test_config: dict | None = None) -> Flask:
     navigation.init_app(app)
     cli.init_app(app)
     return app
+
+
+def _trust_proxies(app: Flask) -> None:
+    """``PROXY_FIX`` = n trusted reverse proxies: take the client address and scheme from the last n
+    ``X-Forwarded-For`` / ``X-Forwarded-Proto`` values (those our proxies appended or set). 0: the headers
+    are ignored, so a client cannot choose the address the login throttle sees. ``X-Forwarded-Host``,
+    ``-Port`` and ``-Prefix`` are never trusted: the proxy passes ``Host`` through instead."""
+    proxies = int(app.config.get("PROXY_FIX") or 0)
+    if proxies:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=0, x_port=0, x_prefix=0)
 
 
 def _init_extensions(app: Flask) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 #: Environment variables read at start-up, with the config key they set.
@@ -19,6 +20,11 @@ ENV_SETTINGS = (
     "SESSION_COOKIE_SECURE",
     "LOGIN_MAX_FAILURES",
     "LOGIN_WINDOW_SECONDS",
+    "LOGIN_ADDRESS_MAX_FAILURES",
+    "LOGIN_DELAY_SECONDS",
+    "LOGIN_MEMORY_SECONDS",
+    "REMEMBER_DAYS",
+    "PROXY_FIX",
     "STORE_LOCK_STALE_SECONDS",
 )
 
@@ -34,14 +40,25 @@ def defaults(instance_path: str) -> dict:
         "REPO_STORE_PATH": str(instance / "store.git"),
         "DEFAULT_LOCALE": "zh_Hans",
         "TIMEZONE": "Asia/Shanghai",
+        # Login throttling (accounts.services.LoginLimits): failures are counted per (login name, address)
+        # over LOGIN_MEMORY_SECONDS (until a success) and per address over LOGIN_WINDOW_SECONDS; past the
+        # free failures each further attempt waits LOGIN_DELAY_SECONDS, doubling with every failure, at
+        # most LOGIN_WINDOW_SECONDS.
         "LOGIN_MAX_FAILURES": 5,
+        "LOGIN_ADDRESS_MAX_FAILURES": 20,
+        "LOGIN_DELAY_SECONDS": 2,
         "LOGIN_WINDOW_SECONDS": 15 * 60,
+        "LOGIN_MEMORY_SECONDS": 24 * 3600,
+        # Number of reverse proxies in front of the app whose X-Forwarded-For / -Proto are trusted (0: none).
+        "PROXY_FIX": 0,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SECURE": None,  # None: Secure exactly when ENV=production
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_NAME": "procdesk_session",
         "PERMANENT_SESSION_LIFETIME": 12 * 3600,
         "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_DAYS": 14,  # how long "stay logged in" lasts; also the longest any one login lasts
         "WTF_CSRF_CHECK_DEFAULT": False,  # checked in webapp.security so API tokens can skip it
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
@@ -64,7 +81,8 @@ def from_environment(environ=os.environ) -> dict:
     for key in ENV_SETTINGS:
         if key in environ and environ[key] != "":
             found[key] = environ[key]
-    for key in ("LOGIN_MAX_FAILURES", "LOGIN_WINDOW_SECONDS", "STORE_LOCK_STALE_SECONDS"):
+    for key in ("LOGIN_MAX_FAILURES", "LOGIN_WINDOW_SECONDS", "LOGIN_ADDRESS_MAX_FAILURES", "LOGIN_DELAY_SECONDS",
+                "LOGIN_MEMORY_SECONDS", "REMEMBER_DAYS", "PROXY_FIX", "STORE_LOCK_STALE_SECONDS"):
         if key in found:
             found[key] = int(found[key])
     if "SESSION_COOKIE_SECURE" in found:
@@ -81,6 +99,11 @@ def finalise(config: dict, instance_path: str) -> None:
     if config.get("SESSION_COOKIE_SECURE") is None:
         config["SESSION_COOKIE_SECURE"] = production
     config["REMEMBER_COOKIE_SECURE"] = config["SESSION_COOKIE_SECURE"]
+    if not config["REMEMBER_DAYS"] > 0:
+        raise ValueError("REMEMBER_DAYS must be a positive number of days")
+    config["REMEMBER_COOKIE_DURATION"] = timedelta(days=config["REMEMBER_DAYS"])
+    if int(config["PROXY_FIX"]) < 0:
+        raise ValueError("PROXY_FIX is the number of trusted proxies: 0 or more")
     config["BABEL_DEFAULT_LOCALE"] = config["DEFAULT_LOCALE"]
     config["BABEL_DEFAULT_TIMEZONE"] = config["TIMEZONE"]
 

@@ -91,15 +91,14 @@ def init_app(app: Flask) -> None:
     login_manager.login_message = _l("Please log in to see this page.")
     login_manager.login_message_category = "info"
     login_manager.session_protection = "basic"
+    # login_user() stores user.login_session_id(): a login id unique per login (accounts.principal).
+    login_manager.id_attribute = "login_session_id"
 
     @login_manager.user_loader
-    def load_user(user_id: str):
-        from accounts.principal import load_principal
+    def load_user(login_id: str):
+        from accounts.principal import principal_for_login_id
 
-        ident, _sep, nonce = (user_id or "").partition(".")
-        if not ident.isdecimal():
-            return None
-        return load_principal(int(ident), nonce)
+        return principal_for_login_id(login_id, current_app.config["REMEMBER_COOKIE_DURATION"])
 
     @app.before_request
     def authenticate_and_protect():
