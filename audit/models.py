@@ -1,4 +1,4 @@
-"""The audit log: one append-only, hash-chained row per change to a record."""
+"""The audit log: one append-only row per change to a record, chained by a keyed hash (HMAC-SHA256)."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -25,6 +25,8 @@ class AuditEntry(db.Model):
     before: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     after: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     reason: Mapped[str] = mapped_column(Text, default="")
+    #: The commit on ``main`` this entry accounts for (every commit on main has exactly one entry).
+    git_commit: Mapped[str | None] = mapped_column(String(40), unique=True, nullable=True)
     # Unique: two writers that read the same tail cannot both extend it (no forked chain).
     prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
     hash: Mapped[str] = mapped_column(String(64), unique=True)

@@ -12,6 +12,7 @@ from pathlib import Path
 #: Environment variables read at start-up, with the config key they set.
 ENV_SETTINGS = (
     "SECRET_KEY",
+    "AUDIT_KEY",
     "DATABASE_URL",
     "REPO_STORE_PATH",
     "DEFAULT_LOCALE",
@@ -29,6 +30,9 @@ ENV_SETTINGS = (
 )
 
 LOCALES = ("zh_Hans", "en")
+
+#: The audit chain's key is a secret, not a password: refuse anything this short.
+MIN_AUDIT_KEY_LENGTH = 16
 
 
 def defaults(instance_path: str) -> dict:
@@ -95,6 +99,12 @@ def finalise(config: dict, instance_path: str) -> None:
     config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(config["DATABASE_URL"])
     if not config.get("SECRET_KEY"):
         config["SECRET_KEY"] = load_or_create_secret(Path(instance_path) / "secret_key")
+    # The audit chain's HMAC key: outside the database, the same on every host, backed up separately.
+    if not config.get("AUDIT_KEY"):
+        config["AUDIT_KEY"] = load_or_create_secret(Path(instance_path) / "audit_key")
+    if len(str(config["AUDIT_KEY"]).strip()) < MIN_AUDIT_KEY_LENGTH:
+        raise ValueError(f"AUDIT_KEY must be at least {MIN_AUDIT_KEY_LENGTH} characters "
+                         "(an empty or short instance/audit_key file is refused)")
     production = config["ENV"] == "production"
     if config.get("SESSION_COOKIE_SECURE") is None:
         config["SESSION_COOKIE_SECURE"] = production
