@@ -51,7 +51,7 @@ def logout():
         services.log_out(current_user.account)  # ends this user's sessions everywhere, not just this cookie
     session.clear()
     logout_user()  # after clear(): it marks the remember-me cookie for deletion in the session
-    flash(_("You have logged out."), "info")
+    flash(_("You have logged out on all your devices."), "info")
     return redirect(url_for("accounts.login"))
 
 

@@ -104,6 +104,7 @@ def test_logout_ends_the_users_sessions_on_every_device(app, client, make_user):
     _login(bob, "bob")
     assert _logged_in(phone)
     laptop.logout()
+    assert "您已在所有设备上退出登录" in laptop.get("/login").get_data(as_text=True)
     assert not _logged_in(phone)
     assert _logged_in(bob)  # other users are not touched
     _login(laptop)  # and logging in again works
