@@ -32,6 +32,7 @@ from flask import current_app
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from audit import service as audit_service
 from procedures import redline
 from procedures.document import (
     STATUS_WITHDRAWN,
@@ -734,5 +735,8 @@ def _sync_into(session, store, head: str | None, rebuild: bool) -> int:
         for proc in procs.values():
             if proc.versions_count == 0:
                 proc.removed = True  # its history is gone from main (rewritten)
+    # Every commit on main has exactly one audit entry: one made by plain git, or by a publish
+    # that died before its audit write, gets one now, from git's own record.
+    audit_service.record_unaudited_commits(store, commit_changes)
     session.flush()
     return added

@@ -146,7 +146,7 @@ def import_directory(directory: str | Path, *, author: Signature = DEFAULT_AUTHO
         except DomainError as exc:
             report.errors[path.name] = _messages(exc)
             continue
-        audit.record("procedure.imported", None, object_type="procedure", object_id=doc.code,
+        audit.record("procedure.imported", None, object_type="procedure", object_id=doc.code, git_commit=sha,
                      after={"version": doc.version, "commit": sha, "title": doc.title, "file": path.name,
                             "effective": doc.effective})
         report.imported.append((path.name, doc.code, doc.version, sha))

@@ -521,23 +521,26 @@ def _commit(code: str, *, base: str | None, base_blob: str | None, text_for, sum
 def _after_commit(action: str, code: str, *, sha: str, doc: document.ProcedureDoc, previous: str | None,
                   old_head: str | None, actor: User, approver: User | None, summary: str,
                   reason: str = "") -> None:
-    """Database side of a publish: the audit entry (committed), then the catalogue sync.
+    """Database side of a publish: the audit entry (committed), the catalogue sync, the audit anchor.
 
-    Both are derived from the commit that already exists: when this fails, the version
-    is still published and the next ``sync()`` mirrors it.
+    All are derived from the commit that already exists: when this fails, the version
+    is still published, and the next ``sync()`` mirrors it and records its audit entry
+    from git. The entry is linked to the commit (``git_commit``, unique): when another
+    worker's sync recorded it from git first, that entry stands and none is added.
     """
     from procedures import catalog
 
     for attempt in range(DB_RETRIES):
         try:
-            audit.record(
-                action, None, object_type="procedure", object_id=code, actor=actor,
-                before={"version": previous, "commit": old_head} if previous else None,
-                after={"version": doc.version, "commit": sha, "title": doc.title, "effective": doc.effective,
-                       "status": doc.status, "departments": list(doc.departments),
-                       "approved_by": approver.login if approver else None, "summary": summary},
-                reason=reason or summary,
-            )
+            if audit.entry_for_commit(sha) is None:
+                audit.record(
+                    action, None, object_type="procedure", object_id=code, actor=actor, git_commit=sha,
+                    before={"version": previous, "commit": old_head} if previous else None,
+                    after={"version": doc.version, "commit": sha, "title": doc.title, "effective": doc.effective,
+                           "status": doc.status, "departments": list(doc.departments),
+                           "approved_by": approver.login if approver else None, "summary": summary},
+                    reason=reason or summary,
+                )
             db.session.commit()
             break
         except (IntegrityError, OperationalError):
@@ -559,6 +562,8 @@ def _after_commit(action: str, code: str, *, sha: str, doc: document.ProcedureDo
         log.exception("catalogue sync after publishing %s %s failed; the next request retries", code,
                       doc.version)
         db.session.rollback()
+    # The audit log's head, now including this publish, goes into the git store (outside the database).
+    audit.anchor_quietly()
 
 
 def publish(code: str, markdown_text: str, *, summary: str, base: str | None, author: User,
