@@ -3,24 +3,25 @@
 Each helper reads one key from a plain ``dict`` (form data or a JSON body), returns the
 clean value and appends translated messages to ``errors`` ({field: [messages]}), so a
 service can report every problem at once and then call :func:`raise_errors`.
+
+Every date that enters ProcDesk passes :func:`check_day` (``webapp.dates.date_bounds``:
+``DATE_EARLIEST`` to the end of the year ``DATE_YEARS_AHEAD`` ahead): :func:`day` uses it,
+and the complaint and survey parsers call it too, so forms, the API and imports share one
+range and nothing stored can overflow later date arithmetic.
 """
 from __future__ import annotations
 
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
-from flask import current_app
-
+from webapp.dates import date_bounds, local_today, out_of_range_message
 from webapp.exceptions import ValidationError
 from webapp.extensions import db
 from webapp.i18n import _l
 
 REQUIRED = _l("This field is required.")
 
-
-def local_today() -> date:
-    """Today in the company's time zone (dates people enter are local dates)."""
-    return datetime.now(ZoneInfo(current_app.config["TIMEZONE"])).date()
+__all__ = ["REQUIRED", "add_error", "check_day", "day", "integer", "local_today", "raise_errors", "reference",
+           "text"]
 
 
 def add_error(errors: dict, key: str, message) -> None:
@@ -39,9 +40,19 @@ def text(data: dict, key: str, errors: dict, *, required: bool = False, max_len:
     return value
 
 
+def check_day(value: date, key: str, errors: dict, bounds: tuple[date, date] | None = None) -> bool:
+    """True when ``value`` lies in the accepted date range; otherwise adds the message to ``errors``."""
+    bounds = bounds or date_bounds()
+    if bounds[0] <= value <= bounds[1]:
+        return True
+    add_error(errors, key, out_of_range_message(bounds))
+    return False
+
+
 def day(data: dict, key: str, errors: dict, *, required: bool = False, not_future: bool = False,
-        not_past: bool = False) -> date | None:
-    """A date (``date`` or ``YYYY-MM-DD``); optionally not after / not before today (local)."""
+        not_past: bool = False, future_message=None) -> date | None:
+    """A date (``date`` or ``YYYY-MM-DD``) within :func:`check_day`'s range, else None with a
+    message; optionally not after / not before today (local), those messages coming first."""
     value = data.get(key)
     if value in (None, ""):
         if required:
@@ -55,10 +66,13 @@ def day(data: dict, key: str, errors: dict, *, required: bool = False, not_futur
         except ValueError:
             add_error(errors, key, _l("Enter a date as YYYY-MM-DD."))
             return None
-    if not_future and value > local_today():
-        add_error(errors, key, _l("The date cannot be in the future."))
-    if not_past and value < local_today():
+    today = local_today()
+    if not_future and value > today:
+        add_error(errors, key, future_message or _l("The date cannot be in the future."))
+    elif not_past and value < today:
         add_error(errors, key, _l("The date cannot be in the past."))
+    elif not check_day(value, key, errors):
+        return None
     return value
 
 

@@ -25,6 +25,7 @@ from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
 from accounts.models import Department, User
+from actions.validation import check_day
 from audit import service as audit
 from satisfaction import categories as category_service
 from satisfaction.complaint_models import (
@@ -41,6 +42,7 @@ from satisfaction.complaint_models import (
 from satisfaction.models import ServiceCategory
 from satisfaction.scope import check_project
 from satisfaction.settings import get_setting
+from webapp.dates import date_bounds, out_of_range_message
 from webapp.db import utcnow
 from webapp.exceptions import Conflict, InvalidTransition, NotFound, ValidationError
 from webapp.extensions import db
@@ -75,6 +77,9 @@ TRANSITIONS = {
     "suggestion": {"acknowledge": ("received", "acknowledged"), "close": ("acknowledged", "closed")},
 }
 ACTIONS = ("acknowledge", "start", "resolve", "follow_up", "close")
+#: action -> the input fields it reads besides ``note`` (which every action takes); see :func:`transition`.
+ACTION_FIELDS = {"acknowledge": (), "start": (), "resolve": ("cause", "action_taken"),
+                 "follow_up": ("feedback_given", "handling_satisfaction", "follow_up_notes"), "close": ()}
 
 #: Fields people may change after entry (kind and project are fixed: void and re-enter instead).
 EDITABLE = ("channel", "received_at", "building", "room", "contact_name", "contact_phone", "category_id",
@@ -92,7 +97,6 @@ NUMBER_RE = re.compile(r"\A(?:TS|BY|JY)-\S+-\d{4}-\d{4,}\Z", re.IGNORECASE)
 PROCEDURE_CODE_RE = re.compile(r"\A[A-Z]{1,6}(?:-[A-Z0-9]{1,8}){1,4}\Z")
 #: Clocks differ a little between a phone and the server: tolerate this much "future".
 CLOCK_SKEW = timedelta(minutes=10)
-EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 
 REQUIRED = _l("This field is required.")
 
@@ -122,32 +126,55 @@ def month_bounds(month: date) -> tuple[datetime, datetime]:
 
 
 def parse_month(value) -> date:
-    """``"2026-03"`` → date(2026, 3, 1); anything else → ValidationError on ``month``."""
+    """``"2026-03"`` → date(2026, 3, 1), within the accepted date range (``date_bounds``);
+    anything else → ValidationError on ``month``."""
     if isinstance(value, date):
-        return value.replace(day=1)
-    m = re.fullmatch(r"(\d{4})-(\d{1,2})", str(value or "").strip())
-    if m and 1 <= int(m.group(2)) <= 12 and 2000 <= int(m.group(1)) <= 2999:
-        return date(int(m.group(1)), int(m.group(2)), 1)
-    msg = _l("Enter a month as YYYY-MM.")
-    raise ValidationError(msg, errors={"month": [msg]})
+        month = value.replace(day=1)
+    else:
+        m = re.fullmatch(r"(\d{4})-(\d{1,2})", str(value or "").strip())
+        if not (m and 1 <= int(m.group(2)) <= 12 and int(m.group(1)) >= 1):
+            msg = _l("Enter a month as YYYY-MM.")
+            raise ValidationError(msg, errors={"month": [msg]})
+        month = date(int(m.group(1)), int(m.group(2)), 1)
+    bounds = date_bounds()
+    if not bounds[0].replace(day=1) <= month <= bounds[1]:
+        msg = out_of_range_message(bounds)
+        raise ValidationError(msg, errors={"month": [msg]})
+    return month
 
 
-def parse_datetime(value) -> datetime | None:
-    """An aware datetime from a datetime, or an ISO text; naive values are local time."""
+def _as_written(value) -> datetime | None:
+    """A datetime as given (naive or with its own offset), or None when it is not one."""
     if value is None or value == "":
         return None
     if isinstance(value, datetime):
-        dt = value
-    elif isinstance(value, date):
-        dt = datetime.combine(value, time(0))
-    else:
-        try:
-            dt = datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
-        except ValueError:
-            return None
+        return value
+    if isinstance(value, date):
+        return datetime.combine(value, time(0))
+    try:
+        return datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def _to_utc(dt: datetime) -> datetime:
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=zone())
     return dt.astimezone(UTC)
+
+
+def parse_datetime(value) -> datetime | None:
+    """An aware datetime from a datetime, or an ISO text; naive values are local time.
+
+    None when it is not a datetime, or so close to year 1 or 9999 that it has no UTC value.
+    """
+    dt = _as_written(value)
+    if dt is None:
+        return None
+    try:
+        return _to_utc(dt)
+    except OverflowError:  # 0001-01-01T00:00+08:00 is in year 0 in UTC
+        return None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -260,16 +287,23 @@ def _received_at(data: dict, errors: dict, now: datetime) -> datetime | None:
     if raw in (None, ""):
         errors.setdefault("received_at", []).append(REQUIRED)
         return None
-    value = parse_datetime(raw)
-    if value is None:
+    written = _as_written(raw)
+    if written is None:
         errors.setdefault("received_at", []).append(_l("Enter a date and time like 2026-03-18 14:30."))
-    elif value > now + CLOCK_SKEW:
-        errors.setdefault("received_at", []).append(_l("The time of receipt cannot be in the future."))
-    elif value < EARLIEST:
-        errors.setdefault("received_at", []).append(_l("The time of receipt is too far in the past."))
-    else:
-        return value
-    return None
+        return None
+    # The date range is checked on the date as written, before any conversion: a date near
+    # year 1 or 9999 cannot be moved to UTC, and deadlines are computed from the stored value.
+    future = _l("The time of receipt cannot be in the future.")
+    if written.date() > date_bounds()[1]:  # the range ends after today: past its end is the future
+        errors.setdefault("received_at", []).append(future)
+        return None
+    if not check_day(written.date(), "received_at", errors):
+        return None
+    value = _to_utc(written)
+    if value > now + CLOCK_SKEW:
+        errors.setdefault("received_at", []).append(future)
+        return None
+    return value
 
 
 def clean_entry(data: dict, *, kind: str | None, now: datetime) -> dict:
@@ -383,8 +417,8 @@ def create_entry(data: dict, *, actor, source: tuple[str, int] | None = None, no
     ISO text, naive = local time), ``category`` (code or id), ``severity`` (complaints),
     ``description`` and optionally ``building``, ``room``, ``contact_name``, ``contact_phone``,
     ``handler_id``, ``department_id``. ``source`` links back to where it came from, e.g.
-    ``("meeting_issue", 12)``. Raises ValidationError (400), PermissionDenied (403) for a
-    project the actor does not work on. Commits.
+    ``("meeting_issue", 12)``. Raises ValidationError (400), the project unknown or one the
+    actor does not work on alike (no hint that it exists). Commits.
     """
     now = now or utcnow()
     errors: dict[str, list] = {}
@@ -395,8 +429,8 @@ def create_entry(data: dict, *, actor, source: tuple[str, int] | None = None, no
         errors.setdefault("project_id", []).append(REQUIRED)
     else:
         try:
-            project = check_project(raw_project, user=actor)  # PermissionDenied propagates (403)
-        except NotFound:
+            project = check_project(raw_project, user=actor)
+        except NotFound:  # unknown, or another project: the same answer
             errors.setdefault("project_id", []).append(_l("Unknown project."))
     try:
         values = clean_entry(data, kind=kind, now=now)
@@ -693,9 +727,12 @@ def parse_filters(args) -> Filters:
         raw = (args.get(key) or "").strip()
         if raw:
             try:
-                setattr(f, attr, date.fromisoformat(raw))
+                value = date.fromisoformat(raw)
             except ValueError:
                 errors.setdefault(key, []).append(_l("Enter a date like 2026-03-18."))
+            else:
+                if check_day(value, key, errors):  # "to" + 1 day must not overflow
+                    setattr(f, attr, value)
     if f.date_from and f.date_to and f.date_from > f.date_to:
         errors.setdefault("to", []).append(_l("The end date is before the start date."))
     f.overdue = (args.get("overdue") or "") in ("1", "true", "on", "y")
@@ -779,7 +816,11 @@ def _parse_cursor(raw: str | None):
     m = re.fullmatch(r"(\d{1,20})\.(\d{1,12})", raw)
     if not m:
         raise ValidationError(_l("This page link is not valid."), errors={"cursor": [_l("This page link is not valid.")]})
-    at = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=int(m.group(1)))
+    try:
+        at = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=int(m.group(1)))
+    except OverflowError:
+        raise ValidationError(_l("This page link is not valid."),
+                              errors={"cursor": [_l("This page link is not valid.")]}) from None
     return at, int(m.group(2))
 
 

@@ -7,20 +7,21 @@ two clerks entering the last forms at the same moment cannot push returned past 
 """
 from __future__ import annotations
 
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
+from datetime import date
 
 from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import contains_eager
 from sqlalchemy.orm.exc import StaleDataError
 
+from actions import validation as v
 from audit import service as audit
 from satisfaction.categories import list_categories
 from satisfaction.models import ServiceCategory
 from satisfaction.scope import check_project
 from satisfaction.survey_models import SurveyAnswer, SurveyCampaign, SurveyResponse
 from satisfaction.survey_rates import campaign_rates, returned_count
+from webapp.dates import date_bounds, local_today
 from webapp.db import utcnow
 from webapp.exceptions import Conflict, InvalidTransition, NotFound, ValidationError
 from webapp.extensions import db
@@ -34,7 +35,6 @@ RESPONSE_FIELDS = ("campaign_id", "room", "overall", "comments", "source", "void
 RATING_WORDS = {"非常满意": 5, "满意": 4, "一般": 3, "不满意": 2, "非常不满意": 1}
 RATING_LABELS = {5: _l("Very satisfied"), 4: _l("Satisfied"), 3: _l("Neutral"), 2: _l("Dissatisfied"),
                  1: _l("Very dissatisfied")}
-MIN_YEAR = 2000
 ROOM_MAX = 40
 COMMENTS_MAX = 2000
 PERIOD_MAX = 40
@@ -43,9 +43,12 @@ REQUIRED = _l("This field is required.")
 RATING_RANGE = _l("The rating must be 1–5.")
 
 
-def local_today() -> date:
-    """Today in the company's time zone (dates people enter are local dates)."""
-    return datetime.now(ZoneInfo(current_app.config["TIMEZONE"])).date()
+def year_range(today: date | None = None) -> tuple[int, int]:
+    """The survey years that may be entered: from the first year of the accepted date range
+    (``DATE_EARLIEST``) to next year, and never past the range's last year."""
+    today = today or local_today()
+    earliest, latest = date_bounds(today)
+    return earliest.year, min(today.year + 1, latest.year)
 
 
 def _raise(errors: dict) -> None:
@@ -194,21 +197,6 @@ def _category_ids(value, errors: dict) -> list[int]:
     return result
 
 
-def _date(data: dict, key: str, errors: dict) -> date | None:
-    value = data.get(key)
-    if value in (None, ""):
-        return None
-    if isinstance(value, datetime):
-        value = value.date()
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value).strip())
-    except ValueError:
-        errors.setdefault(key, []).append(_l("Enter a date as YYYY-MM-DD."))
-        return None
-
-
 def _clean_campaign(data: dict, campaign: SurveyCampaign | None, user) -> dict:
     """Validate campaign input (form or API) → clean values; ValidationError names each field."""
     errors: dict = {}
@@ -221,8 +209,9 @@ def _clean_campaign(data: dict, campaign: SurveyCampaign | None, user) -> dict:
         else:
             project = check_project(data["project_id"], user)  # 403 for another project, 404 unknown
             values["project_id"] = project.id
-        values["year"] = _int(data, "year", errors, minimum=MIN_YEAR, maximum=today.year + 1,
-                              message=_l("Enter a year between %(min)s and %(max)s.", min=MIN_YEAR, max=today.year + 1))
+        first, last = year_range(today)
+        values["year"] = _int(data, "year", errors, minimum=first, maximum=last,
+                              message=_l("Enter a year between %(min)s and %(max)s.", min=first, max=last))
         households_default = project.households if project is not None else None
     else:
         values["project_id"], values["year"] = campaign.project_id, campaign.year
@@ -239,13 +228,11 @@ def _clean_campaign(data: dict, campaign: SurveyCampaign | None, user) -> dict:
                                      message=_l("Enter a number of forms of 0 or more.")) or 0
     else:
         values["distributed"] = campaign.distributed
-    values["distributed_on"] = _date(data, "distributed_on", errors) if "distributed_on" in data or campaign is None \
-        else campaign.distributed_on
-    if values["distributed_on"] is not None:
-        if values["distributed_on"] > today:
-            errors.setdefault("distributed_on", []).append(_l("The distribution date cannot be in the future."))
-        elif values["distributed_on"].year < MIN_YEAR:
-            errors.setdefault("distributed_on", []).append(_l("Enter a date after %(year)s.", year=MIN_YEAR))
+    # The shared date cleaner: the same format and range as every other date in ProcDesk.
+    values["distributed_on"] = v.day(
+        data, "distributed_on", errors, not_future=True,
+        future_message=_l("The distribution date cannot be in the future.")) \
+        if "distributed_on" in data or campaign is None else campaign.distributed_on
     if values["distributed"] and values["distributed_on"] is None and "distributed_on" not in errors:
         errors["distributed_on"] = [_l("Enter the date the forms were distributed.")]
     if values["households"] and values["distributed"] is not None and values["distributed"] > values["households"]:

@@ -32,6 +32,7 @@ from satisfaction.survey_rates import (
     total,
     year_summary,
 )
+from webapp.dates import date_bounds
 from webapp.exceptions import Conflict, InvalidTransition, ValidationError
 from webapp.extensions import db
 from webapp.i18n import _
@@ -55,10 +56,13 @@ def _place_errors(form, exc: ValidationError) -> None:
 
 
 def _year_arg() -> int:
+    """``?year=``; this year when it is missing, not a number, or outside the accepted date range."""
+    earliest, latest = date_bounds()
     try:
-        return int(request.args.get("year", ""))
+        year = int(request.args.get("year", ""))
     except ValueError:
-        return service.local_today().year
+        year = None
+    return year if year is not None and earliest.year <= year <= latest.year else service.local_today().year
 
 
 def _project_arg(projects) -> Project | None:
