@@ -8,13 +8,12 @@ from flask import Blueprint, jsonify, request
 from flask_login import current_user
 from sqlalchemy import select
 
-from accounts.models import Project
 from accounts.permissions import P, permission_required
 from actions import service
 from actions.validation import local_today
-from api.helpers import json_body, project_filter_arg
-from api.openapi import error_responses, page_response, register_paths
-from webapp.exceptions import NotFound, ValidationError
+from api.helpers import PROJECT_PARAMS, check_args, json_body, project_filter_arg, with_project_id
+from api.openapi import PAGE_PARAMS, error_responses, page_response, query_param, register_paths
+from webapp.exceptions import ValidationError
 from webapp.extensions import db
 from webapp.i18n import _l
 from webapp.pagination import paginate
@@ -45,9 +44,39 @@ def action_json(a, *, detail: bool = False) -> dict:
     return body
 
 
+#: What each endpoint accepts: the API checks requests against these, the OpenAPI document shows them.
+LIST_PARAMS = [
+    query_param("status", "default all", type="string", enum=["all", "active", *service.STATUSES]),
+    query_param("kind", enum=list(service.KINDS), type="string"),
+    query_param("source", enum=list(service.SOURCE_TYPES), type="string"),
+    *PROJECT_PARAMS,
+    query_param("overdue", type="boolean"),
+    query_param("include_voided", type="boolean"),
+    *PAGE_PARAMS,
+]
+#: Code and login aliases the API accepts for the id fields (resolved by :func:`_resolve_codes`).
+_ALIASES = {"responsible_department_id": "responsible_department", "responsible_user_id": "responsible_user"}
+#: transition -> the body fields it accepts: the service's fields, their aliases, and ``version``.
+STEP_BODY = {name: (*fields, *(_ALIASES[f] for f in fields if f in _ALIASES), "version")
+             for name, fields in service.STEP_FIELDS.items()}
+_TRANSITION_TYPES = {
+    "cause_analysis": ({"type": "string"}, "required"), "planned_action": ({"type": "string"}, "required"),
+    "responsible_department_id": ({"type": ["integer", "null"]}, ""),
+    "responsible_department": ({"type": "string"}, "department code"),
+    "responsible_user_id": ({"type": ["integer", "null"]}, ""), "responsible_user": ({"type": "string"}, "login"),
+    "due_on": ({"type": "string", "format": "date"}, ""), "action_taken": ({"type": "string"}, "required"),
+    "verification_result": ({"type": "string"}, "required"),
+    "effective": ({"type": "boolean"}, "required; false sends the action back to cause analysis"),
+    "note": ({"type": "string"}, "closing note"), "version": ({"type": "integer"}, "optional optimistic lock"),
+}
+VOID_BODY = {"type": "object", "required": ["reason"], "properties": {
+    "reason": {"type": "string"}, "version": {"type": "integer", "description": "optional optimistic lock"}}}
+
+
 @bp.get("")
 @permission_required(P.RECORDS_READ)
 def list_actions():
+    check_args(LIST_PARAMS)
     status = request.args.get("status", "all")
     if status not in service.STATUSES and status not in ("active", "all"):
         raise ValidationError(_l("Unknown status."), errors={"status": [_l("Unknown status.")]})
@@ -65,31 +94,29 @@ def _resolve_codes(data: dict) -> dict:
     """Accept project / department / person by code or login as well as by id."""
     from accounts.models import Department, User
 
-    data = dict(data)
-    for key, model, column, target in (("project", Project, Project.code, "project_id"),
-                                       ("responsible_department", Department, Department.code,
+    data = with_project_id(data)
+    for key, model, column, target in (("responsible_department", Department, Department.code,
                                         "responsible_department_id"),
                                        ("responsible_user", User, User.login, "responsible_user_id")):
         if data.get(key) and not data.get(target):
             found = db.session.execute(select(model.id).where(column == str(data[key]))).scalar()
             if found is None:
-                if key == "project":
-                    raise NotFound(_l("Unknown project."))
                 raise ValidationError(_l("Unknown value."), errors={key: [_l("Unknown value.")]})
-            data[target] = found
+            data = {**data, target: found}
     return data
 
 
 @bp.post("")
 @permission_required(P.RECORDS_WRITE)
 def create_action():
-    action = service.create_manual(_resolve_codes(json_body()), actor=current_user)
+    action = service.create_manual(_resolve_codes(json_body("ActionCreate")), actor=current_user)
     return jsonify(action_json(action, detail=True)), 201
 
 
 @bp.get("/<int:action_id>")
 @permission_required(P.RECORDS_READ)
 def get_action(action_id: int):
+    check_args()
     return jsonify(action_json(service.get_action(action_id), detail=True))
 
 
@@ -97,7 +124,8 @@ def get_action(action_id: int):
 @permission_required(P.RECORDS_WRITE)
 def transition(action_id: int, name: str):
     action = service.get_action(action_id)
-    data = _resolve_codes(json_body())
+    # An unknown step accepts every step's fields here: the service then names the step as unknown.
+    data = _resolve_codes(json_body(STEP_BODY.get(name, "ActionTransition")))
     service.transition(action, name, data, actor=current_user, version=data.get("version"))
     return jsonify(action_json(action, detail=True))
 
@@ -106,26 +134,21 @@ def transition(action_id: int, name: str):
 @permission_required(P.RECORDS_VOID)
 def void(action_id: int):
     action = service.get_action(action_id)
-    data = json_body()
+    data = json_body(VOID_BODY)
     service.void_action(action, data.get("reason", ""), actor=current_user, version=data.get("version"))
     return jsonify(action_json(action, detail=True))
 
 
+#: Every field a step takes, with its type; each one's steps are read from STEP_BODY (KeyError if one is missing).
+_TRANSITION_FIELDS = {name: _TRANSITION_TYPES[name] for fields in STEP_BODY.values() for name in fields}
 _ACTION = {"$ref": "#/components/schemas/Action"}
 _ONE = {"content": {"application/json": {"schema": _ACTION}}}
 _ID = [{"name": "action_id", "in": "path", "required": True, "schema": {"type": "integer"}}]
 
 register_paths({
     "/actions": {
-        "get": {"summary": "Corrective and preventive actions you may see", "tags": ["actions"], "parameters": [
-            {"name": "status", "in": "query", "schema": {"type": "string", "enum": [
-                "all", "active", *service.STATUSES]}},
-            {"name": "kind", "in": "query", "schema": {"type": "string", "enum": list(service.KINDS)}},
-            {"name": "source", "in": "query", "schema": {"type": "string", "enum": list(service.SOURCE_TYPES)}},
-            {"name": "project", "in": "query", "schema": {"type": "string"}, "description": "project code"},
-            {"name": "overdue", "in": "query", "schema": {"type": "boolean"}},
-            {"name": "include_voided", "in": "query", "schema": {"type": "boolean"}},
-            {"name": "page", "in": "query", "schema": {"type": "integer"}}],
+        "get": {"summary": "Corrective and preventive actions you may see", "tags": ["actions"],
+                "parameters": LIST_PARAMS,
             "responses": {"200": page_response("a page of actions", _ACTION, page_numbers=True),
                           **error_responses(400, 401, 403)}},
         "post": {"summary": "Open a manual action", "tags": ["actions"],
@@ -141,17 +164,17 @@ register_paths({
         "description": "analyse (cause_analysis, planned_action, responsible_department or responsible_user, "
                        "due_on) → take_action (action_taken) → verify (verification_result, effective: an "
                        "ineffective result goes back to cause_analysed) → close (note). Send `version` to "
-                       "guard against lost updates (409 when someone else changed it).",
+                       "guard against lost updates (409 when someone else changed it). A field the step does not "
+                       "take is refused (400).",
         "parameters": _ID + [{"name": "name", "in": "path", "required": True, "schema": {
             "type": "string", "enum": list(service.TRANSITIONS)}}],
-        "requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}},
+        "requestBody": {"required": True, "content": {"application/json": {"schema": {
+            "$ref": "#/components/schemas/ActionTransition"}}}},
         "responses": {"200": {"description": "the action after the step", **_ONE},
                       **error_responses(400, 401, 403, 404, 409)}}},
     "/actions/{action_id}/void": {"post": {
         "summary": "Void an action with a reason", "tags": ["actions"], "parameters": _ID,
-        "requestBody": {"required": True, "content": {"application/json": {"schema": {
-            "type": "object", "required": ["reason"], "properties": {"reason": {"type": "string"},
-                                                                      "version": {"type": "integer"}}}}}},
+        "requestBody": {"required": True, "content": {"application/json": {"schema": VOID_BODY}}},
         "responses": {"200": {"description": "voided", **_ONE}, **error_responses(400, 401, 403, 404, 409)}}},
 }, {
     "Action": {"type": "object", "properties": {
@@ -167,7 +190,14 @@ register_paths({
     "ActionCreate": {"type": "object", "required": ["kind", "title"], "properties": {
         "kind": {"type": "string", "enum": list(service.KINDS)}, "title": {"type": "string", "maxLength": 200},
         "description": {"type": "string"}, "project": {"type": "string", "description": "project code"},
-        "project_id": {"type": "integer"}, "responsible_department": {"type": "string"},
-        "responsible_user": {"type": "string", "description": "login"},
-        "due_on": {"type": "string", "format": "date"}}},
+        "project_id": {"type": "integer", "description": "project id (or project)"},
+        "responsible_department": {"type": "string", "description": "department code"},
+        "responsible_department_id": {"type": "integer"},
+        "responsible_user": {"type": "string", "description": "login"}, "responsible_user_id": {"type": "integer"},
+        "due_on": {"type": "string", "format": "date", "description": "not in the past; within the accepted range"}}},
+    "ActionTransition": {"type": "object", "description": "The fields each step takes (others are refused).",
+                         "properties": {
+        name: {**schema_, "description": "; ".join(
+            [note] * bool(note) + ["steps: " + ", ".join(s for s, fields in STEP_BODY.items() if name in fields)])}
+        for name, (schema_, note) in _TRANSITION_FIELDS.items()}},
 })

@@ -50,6 +50,14 @@ TRANSITIONS = {
     "close": (("verified",), "closed"),
 }
 
+#: transition -> the input fields it reads (forms and API alike; see :func:`transition`).
+STEP_FIELDS = {
+    "analyse": ("cause_analysis", "planned_action", "responsible_department_id", "responsible_user_id", "due_on"),
+    "take_action": ("action_taken",),
+    "verify": ("verification_result", "effective"),
+    "close": ("note",),
+}
+
 TRANSITION_LABELS = {
     "analyse": _l("Record cause analysis"),
     "take_action": _l("Record action taken"),
@@ -186,7 +194,7 @@ def create_manual(data: dict, *, actor) -> Action:
 
 
 def get_action(action_id, user=None) -> Action:
-    """The action, when it exists and the user may see its project (else NotFound/PermissionDenied)."""
+    """The action, when it exists and the user may see its project (else NotFound, alike)."""
     try:
         action = db.session.get(Action, int(action_id))
     except (TypeError, ValueError):

@@ -22,12 +22,6 @@ from webapp.pagination import paginate
 bp = Blueprint("actions", __name__, url_prefix="/actions")
 
 STEP_FORMS = {"analyse": AnalyseForm, "take_action": TakeActionForm, "verify": VerifyForm, "close": CloseForm}
-STEP_FIELDS = {
-    "analyse": ("cause_analysis", "planned_action", "responsible_department_id", "responsible_user_id", "due_on"),
-    "take_action": ("action_taken",),
-    "verify": ("verification_result", "effective"),
-    "close": ("note",),
-}
 EXPORT_LIMIT = 50_000
 
 
@@ -191,7 +185,7 @@ def step(action_id: int, step: str):
     if not form.validate_on_submit():
         return _detail(action, posted={step: form}, status=400)
     try:
-        service.transition(action, step, {k: form[k].data for k in STEP_FIELDS[step]}, actor=current_user,
+        service.transition(action, step, {k: form[k].data for k in service.STEP_FIELDS[step]}, actor=current_user,
                            version=form.version.data)
     except (ValidationError, Conflict) as exc:
         db.session.rollback()

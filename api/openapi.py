@@ -23,6 +23,50 @@ def register_paths(paths: dict, schemas: dict | None = None) -> None:
     _schemas.update(schemas or {})
 
 
+def schema(name: str) -> dict:
+    """A registered component schema (KeyError when no feature registered it)."""
+    return _schemas[name]
+
+
+def property_names(declaration) -> frozenset[str]:
+    """The top-level property names a request-body schema declares.
+
+    ``declaration`` is a component name, a schema (``properties``; ``$ref`` to a registered
+    component and ``allOf``/``oneOf``/``anyOf`` parts are followed), or an iterable of names.
+    """
+    if isinstance(declaration, str):
+        return property_names(schema(declaration))
+    if not isinstance(declaration, dict):
+        return frozenset(declaration)
+    ref = declaration.get("$ref", "")
+    if ref.startswith("#/components/schemas/"):
+        return property_names(schema(ref.rsplit("/", 1)[1]))
+    names = set(declaration.get("properties", {}))
+    for key in ("allOf", "oneOf", "anyOf"):
+        for part in declaration.get(key, ()):
+            names |= property_names(part)
+    return frozenset(names)
+
+
+def query_names(parameters) -> frozenset[str]:
+    """The query-parameter names of an OpenAPI ``parameters`` list (plain names are taken as they are)."""
+    return frozenset(p if isinstance(p, str) else p["name"] for p in parameters
+                     if isinstance(p, str) or p.get("in") == "query")
+
+
+def query_param(name: str, description: str = "", **schema_: object) -> dict:
+    """One query parameter object; ``schema_`` defaults to a string."""
+    param = {"name": name, "in": "query", "schema": schema_ or {"type": "string"}}
+    if description:
+        param["description"] = description
+    return param
+
+
+#: ``?page=`` and ``?per_page=`` of the offset-paginated lists (``webapp.pagination``).
+PAGE_PARAMS = [query_param("page", "page number, from 1", type="integer", minimum=1),
+               query_param("per_page", "items per page (capped)", type="integer", minimum=1)]
+
+
 def error_responses(*codes: int) -> dict:
     """Standard error responses for an operation."""
     return {str(c): {"description": "error", "content": {"application/json": {

@@ -11,7 +11,8 @@ import hashlib
 from flask import Blueprint, Response, jsonify, request, url_for
 
 from accounts.permissions import P, permission_required
-from api.openapi import error_responses, register_paths
+from api.helpers import check_args
+from api.openapi import error_responses, query_param, register_paths
 from procedures import catalog
 from procedures import search as search_service
 from webapp.exceptions import ValidationError
@@ -71,9 +72,19 @@ def _with_text(v: catalog.VersionView) -> Response:
     return response
 
 
+#: Query parameters each list accepts (checked by check_args, shown by the OpenAPI document).
+LIST_PARAMS = [query_param("department", example="CS", type="string"),
+               query_param("status", type="string", enum=list(catalog.LIST_STATUSES)),
+               query_param("withdrawn", "1 to include withdrawn procedures", type="string", enum=["0", "1"])]
+SEARCH_PARAMS = [{**query_param("q"), "required": True},
+                 query_param("all", "1 to search every version", type="string", enum=["0", "1"])]
+COMPARE_PARAMS = [query_param("from", example="A-0", type="string"), query_param("to", example="A-1", type="string")]
+
+
 @bp.get("")
 @permission_required(P.PROCEDURES_READ)
 def procedures():
+    check_args(LIST_PARAMS)
     status = request.args.get("status") or None
     if status is not None and status not in catalog.LIST_STATUSES:
         raise ValidationError(_l("Unknown status filter."), errors={"status": [
@@ -86,6 +97,7 @@ def procedures():
 @bp.get("/search")
 @permission_required(P.PROCEDURES_READ)
 def search():
+    check_args(SEARCH_PARAMS)
     q = (request.args.get("q") or "").strip()
     if not q:
         raise ValidationError(_l("Enter something to search for."), errors={"q": [_l("This field is required.")]})
@@ -97,12 +109,14 @@ def search():
 @bp.get("/<code>")
 @permission_required(P.PROCEDURES_READ)
 def procedure(code: str):
+    check_args()
     return _with_text(catalog.get_current(code))
 
 
 @bp.get("/<code>/versions")
 @permission_required(P.PROCEDURES_READ)
 def versions(code: str):
+    check_args()
     items = catalog.list_versions(code)
     return jsonify(code=code, items=[version_json(v) for v in items], count=len(items))
 
@@ -110,12 +124,14 @@ def versions(code: str):
 @bp.get("/<code>/versions/<ref>")
 @permission_required(P.PROCEDURES_READ)
 def version(code: str, ref: str):
+    check_args()
     return _with_text(catalog.get_version(code, ref))
 
 
 @bp.get("/<code>/compare")
 @permission_required(P.PROCEDURES_READ)
 def compare(code: str):
+    check_args(COMPARE_PARAMS)
     c = catalog.compare(code, request.args.get("from") or None, request.args.get("to") or None)
     return jsonify(
         code=code,
@@ -142,18 +158,11 @@ register_paths({
     "/procedures": {"get": {
         "summary": "Procedures in force (one entry per procedure: the version in force today)",
         "tags": ["procedures"],
-        "parameters": [
-            {"name": "department", "in": "query", "schema": {"type": "string", "example": "CS"}},
-            {"name": "status", "in": "query", "schema": {"type": "string", "enum": list(catalog.LIST_STATUSES)}},
-            {"name": "withdrawn", "in": "query", "description": "1 to include withdrawn procedures",
-             "schema": {"type": "string", "enum": ["0", "1"]}},
-        ],
+        "parameters": LIST_PARAMS,
         "responses": {**_ok("ProcedureList", "procedures"), **error_responses(400, 401, 403)}}},
     "/procedures/search": {"get": {
         "summary": "Full-text search (code, title, text; Chinese and English)", "tags": ["procedures"],
-        "parameters": [{"name": "q", "in": "query", "required": True, "schema": {"type": "string"}},
-                       {"name": "all", "in": "query", "description": "1 to search every version",
-                        "schema": {"type": "string", "enum": ["0", "1"]}}],
+        "parameters": SEARCH_PARAMS,
         "responses": {**_ok("SearchResults", "matches, best first"), **error_responses(400, 401, 403)}}},
     "/procedures/{code}": {"get": {
         "summary": "The version in force, with its text (`markdown` as stored, `html` rendered)",
@@ -170,8 +179,7 @@ register_paths({
     "/procedures/{code}/compare": {"get": {
         "summary": "Redline between two versions (default: the version in force against the one before it)",
         "tags": ["procedures"],
-        "parameters": [_code, {"name": "from", "in": "query", "schema": {"type": "string", "example": "A-0"}},
-                       {"name": "to", "in": "query", "schema": {"type": "string", "example": "A-1"}}],
+        "parameters": [_code, *COMPARE_PARAMS],
         "responses": {**_ok("Comparison", "the comparison"), **error_responses(400, 401, 403, 404)}}},
 }, {
     "ProcedureVersion": {"type": "object", "properties": {

@@ -8,7 +8,7 @@ from flask import Blueprint, jsonify, url_for
 from flask_login import current_user
 
 from accounts.permissions import P, permission_required
-from api.helpers import json_body
+from api.helpers import check_args, json_body
 from api.openapi import error_responses, register_paths
 from procedures import acknowledgements, catalog, document, publishing
 from procedures.publishing import PublishResult
@@ -69,7 +69,7 @@ def _created(result: PublishResult):
 @bp.post("/procedures")
 @permission_required(P.PROCEDURES_PUBLISH)
 def create():
-    data = json_body()
+    data = json_body("NewProcedure")
     values = _fields(data, "markdown", "summary", optional=("code", "approved_by"))
     if values["code"] is not None:
         document.path_for(values["code"])
@@ -83,7 +83,7 @@ def create():
 @permission_required(P.PROCEDURES_PUBLISH)
 def publish(code: str):
     document.path_for(code)
-    data = json_body()
+    data = json_body("NewVersion")
     values = _fields(data, "base", "markdown", "summary", optional=("approved_by",))
     result = publishing.publish(code, values["markdown"], summary=values["summary"], base=values["base"],
                                 author=current_user,
@@ -96,7 +96,7 @@ def publish(code: str):
 @permission_required(P.PROCEDURES_PUBLISH)
 def withdraw(code: str):
     document.path_for(code)
-    data = json_body()
+    data = json_body("Withdrawal")
     values = _fields(data, "base", "reason", optional=("approved_by",))
     result = publishing.withdraw(code, reason=values["reason"], base=values["base"], user=current_user,
                                  approved_by=publishing.resolve_approver(values["approved_by"], current_user))
@@ -108,6 +108,7 @@ def withdraw(code: str):
 def to_read():
     from webapp.navigation import has_endpoint
 
+    check_args()
     items = []
     for item in acknowledgements.to_read(current_user):
         v = item.current
@@ -122,7 +123,7 @@ def to_read():
 @bp.post("/acknowledgements")
 @permission_required(P.PROCEDURES_READ)
 def acknowledge():
-    data = json_body()
+    data = json_body(ACK_BODY)
     values = _fields(data, "code", "version")
     ack = acknowledgements.confirm(current_user, values["code"], values["version"])
     response = jsonify(code=ack.code, version=ack.version, revision=ack.commit,
@@ -131,6 +132,8 @@ def acknowledge():
     return response
 
 
+ACK_BODY = {"type": "object", "required": ["code", "version"], "properties": {
+    "code": {"type": "string", "example": "QP-CS-001"}, "version": {"type": "string", "example": "A/2"}}}
 _PUBLISHED = {"201": {"description": "published", "content": {"application/json": {
     "schema": {"$ref": "#/components/schemas/PublishedVersion"}}}}}
 _CONFLICT = {"409": {"description": "the procedure changed since `base` (details: `theirs` and `yours`), "
@@ -168,10 +171,7 @@ register_paths({
                     "schema": {"$ref": "#/components/schemas/ToRead"}}}}, **error_responses(401, 403)}},
         "post": {"summary": "Confirm that I have read the current version of a procedure",
                  "description": "Idempotent. 409 when `version` is no longer (or not yet) the version in force.",
-                 "requestBody": {"required": True, "content": {"application/json": {"schema": {
-                     "type": "object", "required": ["code", "version"], "properties": {
-                         "code": {"type": "string", "example": "QP-CS-001"},
-                         "version": {"type": "string", "example": "A/2"}}}}}},
+                 "requestBody": {"required": True, "content": {"application/json": {"schema": ACK_BODY}}},
                  "responses": {"201": {"description": "confirmed", "content": {"application/json": {
                      "schema": {"$ref": "#/components/schemas/Acknowledgement"}}}},
                      **error_responses(400, 401, 403, 404, 409)}}},

@@ -7,10 +7,10 @@ from sqlalchemy import select
 
 from accounts.models import User
 from accounts.permissions import P, permission_required
-from api.helpers import json_body, project_filter_arg, project_id_for_code
-from api.openapi import error_responses, page_response, register_paths
+from api.helpers import PROJECT_PARAMS, check_args, json_body, project_filter_arg, with_project_id
+from api.openapi import PAGE_PARAMS, error_responses, page_response, query_param, register_paths
 from satisfaction import caring as service
-from webapp.exceptions import NotFound, ValidationError
+from webapp.exceptions import ValidationError
 from webapp.extensions import db
 from webapp.i18n import _l
 from webapp.pagination import paginate
@@ -42,9 +42,18 @@ def _int_arg(name: str, lo: int, hi: int):
     return value
 
 
+#: What each endpoint accepts: the API checks requests against these, the OpenAPI document shows them.
+LIST_PARAMS = [
+    *PROJECT_PARAMS, query_param("staff", "staff login"), query_param("year", type="integer"),
+    query_param("month", type="integer", minimum=1, maximum=12), query_param("q"),
+    query_param("voided", "default: valid records only", type="string", enum=["", "only", "all"]), *PAGE_PARAMS]
+MONTHLY_PARAMS = [query_param("year", "default: this year", type="integer")]
+
+
 @bp.get("")
 @permission_required(P.RECORDS_READ)
 def list_services():
+    check_args(LIST_PARAMS)
     project_id = project_filter_arg()
     staff_id = None
     if request.args.get("staff"):
@@ -66,6 +75,7 @@ def list_services():
 def monthly():
     from actions.validation import local_today
 
+    check_args(MONTHLY_PARAMS)
     year = _int_arg("year", 2000, 2100) or local_today().year
     counts = service.monthly_counts(year, user=current_user)
 
@@ -80,12 +90,7 @@ def monthly():
 @bp.post("")
 @permission_required(P.RECORDS_WRITE)
 def create_service():
-    data = dict(json_body())
-    if data.get("project") and not data.get("project_id"):
-        pid = project_id_for_code(data["project"])
-        if pid is None:
-            raise NotFound(_l("Unknown project."))
-        data["project_id"] = pid
+    data = dict(with_project_id(json_body("CaringServiceCreate")))
     if data.get("staff") and not data.get("staff_id"):
         uid = db.session.execute(select(User.id).where(User.login == str(data["staff"]))).scalar()
         if uid is None:
@@ -99,14 +104,7 @@ _ITEM = {"$ref": "#/components/schemas/CaringService"}
 register_paths({
     "/caring-services": {
         "get": {"summary": "Caring services (亲情服务) you may see, newest first", "tags": ["caring services"],
-                "parameters": [
-                    {"name": "project", "in": "query", "schema": {"type": "string"}, "description": "project code"},
-                    {"name": "staff", "in": "query", "schema": {"type": "string"}, "description": "staff login"},
-                    {"name": "year", "in": "query", "schema": {"type": "integer"}},
-                    {"name": "month", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 12}},
-                    {"name": "q", "in": "query", "schema": {"type": "string"}},
-                    {"name": "voided", "in": "query", "schema": {"type": "string", "enum": ["", "only", "all"]}},
-                    {"name": "page", "in": "query", "schema": {"type": "integer"}}],
+                "parameters": LIST_PARAMS,
                 "responses": {"200": page_response("a page", _ITEM), **error_responses(400, 401, 403)}},
         "post": {"summary": "Record a caring service", "tags": ["caring services"],
                  "requestBody": {"required": True, "content": {"application/json": {"schema": {
@@ -116,7 +114,7 @@ register_paths({
     },
     "/caring-services/monthly": {"get": {
         "summary": "Valid caring services per project and staff member, by month", "tags": ["caring services"],
-        "parameters": [{"name": "year", "in": "query", "schema": {"type": "integer"}}],
+        "parameters": MONTHLY_PARAMS,
         "responses": {"200": {"description": "counts and minutes"}, **error_responses(400, 401, 403)}}},
 }, {
     "CaringService": {"type": "object", "properties": {
@@ -127,7 +125,7 @@ register_paths({
                             "properties": {
         "project": {"type": "string", "description": "project code (or project_id)"},
         "project_id": {"type": "integer"}, "served_on": {"type": "string", "format": "date",
-                                                         "description": "local date, not in the future"},
+                                                         "description": "local date, not in the future; within the accepted range"},
         "staff": {"type": "string", "description": "login (default: you)"}, "staff_id": {"type": "integer"},
         "household": {"type": "string", "maxLength": 60}, "service": {"type": "string", "maxLength": 120},
         "minutes": {"type": "integer", "minimum": 1, "maximum": 1440},

@@ -5,8 +5,15 @@ from flask import Blueprint, jsonify, request, url_for
 from flask_login import current_user
 
 from accounts.permissions import P, permission_required
-from api.helpers import json_body, project_id_for_code
-from api.openapi import error_responses, register_paths
+from api.helpers import (
+    PROJECT_PARAMS,
+    check_args,
+    check_fields,
+    json_body,
+    project_filter_arg,
+    with_project_id,
+)
+from api.openapi import error_responses, query_param, register_paths
 from satisfaction import complaints as service
 from satisfaction import summary as summary_service
 from satisfaction.complaint_models import CHANNELS, HANDLING_SATISFACTION, KINDS, SEVERITIES, STATUSES
@@ -43,26 +50,26 @@ def entry_json(e, now=None) -> dict:
     }
 
 
-def _project_id(data: dict):
-    """Accept ``project_id`` or a project ``project`` code."""
-    if data.get("project_id") not in (None, ""):
-        return data["project_id"]
-    code = data.get("project")
-    if code in (None, ""):
-        return None
-    pid = project_id_for_code(code)
-    if pid is None:
-        raise ValidationError(_l("Unknown project."), errors={"project": [_l("Unknown project.")]})
-    return pid
+#: What each endpoint accepts: the API checks requests against these, the OpenAPI document shows them.
+LIST_PARAMS = [*PROJECT_PARAMS] + [
+    query_param(n, d) for n, d in (
+        ("kind", "complaint | praise | suggestion"), ("status", ""), ("category", "category code"), ("severity", ""),
+        ("channel", ""), ("month", "YYYY-MM"), ("from", "YYYY-MM-DD"), ("to", "YYYY-MM-DD"),
+        ("overdue", "1 = overdue only"), ("q", "search number, building, room, text"),
+        ("voided", "exclude | include | only"), ("after", "cursor from next_cursor"), ("limit", "1–200, default 50"))]
+VOID_BODY = {"type": "object", "required": ["reason"], "properties": {
+    "reason": {"type": "string", "maxLength": 500}, "version": {"type": "integer"}}}
+SUMMARY_PARAMS = [*PROJECT_PARAMS, query_param("month", "YYYY-MM", pattern="^\\d{4}-\\d{2}$", type="string")]
 
 
 @bp.get("/complaints")
 @permission_required(P.RECORDS_READ)
 def list_entries():
-    args = request.args.to_dict()
-    if args.get("project") and not args["project"].isdecimal():
-        args["project"] = str(_project_id({"project": args["project"]}))
+    check_args(LIST_PARAMS)
+    # The project (code or id) is resolved once, the same way for every list: an unknown one matches nothing.
+    args = {k: v for k, v in request.args.to_dict().items() if k not in ("project", "project_id")}
     filters = service.parse_filters(args)
+    filters.project_id = project_filter_arg()
     try:
         limit = min(200, max(1, int(request.args.get("limit", 50))))
     except ValueError:
@@ -79,9 +86,14 @@ def list_entries():
 @bp.post("/complaints")
 @permission_required(P.RECORDS_WRITE)
 def create():
-    data = json_body()
-    data = {**data, "project_id": _project_id(data)}
-    entry = service.create_entry(data, actor=current_user)
+    sent = json_body("ComplaintInput")
+    data = with_project_id(sent)
+    try:
+        entry = service.create_entry(data, actor=current_user)
+    except ValidationError as exc:
+        if "project_id" not in sent and "project_id" in exc.errors:  # name the field the client sent
+            exc.errors["project"] = exc.errors.pop("project_id")
+        raise
     resp = jsonify(entry_json(entry))
     resp.status_code = 201
     resp.headers["Location"] = url_for(".get_entry", entry_id=entry.id)
@@ -91,6 +103,7 @@ def create():
 @bp.get("/complaints/<int:entry_id>")
 @permission_required(P.RECORDS_READ)
 def get_entry(entry_id: int):
+    check_args()
     return jsonify(entry_json(service.get_entry(entry_id, current_user)))
 
 
@@ -98,7 +111,7 @@ def get_entry(entry_id: int):
 @permission_required(P.RECORDS_WRITE)
 def update(entry_id: int):
     entry = service.get_entry(entry_id, current_user)
-    data = json_body()
+    data = json_body("ComplaintUpdate")
     if "version" not in data:
         raise ValidationError(_l("Send the version you read (optimistic locking)."),
                               errors={"version": [_l("Send the version you read (optimistic locking).")]})
@@ -116,10 +129,12 @@ def update(entry_id: int):
 @permission_required(P.RECORDS_WRITE)
 def transition(entry_id: int):
     entry = service.get_entry(entry_id, current_user)
-    data = json_body()
+    data = json_body("ComplaintTransition")
     action = data.get("action")
     if not isinstance(action, str) or not action:
         raise ValidationError(_l("Unknown action."), errors={"action": [_l("Unknown action.")]})
+    if action in service.ACTION_FIELDS:  # an unknown action is named by the service
+        check_fields(data, ("action", "version", "note", *service.ACTION_FIELDS[action]))
     service.transition(entry, action, data, actor=current_user, expected_version=data.get("version"))
     return jsonify(entry_json(entry))
 
@@ -128,7 +143,7 @@ def transition(entry_id: int):
 @permission_required(P.RECORDS_VOID)
 def void(entry_id: int):
     entry = service.get_entry(entry_id, current_user)
-    data = json_body()
+    data = json_body(VOID_BODY)
     service.void_entry(entry, data.get("reason") or "", actor=current_user, expected_version=data.get("version"))
     return jsonify(entry_json(entry))
 
@@ -136,14 +151,12 @@ def void(entry_id: int):
 @bp.get("/complaint-summary")
 @permission_required(P.RECORDS_READ)
 def summary():
+    check_args(SUMMARY_PARAMS)
     raw_month = request.args.get("month")
     month = service.parse_month(raw_month) if raw_month else service.local_today().replace(day=1)
-    raw_project = (request.args.get("project") or "").strip()
-    if raw_project:
-        pid = raw_project if raw_project.isdecimal() else _project_id({"project": raw_project})
-        projects = [check_project(pid)]
-    else:
-        projects = visible_projects()
+    pid = project_filter_arg()
+    # An unknown project and another project's are the same 404.
+    projects = [check_project(pid)] if pid is not None else visible_projects()
     return jsonify(summary_service.summary_json(summary_service.monthly_summary(month, projects=projects)))
 
 
@@ -179,6 +192,10 @@ _ENTRY = {"type": "object", "properties": {
     "reopen_count": {"type": "integer"}, "version": {"type": "integer"}, "voided": {"type": "boolean"},
     "allowed_actions": {"type": "array", "items": {"type": "string"}},
 }}
+#: PATCH: the fields that may change after entry (kind and project are fixed), and the version read.
+_ENTRY_UPDATE = {"type": "object", "required": ["version"], "properties": {
+    **{k: v for k, v in _ENTRY_INPUT["properties"].items() if k not in ("kind", "project", "project_id")},
+    "version": {"type": "integer", "description": "the version you read (optimistic locking; 409 when it moved on)"}}}
 _TRANSITION = {"type": "object", "required": ["action"], "properties": {
     "action": {"type": "string", "enum": list(service.ACTIONS)},
     "version": {"type": "integer", "description": "optional optimistic lock"},
@@ -189,14 +206,6 @@ _TRANSITION = {"type": "object", "required": ["action"], "properties": {
                               "description": "follow_up; dissatisfied reopens the complaint"},
     "follow_up_notes": {"type": "string"},
 }}
-_FILTER_PARAMS = [
-    {"name": n, "in": "query", "required": False, "schema": {"type": "string"}, "description": d}
-    for n, d in (("project", "project id or code"), ("kind", "complaint | praise | suggestion"), ("status", ""),
-                 ("category", "category code"), ("severity", ""), ("channel", ""), ("month", "YYYY-MM"),
-                 ("from", "YYYY-MM-DD"), ("to", "YYYY-MM-DD"), ("overdue", "1 = overdue only"),
-                 ("q", "search number, building, room, text"), ("voided", "exclude | include | only"),
-                 ("after", "cursor from next_cursor"), ("limit", "1–200, default 50"))
-]
 
 
 def _json(ref):
@@ -206,7 +215,7 @@ def _json(ref):
 register_paths({
     "/complaints": {
         "get": {"summary": "Complaint register (newest first, keyset pagination)", "tags": ["complaints"],
-                "parameters": _FILTER_PARAMS,
+                "parameters": LIST_PARAMS,
                 "responses": {"200": {"description": "a page", "content": {"application/json": {"schema": {
                     "type": "object", "properties": {
                         "items": {"type": "array", "items": {"$ref": "#/components/schemas/Complaint"}},
@@ -221,7 +230,9 @@ register_paths({
         "get": {"summary": "One entry", "tags": ["complaints"],
                 "responses": {"200": {"description": "entry", **_json("Complaint")}, **error_responses(401, 404)}},
         "patch": {"summary": "Change intake fields (send `version`; 409 when someone saved in between)",
-                  "tags": ["complaints"], "requestBody": {"required": True, **_json("ComplaintInput")},
+                  "description": "Fields not sent keep their values; kind and project cannot change (void the "
+                                 "entry and enter it again).",
+                  "tags": ["complaints"], "requestBody": {"required": True, **_json("ComplaintUpdate")},
                   "responses": {"200": {"description": "entry", **_json("Complaint")},
                                 **error_responses(400, 401, 403, 404, 409)}},
     },
@@ -235,24 +246,20 @@ register_paths({
     "/complaints/{id}/void": {
         "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}],
         "post": {"summary": "Void with a reason", "tags": ["complaints"],
-                 "requestBody": {"required": True, "content": {"application/json": {"schema": {
-                     "type": "object", "required": ["reason"], "properties": {
-                         "reason": {"type": "string"}, "version": {"type": "integer"}}}}}},
+                 "requestBody": {"required": True, "content": {"application/json": {"schema": VOID_BODY}}},
                  "responses": {"200": {"description": "entry", **_json("Complaint")},
                                **error_responses(400, 401, 403, 404, 409)}},
     },
     "/complaint-summary": {
         "get": {"summary": "Monthly complaint summary (投诉情况月汇总表)", "tags": ["complaints"],
-                "parameters": [
-                    {"name": "project", "in": "query", "required": False, "schema": {"type": "string"},
-                     "description": "project id or code; all visible projects when omitted"},
-                    {"name": "month", "in": "query", "required": False,
-                     "schema": {"type": "string", "pattern": "^\\d{4}-\\d{2}$"}, "description": "YYYY-MM"}],
+                "description": "One project (by `project` code or `project_id`), or all visible projects.",
+                "parameters": SUMMARY_PARAMS,
                 "responses": {"200": {"description": "summary", **_json("ComplaintSummary")},
                               **error_responses(400, 401, 403, 404)}},
     },
 }, {
     "ComplaintInput": _ENTRY_INPUT,
+    "ComplaintUpdate": _ENTRY_UPDATE,
     "Complaint": _ENTRY,
     "ComplaintTransition": _TRANSITION,
     "ComplaintSummary": {"type": "object", "properties": {

@@ -7,10 +7,10 @@ from sqlalchemy import select
 
 from accounts.models import User
 from accounts.permissions import P, permission_required
-from api.helpers import json_body, project_filter_arg, project_id_for_code
-from api.openapi import error_responses, page_response, register_paths
+from api.helpers import PROJECT_PARAMS, check_args, json_body, project_filter_arg, with_project_id
+from api.openapi import PAGE_PARAMS, error_responses, page_response, query_param, register_paths
 from satisfaction import meetings as service
-from webapp.exceptions import NotFound, ValidationError
+from webapp.exceptions import ValidationError
 from webapp.extensions import db
 from webapp.i18n import _l
 from webapp.pagination import paginate
@@ -30,9 +30,16 @@ def meeting_json(m) -> dict:
     }
 
 
+#: What the list accepts: the API checks requests against it, the OpenAPI document shows it.
+LIST_PARAMS = [*PROJECT_PARAMS, query_param("year", type="integer"), query_param("q"),
+               query_param("voided", "default: valid meetings only", type="string", enum=["", "only", "all"]),
+               *PAGE_PARAMS]
+
+
 @bp.get("")
 @permission_required(P.RECORDS_READ)
 def list_meetings():
+    check_args(LIST_PARAMS)
     project_id = project_filter_arg()
     year = request.args.get("year")
     if year not in (None, "") and (not year.isdecimal() or not 2000 <= int(year) <= 2100):
@@ -50,12 +57,7 @@ def list_meetings():
 @bp.post("")
 @permission_required(P.RECORDS_WRITE)
 def create_meeting():
-    data = dict(json_body())
-    if data.get("project") and not data.get("project_id"):
-        pid = project_id_for_code(data["project"])
-        if pid is None:
-            raise NotFound(_l("Unknown project."))
-        data["project_id"] = pid
+    data = dict(with_project_id(json_body("MeetingCreate")))
     staff = data.get("staff")
     if staff and "staff_ids" not in data:
         if not isinstance(staff, list):
@@ -73,12 +75,7 @@ _ITEM = {"$ref": "#/components/schemas/Meeting"}
 register_paths({
     "/meetings": {
         "get": {"summary": "Owners'-committee meetings you may see, newest first", "tags": ["meetings"],
-                "parameters": [
-                    {"name": "project", "in": "query", "schema": {"type": "string"}, "description": "project code"},
-                    {"name": "year", "in": "query", "schema": {"type": "integer"}},
-                    {"name": "q", "in": "query", "schema": {"type": "string"}},
-                    {"name": "voided", "in": "query", "schema": {"type": "string", "enum": ["", "only", "all"]}},
-                    {"name": "page", "in": "query", "schema": {"type": "integer"}}],
+                "parameters": LIST_PARAMS,
                 "responses": {"200": page_response("a page", _ITEM), **error_responses(400, 401, 403)}},
         "post": {"summary": "Record a meeting with its issues", "tags": ["meetings"],
                  "requestBody": {"required": True, "content": {"application/json": {"schema": {
@@ -102,6 +99,7 @@ register_paths({
         "title": {"type": "string", "maxLength": 200}, "location": {"type": "string"},
         "attendees": {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]},
         "staff": {"type": "array", "items": {"type": "string"}, "description": "logins"},
+        "staff_ids": {"type": "array", "items": {"type": "integer"}, "description": "user ids (or staff)"},
         "topics": {"type": "string"}, "minutes": {"type": "string", "description": "Markdown"},
         "issues": {"type": "array", "items": {"type": "object", "required": ["description", "category"],
                                               "properties": {"description": {"type": "string"},

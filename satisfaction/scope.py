@@ -1,11 +1,17 @@
-"""Project scoping: a clerk sees and edits only the projects they belong to."""
+"""Project scoping: a clerk sees and edits only the projects they belong to.
+
+A project the user does not work on is answered exactly like one that does not exist
+(NotFound, "Unknown project."): a 403 would tell a clerk which ids and codes exist in
+other projects. Every record service checks scope through :func:`check_project`, so
+records of other projects are a 404 on every page and API alike.
+"""
 from __future__ import annotations
 
 from flask_login import current_user
 from sqlalchemy import select
 
 from accounts.models import Project
-from webapp.exceptions import NotFound, PermissionDenied
+from webapp.exceptions import NotFound
 from webapp.extensions import db
 from webapp.i18n import _l
 
@@ -21,17 +27,16 @@ def visible_projects(user=None) -> list[Project]:
 
 
 def check_project(project_id, user=None) -> Project:
-    """The project, when the user may work on it; otherwise PermissionDenied (or NotFound)."""
+    """The project, when the user may work on it; otherwise NotFound, the same for a project
+    that does not exist and for one the user does not work on (no hint that it exists)."""
     user = user or current_user
     try:
         project = db.session.get(Project, int(project_id))
     except (TypeError, ValueError):
         project = None
-    if project is None:
-        raise NotFound(_l("Unknown project."))
     allowed = user.project_ids()
-    if allowed is not None and project.id not in allowed:
-        raise PermissionDenied(_l("You do not work on project %(name)s.", name=project.label))
+    if project is None or (allowed is not None and project.id not in allowed):
+        raise NotFound(_l("Unknown project."))
     return project
 
 

@@ -9,8 +9,8 @@ from flask import Blueprint, jsonify, request
 from flask_login import current_user
 
 from accounts.permissions import P, permission_required
-from api.helpers import json_body, project_filter_arg
-from api.openapi import error_responses, page_response, register_paths
+from api.helpers import PROJECT_PARAMS, check_args, json_body, project_filter_arg, with_project_id
+from api.openapi import PAGE_PARAMS, error_responses, page_response, query_param, register_paths
 from satisfaction import survey_service as service
 from satisfaction.survey_rates import (
     Targets,
@@ -67,9 +67,16 @@ def _int_arg(name: str):
         raise ValidationError(_l("Enter a whole number."), errors={name: [_l("Enter a whole number.")]}) from None
 
 
+#: What each endpoint accepts: the API checks requests against these, the OpenAPI document shows them.
+LIST_PARAMS = [query_param("year", type="integer"), *PROJECT_PARAMS, query_param("include_voided", type="boolean")]
+RESPONSES_PARAMS = [query_param("show", "default live", type="string", enum=["live", "voided", "all"]),
+                    PAGE_PARAMS[0], query_param("per_page", "items per page", type="integer", maximum=1000)]
+
+
 @bp.get("")
 @permission_required(P.RECORDS_READ)
 def list_campaigns():
+    check_args(LIST_PARAMS)
     project_id = project_filter_arg()
     stmt = service.campaigns_stmt(year=_int_arg("year"), project_id=project_id,
                                   project_ids=current_user.project_ids(),
@@ -83,9 +90,9 @@ def list_campaigns():
 @bp.post("")
 @permission_required(P.RECORDS_WRITE)
 def create_campaign():
-    data = json_body()
+    data = with_project_id(json_body("SurveyCampaignInput"))
     if "categories" in data and "category_ids" not in data:
-        data["category_ids"] = data["categories"]
+        data = {**data, "category_ids": data["categories"]}
     campaign = service.create_campaign(data, actor=current_user)
     return jsonify(campaign_json(campaign, campaign_rates(campaign), detail=True)), 201
 
@@ -93,6 +100,7 @@ def create_campaign():
 @bp.get("/<int:campaign_id>")
 @permission_required(P.RECORDS_READ)
 def get_campaign(campaign_id: int):
+    check_args()
     campaign = service.get_campaign(campaign_id)
     return jsonify(campaign_json(campaign, campaign_rates(campaign), detail=True))
 
@@ -100,6 +108,7 @@ def get_campaign(campaign_id: int):
 @bp.get("/<int:campaign_id>/responses")
 @permission_required(P.RECORDS_READ)
 def list_responses(campaign_id: int):
+    check_args(RESPONSES_PARAMS)
     campaign = service.get_campaign(campaign_id)
     show = request.args.get("show", "live")
     if show not in ("live", "voided", "all"):
@@ -114,7 +123,7 @@ def list_responses(campaign_id: int):
 @permission_required(P.RECORDS_WRITE)
 def create_response(campaign_id: int):
     campaign = service.get_campaign(campaign_id)
-    data = json_body()
+    data = json_body("SurveyResponseInput")
     source = data.get("source") or "api"
     if source not in ("api", "paper"):
         raise ValidationError(_l("The source must be “paper” or “api”."),
@@ -143,13 +152,19 @@ _CAMPAIGN = {"type": "object", "properties": {
     "rates": {"$ref": "#/components/schemas/SurveyRates"}, "satisfied_definition": {"type": "string"},
     "category_rates": {"type": "array", "items": {"type": "object"}},
     "overall_ratings": {"type": "object"}, "corrective_actions": {"type": "array", "items": {"type": "object"}}}}
-_CAMPAIGN_IN = {"type": "object", "required": ["project_id", "year"], "properties": {
-    "project_id": {"type": "integer"}, "year": {"type": "integer"}, "period": {"type": "string", "maxLength": 40},
+_CAMPAIGN_IN = {"type": "object", "required": ["year"], "description": "Name the project by `project` (code) or "
+                "`project_id`.", "properties": {
+    "project": {"type": "string", "description": "project code"},
+    "project_id": {"type": "integer", "description": "project id (or project)"},
+    "year": {"type": "integer", "description": "from the first year of the accepted date range to next year"},
+    "period": {"type": "string", "maxLength": 40},
     "households": {"type": "integer", "minimum": 1, "description": "Defaults to the project's households."},
     "distributed": {"type": "integer", "minimum": 0, "description": "At most households."},
     "distributed_on": {"type": "string", "format": "date", "description": "Not in the future."},
     "category_ids": {"type": "array", "items": {"type": ["integer", "string"]},
-                     "description": "Category ids or codes; defaults to every active category."}}}
+                     "description": "Category ids or codes; defaults to every active category."},
+    "categories": {"type": "array", "items": {"type": ["integer", "string"]},
+                   "description": "Same as category_ids."}}}
 _RESPONSE_IN = {"type": "object", "required": ["overall"], "properties": {
     "overall": {"type": ["integer", "string"], "description": "1–5 or 非常满意/满意/一般/不满意/非常不满意"},
     "ratings": {"type": "object", "additionalProperties": {"type": ["integer", "string", "null"]},
@@ -170,10 +185,7 @@ def _json(ref: str) -> dict:
 register_paths({
     "/survey-campaigns": {
         "get": {"summary": "Owner survey campaigns with their rates (your projects)", "tags": ["surveys"],
-                "parameters": [{"name": "year", "in": "query", "schema": {"type": "integer"}},
-                               {"name": "project", "in": "query", "schema": {"type": "string"},
-                                "description": "Project code"},
-                               {"name": "include_voided", "in": "query", "schema": {"type": "boolean"}}],
+                "parameters": LIST_PARAMS,
                 "responses": {"200": {"description": "campaigns", "content": {"application/json": {"schema": {
                     "type": "object", "properties": {"items": {"type": "array", "items": {
                         "$ref": "#/components/schemas/SurveyCampaign"}}}}}}},
@@ -191,11 +203,8 @@ register_paths({
     },
     "/survey-campaigns/{campaign_id}/responses": {
         "get": {"summary": "Returned forms of a campaign, newest first", "tags": ["surveys"],
-                "parameters": [{"name": "campaign_id", "in": "path", "required": True, "schema": {"type": "integer"}},
-                               {"name": "show", "in": "query",
-                                "schema": {"type": "string", "enum": ["live", "voided", "all"]}},
-                               {"name": "page", "in": "query", "schema": {"type": "integer"}},
-                               {"name": "per_page", "in": "query", "schema": {"type": "integer", "maximum": 1000}}],
+                "parameters": [{"name": "campaign_id", "in": "path", "required": True,
+                                "schema": {"type": "integer"}}, *RESPONSES_PARAMS],
                 "responses": {"200": page_response("forms", {"$ref": "#/components/schemas/SurveyResponse"},
                                                    page_numbers=True),
                               **error_responses(401, 403, 404)}},

@@ -172,12 +172,13 @@ def test_scope_and_overdue_filter(app, client, setup, make_user):
     assert "车库照明不足" in html and "逾期的措施" in html and "别的项目" not in html
     overdue = client.get("/actions/?overdue=1").get_data(as_text=True)
     assert "逾期的措施" in overdue and "车库照明不足" not in overdue
-    assert client.get(f"/actions/{ids[2]}").status_code == 403
-    assert client.api("GET", f"/api/v1/actions/{ids[2]}").status_code == 403
+    # Another project's record is answered like one that does not exist (issue 8 item 12: was 403).
+    assert client.get(f"/actions/{ids[2]}").status_code == 404
+    assert client.api("GET", f"/api/v1/actions/{ids[2]}").status_code == 404
     r = client.post("/actions/new", {"kind": "corrective", "project_id": setup["P2"], "title": "越权"})
-    assert r.status_code in (400, 403)
+    assert r.status_code in (400, 404)
     assert client.api("POST", "/api/v1/actions", json={"kind": "corrective", "project": "P2",
-                                                       "title": "越权"}).status_code == 403
+                                                       "title": "越权"}).status_code == 404
 
 
 def test_export_reads_back(app, client, setup):

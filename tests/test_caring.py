@@ -97,16 +97,16 @@ def test_future_date_message_is_translated(app, client, setup):
     assert "日期不能晚于今天" in html
 
 
-def test_another_projects_record_is_403_and_not_saved(app, client, setup):
+def test_another_projects_record_is_404_and_not_saved(app, client, setup):
     client.login("clerk")
     client.get("/satisfaction/caring/new")
     r = client.post("/satisfaction/caring/new", _form(setup, project_id=setup["P2"]))
-    # P2 is not among the clerk's choices: the form refuses it; the service would say 403.
-    assert r.status_code in (400, 403)
+    # P2 is not among the clerk's choices: the form refuses it; the service would say 404 (was 403).
+    assert r.status_code in (400, 404)
     r = client.api("POST", "/api/v1/caring-services", json={"project": "P2", "served_on": "2026-01-05",
                                                             "household": "1-1-101", "service": "代缴费用",
                                                             "minutes": 20})
-    assert r.status_code == 403 and r.json["error"] == "forbidden"
+    assert r.status_code == 404 and r.json["error"] == "not_found"
     assert _count(app) == 0
 
 
@@ -214,7 +214,7 @@ def test_void_needs_permission_and_a_reason(app, client, staff, make_user):
 def test_other_projects_record_is_hidden(app, client, staff):
     ids = _seed(app, staff)
     client.login("clerk")
-    assert client.get(f"/satisfaction/caring/{ids[4]}").status_code == 403  # P2's record
+    assert client.get(f"/satisfaction/caring/{ids[4]}").status_code == 404  # P2's record (was 403)
 
 
 def test_api_create_list_and_validation(app, client, staff):

@@ -201,7 +201,8 @@ def test_json_api(month, client):
     assert row["handling_satisfaction"] == {"satisfied": 2, "follow_ups": 4, "rate": 0.5}
     assert row["caring_services"] == 2 and set(r.json["definitions"]) >= {"follow_up_rate", "caring"}
     assert client.api("GET", "/api/v1/complaint-summary?month=2025-3x").status_code == 400
-    assert client.api("GET", "/api/v1/complaint-summary?project=NOPE").status_code == 400
+    # An unknown project is a 404, like another project's (issue 8 item 12: was 400, which told them apart).
+    assert client.api("GET", "/api/v1/complaint-summary?project=NOPE").status_code == 404
     everything = client.api("GET", "/api/v1/complaint-summary?month=2025-03").json
     assert [r["project"]["code"] for r in everything["rows"]] == ["P1", "P2"] and everything["totals"]["entries"] == 8
 
