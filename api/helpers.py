@@ -16,7 +16,7 @@ from flask import request
 from sqlalchemy import select
 
 from accounts.models import Project
-from api.openapi import property_names, query_names, query_param
+from api.openapi import COMMON_QUERY, property_names, query_names, query_param
 from webapp.exceptions import ValidationError
 from webapp.extensions import db
 from webapp.i18n import _l
@@ -67,8 +67,10 @@ def _unknown_fields(names, allowed):
 
 def check_args(allowed=()):
     """The query arguments, when every name is declared in ``allowed`` (an OpenAPI
-    ``parameters`` list or plain names); otherwise a 400 naming the unknown ones."""
-    _refuse_unknown(request.args.keys(), query_names(allowed), _l("Unknown query parameter."), _unknown_params)
+    ``parameters`` list or plain names) or in :data:`~api.openapi.COMMON_QUERY`; otherwise a
+    400 naming the unknown ones."""
+    _refuse_unknown(request.args.keys(), query_names(allowed) | query_names(COMMON_QUERY),
+                    _l("Unknown query parameter."), _unknown_params)
     return request.args
 
 

@@ -62,6 +62,10 @@ def query_param(name: str, description: str = "", **schema_: object) -> dict:
     return param
 
 
+#: Query parameters every endpoint accepts besides its own (``?lang=`` chooses the language of messages).
+COMMON_QUERY = [query_param("lang", "language of messages for this and later requests", type="string",
+                            enum=["zh_Hans", "en"])]
+
 #: ``?page=`` and ``?per_page=`` of the offset-paginated lists (``webapp.pagination``).
 PAGE_PARAMS = [query_param("page", "page number, from 1", type="integer", minimum=1),
                query_param("per_page", "items per page (capped)", type="integer", minimum=1)]
@@ -89,7 +93,9 @@ def document(server_url: str = "/") -> dict:
         "info": {"title": "ProcDesk API", "version": "1",
                  "description": "Procedures, reviews and customer-satisfaction records. Authenticate with "
                                 "`Authorization: Bearer <token>` (create one on your profile page) or a browser "
-                                "session plus an `X-CSRFToken` header for writes."},
+                                "session plus an `X-CSRFToken` header for writes. Every operation takes "
+                                "`?lang=zh_Hans` or `?lang=en` (the language of messages); any other field or "
+                                "query parameter an operation does not list is refused with a 400 naming it."},
         "servers": [{"url": server_url.rstrip("/") + "/api/v1"}],
         "security": [{"bearer": []}, {"session": []}],
         "components": {

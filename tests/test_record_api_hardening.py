@@ -277,6 +277,12 @@ def test_unknown_query_parameters_and_body_fields_are_refused_by_every_api_endpo
             checked += 1
     assert checked >= 30
     assert row_counts(world.app) == before
+    # ?lang= (the language of messages) is the one parameter every endpoint takes.
+    assert send(world, "GET", "/api/v1/me?lang=en").status_code == 200
+    r = send(world, "POST", "/api/v1/actions?lang=en", {"kind": "corrective", "title": "x", "project": "P1",
+                                                        UNKNOWN: 1})
+    assert r.status_code == 400 and r.get_json()["message"].startswith(f"Unknown field: {UNKNOWN}.")
+    ok(world, "POST", "/api/v1/actions?lang=en", {"kind": "corrective", "title": "x", "project": "P1"})
 
 
 def test_step_fields_are_refused_on_other_steps_and_many_unknown_names_give_one_short_answer(world):
