@@ -54,8 +54,12 @@ class ToRead:
         except NotFound:  # that version's commit is gone from main (rewritten history)
             return redline.redline_html("", self.current.markdown())
 
-    def body_html(self) -> Markup:
-        return self.current.rendered().html
+    def body_html(self) -> Markup | None:
+        """The rendered text, or None when this one version cannot be displayed (the list still shows)."""
+        try:
+            return self.current.rendered().html
+        except catalog.DocumentUnreadable:
+            return None
 
 
 def relevant(department_code: str | None, today: date | None = None) -> list[catalog.VersionView]:

@@ -29,12 +29,15 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import delete, select, update
-from sqlalchemy.exc import IntegrityError, OperationalError
+from flask_babel import force_locale
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from audit import service as audit_service
 from procedures import redline
 from procedures.document import (
+    MAX_FILE_BYTES,
     STATUS_WITHDRAWN,
     ProcedureDoc,
     code_from_path,
@@ -42,12 +45,14 @@ from procedures.document import (
     parse,
     path_for,
 )
-from procedures.models import Procedure, ProcedureVersion, StoreState
+from procedures.models import Procedure, ProcedureVersion, StoreProblem, StoreState
 from procedures.rendering import Rendered, render_cached
 from procedures.trailers import parse_commit, person_name
 from repo_store import NotFound as StoreNotFound
+from repo_store import StoreError
+from webapp import dates
 from webapp.db import utcnow
-from webapp.exceptions import Conflict, NotFound, ValidationError
+from webapp.exceptions import Conflict, DomainError, NotFound, ValidationError
 from webapp.extensions import db
 from webapp.i18n import _l
 from webapp.lru import LRU
@@ -58,7 +63,7 @@ log = logging.getLogger(__name__)
 __all__ = [
     "BRANCH", "VersionView", "Comparison", "sync", "ensure_synced", "synced_head", "local_today",
     "get_current", "list_versions", "get_version", "current_versions", "all_versions", "list_procedures", "compare",
-    "parse_ref", "REVIEW_SOON_DAYS",
+    "parse_ref", "REVIEW_SOON_DAYS", "DocumentUnreadable", "render_view", "problems", "open_problems_count",
 ]
 
 BRANCH = "main"
@@ -81,6 +86,26 @@ _SLUG_RE = re.compile(r"^([A-Z])[-/](\d{1,3})$")
 _bodies = LRU(6000, max_cost=64_000_000)
 #: (old blob, new blob) -> Comparison parts.
 _comparisons = LRU(128)
+#: blob sha -> when rendering it failed (monotonic): a bomb is not re-run on every view.
+_unrenderable = LRU(512)
+#: How long a failed rendering is remembered before it is tried again.
+UNRENDERABLE_RETRY_SECONDS = 600
+#: How long a failing catalogue sync waits before the next request tries again.
+SYNC_RETRY_SECONDS = 30
+#: What rendering one stored document can fail with; caught per document, never for a whole page.
+RENDER_FAILURES = (RecursionError, MemoryError, ValueError, OverflowError, TimeoutError)
+
+PROBLEM_INVALID = "invalid"
+PROBLEM_UNREADABLE = "unreadable"
+
+
+class DocumentUnreadable(DomainError):
+    """A version is in the store but cannot be shown (e.g. its text is nested too deeply to render).
+
+    Only that version's page shows it; lists, search and other procedures keep working.
+    """
+
+    status_code = 503
 
 
 @dataclass
@@ -88,6 +113,10 @@ class _AppState:
     """Per-app, per-process memory: the head the mirror is known to reflect, and views of it."""
 
     synced_head: str | None = None
+    #: The rebuild stamp the views were built under (see :func:`_check_rebuilt`).
+    rebuilt: str | None = None
+    #: (head, monotonic time) of the last sync that failed: retried after SYNC_RETRY_SECONDS.
+    failed_sync: tuple[str, float] | None = None
     views: LRU = field(default_factory=lambda: LRU(2048))
     #: Rendered page parts and search indexes, at most ~16 M characters per worker.
     fragments: LRU = field(default_factory=lambda: LRU(1024, max_cost=16_000_000))
@@ -250,11 +279,73 @@ class VersionView:
         return _file_parts(self.code, self.commit, self.blob)[2]
 
     def rendered(self) -> Rendered:
-        """Sanitised HTML and table of contents, rendered once per blob."""
-        return render_cached(self.blob, self.markdown())
+        """Sanitised HTML and table of contents, rendered once per blob.
+
+        Raises :class:`DocumentUnreadable` when this version cannot be rendered."""
+        return render_view(self)
 
     def doc(self) -> ProcedureDoc:
         return parse(self.source(), expected_code=self.code)
+
+
+def render_view(view: VersionView) -> Rendered:
+    """The rendering of ``view``, or :class:`DocumentUnreadable` when its text cannot be rendered.
+
+    The failure is caught here, at the boundary of one document: logged, recorded for
+    document controllers (:class:`StoreProblem`), and remembered for a while so the same
+    bomb is not re-run on every view. Nothing is cached for the page that asked.
+    """
+    failed_at = _unrenderable.get(view.blob)
+    if failed_at is not None and time.monotonic() - failed_at < UNRENDERABLE_RETRY_SECONDS:
+        raise _unreadable(view)
+    try:
+        return render_cached(view.blob, view.markdown())
+    except RENDER_FAILURES as exc:
+        log.warning("procedure %s %s (commit %s, blob %s) cannot be rendered: %s: %s", view.code, view.version,
+                    view.commit[:12], view.blob[:12], type(exc).__name__, str(exc)[:200])
+        _unrenderable.put(view.blob, time.monotonic())
+        # A render limit says what is wrong (rendering.Unrenderable.message); other failures get the general reason.
+        _note_unreadable(view, getattr(exc, "message", None) or _UNREADABLE_MESSAGE)
+        raise _unreadable(view) from None
+
+
+def _unreadable(view: VersionView) -> DocumentUnreadable:
+    return DocumentUnreadable(
+        _l("Version %(version)s of %(code)s cannot be displayed: its text is too deeply nested or too complex "
+           "to render. Document controllers have been told; the version history is still available.",
+           version=view.version, code=view.code),
+        code=view.code, version=view.version, revision=view.commit)
+
+
+_UNREADABLE_MESSAGE = _l("The text cannot be displayed: it is too deeply nested or too complex to render.")
+
+
+def _note_unreadable(view: VersionView, reason) -> None:
+    """Record the version as a store problem, in a transaction of its own (best effort)."""
+    try:
+        with Session(db.engine) as session:
+            found = session.scalar(select(StoreProblem.id).where(StoreProblem.path == view.path,
+                                                                 StoreProblem.commit == view.commit))
+            if found is None:
+                session.add(StoreProblem(
+                    path=view.path, code=view.code, commit=view.commit, blob=view.blob, kind=PROBLEM_UNREADABLE,
+                    errors=_stored_errors({"body": [reason]}), author_name=_clip(view.author, 200),
+                    author_email=_clip(view.author_email, 200), committed_at=view.committed_at, found_at=utcnow()))
+                session.commit()
+    except SQLAlchemyError as exc:  # a second worker recorded it first, or the database is busy
+        log.info("could not record %s %s as unreadable: %s", view.code, view.version, exc)
+
+
+def _stored_errors(errors: dict) -> dict[str, list[str]]:
+    """Field messages as text in the default language (they are kept in the database)."""
+    with force_locale(current_app.config.get("DEFAULT_LOCALE") or "zh_Hans"):
+        return {str(key): [str(m) for m in messages] for key, messages in errors.items()}
+
+
+def _clip(value, limit: int) -> str:
+    """Commit metadata (author, trailers) written with plain git can be anything: fit it to its column."""
+    text = "".join(ch for ch in str(value or "") if ch != "\x00" and not "\ud800" <= ch <= "\udfff")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 _COLUMNS = (
@@ -320,6 +411,15 @@ def _head_for_cache() -> str | None:
     return ensure_synced()
 
 
+def _build_safely(code: str, rows, today: date) -> list[VersionView] | None:
+    """:func:`_build`, or None (logged) when one procedure's rows cannot be turned into views."""
+    try:
+        return _build(rows, today)
+    except (ValueError, OverflowError, TypeError) as exc:
+        log.error("procedure %s cannot be listed: %s: %s", code, type(exc).__name__, exc)
+        return None
+
+
 def _versions_of(code: str, today: date) -> list[VersionView]:
     if not isinstance(code, str) or not code:
         raise NotFound(_l("There is no procedure %(code)s.", code=str(code)))
@@ -330,7 +430,11 @@ def _versions_of(code: str, today: date) -> list[VersionView]:
         rows = db.session.execute(_rows_stmt().where(ProcedureVersion.code == code)).all()
         if not rows:
             raise NotFound(_l("There is no procedure %(code)s.", code=code))
-        views = tuple(_build(rows, today))
+        built = _build_safely(code, rows, today)
+        if built is None:
+            raise DocumentUnreadable(_l("Procedure %(code)s cannot be displayed: its versions in the store are not "
+                                        "readable. Document controllers have been told.", code=code), code=code)
+        views = tuple(built)
         state.views.put(key, views)
     return list(views)
 
@@ -388,7 +492,11 @@ def all_versions(today: date | None = None) -> dict[str, tuple[VersionView, ...]
         by_code: dict[str, list] = {}
         for row in db.session.execute(_rows_stmt()):
             by_code.setdefault(row.code, []).append(row)
-        result = {code: tuple(_build(by_code[code], today)) for code in sorted(by_code)}
+        result = {}
+        for code in sorted(by_code):
+            built = _build_safely(code, by_code[code], today)
+            if built is not None:  # one broken procedure is left out, the list still shows
+                result[code] = tuple(built)
         state.views.put(key, result)
     return result
 
@@ -482,6 +590,23 @@ def compare(code: str, from_ref: str | None = None, to_ref: str | None = None,
 
 
 # --------------------------------------------------------------------------
+# Problems in the store (for document controllers)
+# --------------------------------------------------------------------------
+
+def problems(*, resolved: bool = False, limit: int = 200) -> list[StoreProblem]:
+    """Files on ``main`` the catalogue could not take: the open ones (or the resolved ones), newest first."""
+    condition = StoreProblem.resolved_at.is_not(None) if resolved else StoreProblem.resolved_at.is_(None)
+    order = StoreProblem.resolved_at.desc() if resolved else StoreProblem.found_at.desc()
+    return list(db.session.scalars(select(StoreProblem).where(condition).order_by(order, StoreProblem.id.desc())
+                                   .limit(limit)))
+
+
+def open_problems_count() -> int:
+    return db.session.scalar(select(func.count()).select_from(StoreProblem)
+                             .where(StoreProblem.resolved_at.is_(None))) or 0
+
+
+# --------------------------------------------------------------------------
 # Sync
 # --------------------------------------------------------------------------
 
@@ -500,11 +625,48 @@ def ensure_synced(*, commit: bool = False) -> str | None:
     The procedures blueprints call it with ``commit=True`` before every request, so a
     version pushed with plain ``git push`` shows up with no manual step.
     """
-    head = get_store().head(BRANCH)
-    if head is None or head == _app_state().synced_head:
+    store = get_store()
+    head = store.head(BRANCH)
+    state = _app_state()
+    _check_rebuilt(store, state)
+    if head is None or head == state.synced_head:
         return head
-    sync(commit=commit)
+    failed = state.failed_sync
+    if failed is not None and failed[0] == head and time.monotonic() - failed[1] < SYNC_RETRY_SECONDS:
+        return _STALE + head
+    try:
+        sync(commit=commit)
+    except DomainError:
+        raise
+    except Exception:  # noqa: BLE001 - one bad commit must not take every procedure page down
+        # Documents are isolated inside the sync; this is the net for anything else (a store
+        # read failing, a database refusing a value). Readers keep the catalogue as last mirrored.
+        log.exception("procedure catalogue sync up to %s failed; serving the catalogue as last mirrored", head[:12])
+        if commit:
+            db.session.rollback()  # without commit the sync's savepoint is already undone: keep the caller's work
+        state.failed_sync = (head, time.monotonic())
+        return _STALE + head
+    state.failed_sync = None
     return head
+
+
+#: Cache keys of views built while the mirror lags behind ``head`` (never confused with ``head``'s).
+_STALE = "stale:"
+#: Change stamp moved by ``sync --rebuild``: views of an unchanged head are rebuilt too.
+REBUILD_STAMP = "catalogue-rebuilt"
+
+
+def _check_rebuilt(store, state: _AppState) -> None:
+    """Drop this process's views when a rebuild (in any process) re-mirrored the same head."""
+    try:
+        stamp = store.stamp(REBUILD_STAMP)
+    except StoreError:
+        return
+    if stamp != state.rebuilt:
+        if state.rebuilt is not None:
+            state.views.clear()
+            state.fragments.clear()
+        state.rebuilt = stamp
 
 
 def sync(*, rebuild: bool = False, commit: bool = False) -> int:
@@ -542,6 +704,9 @@ def sync(*, rebuild: bool = False, commit: bool = False) -> int:
             session.commit()
             # Only a committed mirror may be remembered: a caller's rollback would undo it.
             app_state.synced_head = head
+            if rebuild:
+                # The same head may now mirror differently (today's rules): every process drops its views.
+                store.bump_stamp(REBUILD_STAMP)
         if added:
             log.info("procedure catalogue: %d version(s) mirrored up to %s", added, head[:12])
         return added
@@ -626,6 +791,84 @@ def _read_blobs(store, blobs) -> dict[str, bytes]:
     return result
 
 
+_UNPARSABLE_MESSAGE = _l("The file cannot be read as a procedure file.")
+
+
+@dataclass
+class _Problem:
+    code: str
+    path: str
+    commit: str
+    blob: str | None
+    author_name: str
+    author_email: str
+    committed_at: datetime | None
+    position: int
+    errors: dict
+
+
+@dataclass
+class _Problems:
+    """What one sync walk found: invalid files, and the valid versions that resolve earlier problems."""
+
+    problems: dict = field(default_factory=dict)  # (path, commit) -> _Problem
+    valid_versions: dict = field(default_factory=dict)  # path -> [(position, commit)], in order
+    positions: dict = field(default_factory=dict)  # commit -> position of every commit walked
+
+    def add(self, code, path, commit, blob, position, errors) -> None:
+        self.problems[(path, commit.sha)] = _Problem(
+            code=code, path=path, commit=commit.sha, blob=blob, author_name=_clip(commit.author.name, 200),
+            author_email=_clip(commit.author.email, 200), committed_at=commit.committed_at, position=position,
+            errors=_stored_errors(errors))
+
+    def add_valid(self, path, commit, position) -> None:
+        self.valid_versions.setdefault(path, []).append((position, commit))
+
+    def _later_valid(self, path, position) -> str | None:
+        for pos, commit in self.valid_versions.get(path, ()):
+            if pos > position:
+                return commit
+        return None
+
+    def save(self, session, rebuild: bool) -> None:
+        """Record new problems and resolve the ones a later valid version fixed.
+
+        On a rebuild the table is made to match the walk: problems whose commit is no
+        longer on ``main``, or whose file now passes, are dropped (``found_at`` is kept
+        for the others).
+        """
+        paths = set(self.valid_versions) | {path for path, _commit in self.problems}
+        if rebuild:
+            rows = list(session.scalars(select(StoreProblem)))
+        elif paths:
+            rows = list(session.scalars(select(StoreProblem).where(StoreProblem.path.in_(paths))))
+        else:
+            return
+        now = utcnow()
+        existing = {(r.path, r.commit): r for r in rows}
+        for key, p in self.problems.items():
+            row = existing.pop(key, None)
+            if row is None:
+                row = StoreProblem(path=p.path, code=p.code, commit=p.commit, found_at=now)
+                session.add(row)
+            row.kind, row.blob, row.errors = PROBLEM_INVALID, p.blob, p.errors
+            row.author_name, row.author_email, row.committed_at = p.author_name, p.author_email, p.committed_at
+            _resolve(row, self._later_valid(p.path, p.position), now)
+        for row in existing.values():
+            position = self.positions.get(row.commit)
+            if rebuild and (position is None or row.kind == PROBLEM_INVALID):
+                session.delete(row)  # gone from main, or no longer invalid
+            elif rebuild or row.resolved_at is None:
+                _resolve(row, self._later_valid(row.path, -1 if position is None else position), now)
+
+
+def _resolve(row: StoreProblem, commit: str | None, now: datetime) -> None:
+    if commit is None:
+        row.resolved_at = row.resolved_by = None
+    elif row.resolved_by != commit:
+        row.resolved_at, row.resolved_by = now, commit
+
+
 def _sync_into(session, store, head: str | None, rebuild: bool) -> int:
     state = {s.key: s for s in session.scalars(select(StoreState).where(StoreState.key.in_((HEAD_KEY, LENGTH_KEY))))}
     old = state[HEAD_KEY].value if HEAD_KEY in state else None
@@ -686,7 +929,10 @@ def _sync_into(session, store, head: str | None, rebuild: bool) -> int:
     latest: dict[str, ProcedureVersion] = {}
     removed: set[str] = set()
     added = 0
+    problems = _Problems()
+    bounds = dates.date_bounds()
     for position, (commit, changes) in enumerate(commit_changes, start + 1):
+        problems.positions[commit.sha] = position
         for status, path, blob in changes:
             code = code_from_path(path)
             if code is None:
@@ -698,12 +944,19 @@ def _sync_into(session, store, head: str | None, rebuild: bool) -> int:
             if data is None:
                 version = store.read(path, commit.sha)
                 blob, data = version.blob, version.data
+            # One bad file is recorded and skipped; the version before it stays in force.
             try:
-                doc = parse(data, expected_code=code)
+                doc = parse(data, expected_code=code, date_bounds=bounds, max_bytes=MAX_FILE_BYTES)
             except ValidationError as exc:
                 log.warning("skipping %s at %s: %s %s", path, commit.sha[:12], exc, getattr(exc, "errors", ""))
+                problems.add(code, path, commit, blob, position, exc.errors or {"file": [exc.message]})
+                continue
+            except (RecursionError, ValueError, OverflowError, UnicodeError) as exc:
+                log.warning("skipping %s at %s: %s: %s", path, commit.sha[:12], type(exc).__name__, exc)
+                problems.add(code, path, commit, blob, position, {"file": [_UNPARSABLE_MESSAGE]})
                 continue
             meta = parse_commit(commit, doc=doc)
+            review_id = meta.review_id if meta.review_id is not None and 0 < meta.review_id < 2**31 else None
             proc = procs.get(code)
             if proc is None:
                 proc = procs[code] = Procedure(code=code, versions_count=0)
@@ -712,14 +965,16 @@ def _sync_into(session, store, head: str | None, rebuild: bool) -> int:
                 procedure=proc, code=code, seq=position, version=doc.version, commit=commit.sha,
                 blob=blob, effective=doc.effective, status=doc.status, title=doc.title,
                 departments=list(doc.departments), review_months=doc.review_months, owner=doc.owner,
-                author_name=commit.author.name, author_email=commit.author.email,
-                committed_at=commit.committed_at, approved_by=meta.approved_by, summary=meta.summary,
-                review_id=meta.review_id, withdrawn_reason=meta.withdrawn_reason,
+                author_name=_clip(commit.author.name, 200), author_email=_clip(commit.author.email, 200),
+                committed_at=commit.committed_at, approved_by=_clip(meta.approved_by, 300) or None,
+                summary=_clip(meta.summary, 1_000_000), review_id=review_id,
+                withdrawn_reason=_clip(meta.withdrawn_reason, 1_000_000) or None,
             )
             session.add(row)
             proc.versions_count = (proc.versions_count or 0) + 1
             latest[code] = row
             removed.discard(code)
+            problems.add_valid(path, commit.sha, position)
             added += 1
     for code, row in latest.items():
         proc = procs[code]
@@ -735,6 +990,7 @@ def _sync_into(session, store, head: str | None, rebuild: bool) -> int:
         for proc in procs.values():
             if proc.versions_count == 0:
                 proc.removed = True  # its history is gone from main (rewritten)
+    problems.save(session, rebuild)
     # Every commit on main has exactly one audit entry: one made by plain git, or by a publish
     # that died before its audit write, gets one now, from git's own record.
     audit_service.record_unaudited_commits(store, commit_changes)

@@ -21,6 +21,7 @@ from audit import service as audit
 from procedures import catalog, document, trailers
 from repo_store import Conflict as StoreConflict
 from repo_store import Signature, StoreError
+from webapp.dates import date_bounds
 from webapp.exceptions import DomainError, ValidationError
 from webapp.extensions import db
 from webapp.i18n import _l
@@ -28,8 +29,8 @@ from webapp.store import get_store
 
 procedures_cli = AppGroup("procedures", help="Procedures in the git store: import files, sync the catalogue.")
 
-#: Largest file accepted (a procedure is a few KB; this only stops accidents).
-MAX_FILE_BYTES = 1 << 20
+#: Largest file accepted: the same bound as every stored procedure file.
+MAX_FILE_BYTES = document.MAX_FILE_BYTES
 DEFAULT_AUTHOR = Signature("ProcDesk import", "import@procdesk.invalid")
 
 
@@ -57,7 +58,8 @@ def check_file(path: Path, *, existing: set[str], departments: set[str], logins:
         message = _l("The file is larger than %(kb)d KB.", kb=MAX_FILE_BYTES // 1024)
         raise ValidationError(message, errors={"file": [message]})
     stem = path.name[: -len(".md")]
-    doc = document.parse(data, expected_code=stem if document.CODE_RE.match(stem) else None)
+    doc = document.parse(data, expected_code=stem if document.CODE_RE.match(stem) else None,
+                         date_bounds=date_bounds())
     errors: dict[str, list] = {}
     if doc.code in existing:
         errors.setdefault("code", []).append(
@@ -200,6 +202,12 @@ def sync_cmd(rebuild):
     """Mirror the store's main branch into the catalogue tables."""
     added = catalog.sync(rebuild=rebuild, commit=True)
     click.echo(f"catalogue synced: {added} version(s) added, head {(catalog.synced_head() or '-')[:12]}")
+    problems = catalog.problems()
+    for problem in problems:
+        messages = "; ".join(f"{key}: {m}" for key, values in problem.errors.items() for m in values)
+        click.echo(f"problem: {problem.path} at {problem.commit[:12]} ({problem.kind}): {messages}", err=True)
+    if problems:
+        click.echo(f"{len(problems)} version(s) left out or unreadable: see /procedures/problems", err=True)
 
 
 @procedures_cli.command("maintenance")

@@ -77,3 +77,31 @@ class StoreState(db.Model):
     key: Mapped[str] = mapped_column(String(60), primary_key=True)
     value: Mapped[str] = mapped_column(String(200))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class StoreProblem(db.Model):
+    """A procedure file on ``main`` the catalogue could not take, listed for document controllers.
+
+    ``kind`` is ``invalid`` (the file breaks the format: recorded by the sync, which skips
+    that version so the one before stays in force) or ``unreadable`` (a mirrored version
+    whose text cannot be rendered: recorded when a page first fails to show it). A problem
+    is resolved when a later valid version of the same file lands on ``main``.
+    """
+
+    __tablename__ = "store_problems"
+    __table_args__ = (UniqueConstraint("path", "commit", name="uq_store_problems_path_commit"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    path: Mapped[str] = mapped_column(String(60))
+    code: Mapped[str] = mapped_column(String(40), index=True)
+    commit: Mapped[str] = mapped_column(String(40))
+    blob: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    kind: Mapped[str] = mapped_column(String(20), default="invalid")
+    #: ``{field: [message]}`` in the default language, as found.
+    errors: Mapped[dict] = mapped_column(JSON, default=dict)
+    author_name: Mapped[str] = mapped_column(String(200), default="")
+    author_email: Mapped[str] = mapped_column(String(200), default="")
+    committed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    found_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    #: The commit whose valid version of the file resolved the problem.
+    resolved_by: Mapped[str | None] = mapped_column(String(40), nullable=True)

@@ -186,10 +186,27 @@ def index():
         number = 1
     start = (number - 1) * PER_PAGE
     page = Page(items[start:start + PER_PAGE], number, PER_PAGE, len(items) > start + PER_PAGE)
+    problems = catalog.open_problems_count() if current_user.can(P.PROCEDURES_PUBLISH) else 0
     return render(
         "procedures/index.html", page=page, total=len(items), today=today, departments=_departments(),
         department=department, status=status, include_withdrawn=include_withdrawn,
-        statuses=catalog.LIST_STATUSES)
+        statuses=catalog.LIST_STATUSES, problems=problems)
+
+
+@bp.get("/problems")
+@permission_required(P.PROCEDURES_PUBLISH)
+def problems():
+    """Files on main the catalogue could not take (invalid, or unreadable), for document controllers."""
+    return render("procedures/problems.html", open_problems=catalog.problems(),
+                  resolved=catalog.problems(resolved=True, limit=20))
+
+
+def _rendered(view: catalog.VersionView):
+    """``(rendered, None)``, or ``(None, message)`` when this one version cannot be shown."""
+    try:
+        return view.rendered(), None
+    except catalog.DocumentUnreadable as exc:
+        return None, exc.message
 
 
 @bp.get("/search")
@@ -217,9 +234,15 @@ def read(code: str):
     if cached is not None:
         return cached
     can_publish = current_user.can(P.PROCEDURES_PUBLISH)
-    key = ("read", *identity, can_publish)
-    content = _fragment(key, "procedures/_read_body.html", v=view, rendered=view.rendered(), today=today,
-                        departments=departments, can_publish=can_publish, review_url=review_url(view.review_id))
+    rendered, unreadable = _rendered(view)
+    context = dict(v=view, rendered=rendered, unreadable=unreadable, today=today, departments=departments,
+                   can_publish=can_publish, review_url=review_url(view.review_id))
+    if unreadable is not None:
+        # Shown with the version's header and links, never cached, no ETag: once fixed it renders.
+        content = Markup(render("procedures/_read_body.html", **context))
+        return render_framed("procedures/read.html", {"page_title": f"{view.code} {view.title}",
+                                                      "content": content})
+    content = _fragment(("read", *identity, can_publish), "procedures/_read_body.html", **context)
     body = render_framed("procedures/read.html", {"page_title": f"{view.code} {view.title}", "content": content})
     return _with_etag(body, etag)
 
@@ -265,9 +288,11 @@ def version(code: str, ref: str):
     cached = _not_modified(etag)
     if cached is not None:
         return cached
-    body = render("procedures/version.html", v=view, current=current, rendered=view.rendered(),
-                  today=today, departments=departments, review_url=review_url(view.review_id))
-    return _with_etag(body, etag)
+    rendered, unreadable = _rendered(view)
+    body = render("procedures/version.html", v=view, current=current, rendered=rendered, unreadable=unreadable,
+                  today=today, departments=departments, review_url=review_url(view.review_id),
+                  can_publish=current_user.can(P.PROCEDURES_PUBLISH))
+    return body if unreadable is not None else _with_etag(body, etag)
 
 
 @bp.get("/<code>/compare")
@@ -307,9 +332,10 @@ def print_view(code: str):
     css_args = {"code": code}
     if request.args.get("version"):
         css_args["version"] = request.args["version"]
-    return render("procedures/print.html", v=view, rendered=view.rendered(), today=today,
-                           departments=_departments(), controlled=controlled, printed_at=_printed_at(),
-                           print_css=url_for("procedures.print_css", **css_args))
+    rendered, unreadable = _rendered(view)
+    return render("procedures/print.html", v=view, rendered=rendered, unreadable=unreadable, today=today,
+                  departments=_departments(), controlled=controlled and unreadable is None,
+                  printed_at=_printed_at(), print_css=url_for("procedures.print_css", **css_args))
 
 
 def _css_string(value: str) -> str:
