@@ -594,13 +594,13 @@ def publish(code: str, markdown_text: str, *, summary: str, base: str | None, au
             previous_doc = _parse_stored(file)
         except ValidationError:
             previous_doc = None
+        # A previous date outside the sane range (stored before the range was checked) cannot
+        # hold a fixed version back.
         if previous_doc is not None and previous_doc.status == document.STATUS_EFFECTIVE \
                 and doc.effective < previous_doc.effective and dates.in_range(previous_doc.effective):
             raise ValidationError(
                 _l("The procedure file has errors; please correct the fields listed."),
                 errors={"effective": [_l("A new version cannot take effect before the version it replaces "
-        # A previous date outside the sane range (stored before the range was checked) cannot
-        # hold a fixed version back.
                                          "(%(date)s).", date=previous_doc.effective.isoformat())]})
         return doc, _serialized(doc)
 
