@@ -474,3 +474,91 @@ def test_next_review_date(effective, months, expected):
 def test_module_exports_exist():
     for name in document.__all__:
         assert hasattr(document, name), name
+
+
+# ---------------------------------------------------------------- issue 8: what may enter
+
+BOUNDS = (date(2000, 1, 1), date(2031, 12, 31))
+
+
+def test_far_dates_never_overflow_the_review_date():
+    assert next_review_date(date(9999, 12, 31), 6) == date.max
+    assert next_review_date(date(9999, 7, 1), 36) == date.max
+    assert parse(front(effective="9999-12-31")).next_review == date.max  # no bounds: stored files still parse
+
+
+@pytest.mark.parametrize("value", ["9999-12-31", "0001-01-01", "1999-12-31", "2032-01-01"])
+def test_effective_date_outside_the_bounds_is_refused(value):
+    errors = errors_of(front(effective=value), date_bounds=BOUNDS)
+    assert errors == {"effective": ["Enter a date between 2000-01-01 and 2031-12-31."]}
+
+
+def test_effective_date_on_the_bounds_is_accepted():
+    for value in BOUNDS:
+        assert parse(front(effective=value.isoformat()), date_bounds=BOUNDS).effective == value
+
+
+@pytest.mark.parametrize(("yaml_value", "field"), [
+    ('"\\ud800"', "title"), ('"a\\x00b"', "title"), ('"a\\x1bb"', "title"), ('"\\uFFFD"', "title"),
+    ('["\\ud800"]', "departments"), ('{"\\ud800": 1}', "note"),
+])
+def test_text_that_is_not_clean_is_refused_after_yaml_escapes(yaml_value, field):
+    key = "note" if field == "note" else field
+    errors = errors_of(front(**{key: yaml_value}))
+    assert set(errors) == {field}
+
+
+@pytest.mark.parametrize("text", [
+    front().replace("body", "bo\x07dy"), front().replace("body", "bo\ud800dy"),
+    front().encode().replace(b"body", b"bo\xed\xa0\x80dy"),
+])
+def test_raw_text_that_is_not_clean_is_refused(text):
+    assert set(errors_of(text)) == {"file"}
+
+
+def _bomb(levels):
+    lines = ['a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    lines += [f"a{i}: &a{i} [" + ",".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, levels + 1)]
+    return "\n".join(lines)
+
+
+@pytest.mark.parametrize("extra", [_bomb(4), _bomb(9), "n: &n 1", "n: *n", "<<: {a: 1}\nb: &b 2"])
+def test_anchors_and_aliases_are_refused_before_anything_expands(extra):
+    text = front().replace("---\nbody", extra + "\n---\nbody")
+    errors = errors_of(text)
+    assert list(errors) == ["front_matter"]
+    assert "anchors and aliases" in errors["front_matter"][0] or "YAML" in errors["front_matter"][0]
+
+
+def test_front_matter_is_bounded_in_size_and_depth():
+    deep = front(note="[" * (document.MAX_FRONT_MATTER_DEPTH + 1) + "]" * (document.MAX_FRONT_MATTER_DEPTH + 1))
+    assert "nested" in errors_of(deep)["front_matter"][0]
+    big = front(note="x" * document.MAX_FRONT_MATTER_CHARS)
+    assert "longer than" in errors_of(big)["front_matter"][0]
+    ok = front(note="[" * 10 + "]" * 10)
+    assert parse(ok).extra["note"] == [[[[[[[[[[]]]]]]]]]]
+
+
+def test_file_size_is_bounded_when_asked():
+    text = front().replace("body", "x" * 2048)
+    assert parse(text, max_bytes=4096).body.startswith("x")
+    assert errors_of(text, max_bytes=1024) == {"file": ["The procedure file is larger than 1 KB."]}
+
+
+def test_departments_are_bounded_and_duplicates_are_one_message():
+    errors = errors_of(front(departments="[" + ", ".join(["CS"] * 30) + "]"))
+    assert errors == {"departments": ["Departments listed twice: CS."]}
+    many = ", ".join("D" + chr(65 + i // 26) + chr(65 + i % 26) for i in range(document.MAX_DEPARTMENTS + 1))
+    assert errors_of(front(departments=f"[{many}]")) == {"departments": ["List at most 50 departments."]}
+    fifty = ", ".join("D" + chr(65 + i // 26) + chr(65 + i % 26) for i in range(document.MAX_DEPARTMENTS))
+    assert len(parse(front(departments=f"[{fifty}]")).departments) == 50
+
+
+def test_messages_per_field_are_capped():
+    bad = ", ".join(f"x{i}" for i in range(40))
+    messages = errors_of(front(departments=f"[{bad}]"))["departments"]
+    assert len(messages) == document.MAX_MESSAGES_PER_FIELD
+    assert messages[-1] == "… and 31 more problems in this field."
+    long_value = "y" * 500
+    messages = errors_of(front(departments=f"[{long_value}]"))["departments"]
+    assert len(messages[0]) < 120  # a value is quoted, cut short
