@@ -11,6 +11,7 @@ matched terms are wrapped in ``<mark>``, so author content can never inject mark
 """
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from collections import OrderedDict
@@ -20,6 +21,7 @@ from datetime import date
 from markupsafe import Markup, escape
 
 from procedures import catalog
+from repo_store import StoreError
 
 __all__ = ["Hit", "Results", "search", "terms_of", "MAX_QUERY"]
 
@@ -27,6 +29,8 @@ MAX_QUERY = 200
 MAX_TERMS = 8
 SNIPPET_RADIUS = 40
 SNIPPETS_PER_HIT = 2
+
+log = logging.getLogger(__name__)
 
 _LINK_RE = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 
@@ -167,11 +171,20 @@ def _index(all_versions: bool, today: date) -> tuple:
             views = [v for v in catalog.current_versions(today).values() if not v.is_withdrawn]
         catalog.preload(views)
         entries = []
+        skipped = False
         for view in views:
-            doc = _doc(view)
+            try:
+                doc = _doc(view)
+            except StoreError as exc:
+                # A damaged object in the store: that version's own page says so (503); the
+                # search goes on without it, and the index is not kept, so it is back once repaired.
+                log.error("search skips %s %s (blob %s): %s", view.code, view.version, view.blob[:12], exc)
+                skipped = True
+                continue
             entries.append((view, view.code.lower(), view.title.lower(), doc.folded or doc.plain.lower()))
         index = tuple(entries)
-        cache.put(key, index, 64 * len(index))  # the texts themselves are counted in the text cache
+        if not skipped:
+            cache.put(key, index, 64 * len(index))  # the texts themselves are counted in the text cache
     return index
 
 
