@@ -257,11 +257,15 @@ def _audited(session, shas) -> set[str]:
 
 
 def _commit_entry(store, commit, changes) -> AuditEntry:
+    unreadable = ""
     if changes is None:
-        if commit.parents:
-            changes = store.diff_paths(commit.parents[0], commit.sha)
-        else:
-            changes = [("A", path) for path, _blob in store.list_files(commit.sha)]
+        try:
+            if commit.parents:
+                changes = store.diff_paths(commit.parents[0], commit.sha)
+            else:
+                changes = [("A", path) for path, _blob in store.list_files(commit.sha)]
+        except repo_store.StoreError as exc:  # a damaged object: the entry is still due, without the files
+            changes, unreadable = [], _clean(exc, 300)
     files = [{"status": c[0], "path": _clean(c[1])} for c in changes]
     author = commit.author
     return record(
@@ -279,6 +283,7 @@ def _commit_entry(store, commit, changes) -> AuditEntry:
             "trailers": [[_clean(k, 100), _clean(v)] for k, v in commit.trailers[:50]],
             "files": files[:_MAX_FILES],
             "files_count": len(files),
+            **({"files_unreadable": unreadable} if unreadable else {}),
         },
         reason="",
     )
@@ -302,7 +307,11 @@ def record_unaudited_commits(store, commit_changes=(), *, branch: str = "main", 
     head = commit_changes[-1][0].sha if commit_changes else store.head(branch)
     if head is None:
         return []
-    window = store.history(rev=head, first_parent=True, limit=None if everything else RECENT_COMMITS)
+    try:
+        window = store.history(rev=head, first_parent=True, limit=None if everything else RECENT_COMMITS)
+    except repo_store.StoreError as exc:  # never let this hold the catalogue back: the next pass looks again
+        log.warning("audit: cannot list the commits of %s (%s); checking only the ones just synced", branch, exc)
+        window = []
     known = {c.sha for c, _changes in commit_changes}
     ordered = [(c, None) for c in reversed(window) if c.sha not in known] + commit_changes
     cutoff = (now or utcnow()) - timedelta(seconds=IN_FLIGHT_SECONDS)
