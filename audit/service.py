@@ -453,6 +453,7 @@ class Problem:
     commit: str | None = None
     detail: str = ""
     at: datetime | None = None
+    left: int | None = None  # "truncated": how many of the anchored entries are left
 
     @property
     def message(self):
@@ -607,14 +608,15 @@ def verify(batch: int = 2000, *, store=None) -> VerifyResult:
     else:
         held = db.session.execute(select(AuditEntry.hash).where(AuditEntry.id == anchored.entry_id)).scalar()
         if held != anchored.hash:
+            left = None
             if held is None and (last_id < anchored.entry_id or total < anchored.count):
                 kind = "truncated"
                 left = db.session.execute(select(func.count()).select_from(AuditEntry)
                                           .where(AuditEntry.id <= anchored.entry_id)).scalar()
-                count = max(anchored.count - left, 1)
             else:
-                kind, count = "anchor", 1
-            problems.append(Problem(kind, anchored.entry_id, count=count, at=anchored.at, last_id=last_id or None))
+                kind = "anchor"
+            problems.append(Problem(kind, anchored.entry_id, count=anchored.count, at=anchored.at,
+                                    last_id=last_id or None, left=left))
             walk.counts[kind] = walk.counts.get(kind, 0) + 1
         elif oldest_unanchored is not None and oldest_unanchored < utcnow() - ANCHOR_MAX_AGE:
             warnings.append(Problem("stale_anchor", anchored.entry_id, at=anchored.at))
@@ -679,8 +681,9 @@ def describe(p: Problem):
         return _l("Entries %(first)d to %(last)d (%(n)d) carry hashes not made with the audit key: they were "
                   "changed and the chain recomputed without the key.", first=p.entry_id, last=p.last_id, n=p.count)
     if p.kind == "truncated":
-        return _l("The log ends before the head anchored in the git store on %(at)s (entry %(id)d): about "
-                  "%(n)d entries were deleted at the end.", at=at, id=p.entry_id, n=p.count)
+        return _l("The log no longer reaches the head anchored in the git store on %(at)s: entry %(id)d is gone "
+                  "and %(left)d of the %(n)d entries anchored are left, so entries were deleted at the end.",
+                  at=at, id=p.entry_id, n=p.count, left=p.left or 0)
     if p.kind == "anchor":
         if p.entry_id is None:
             return _l("The anchor in the git store cannot be read: %(problem)s", problem=p.detail)

@@ -240,9 +240,11 @@ def test_truncation_is_detected_against_the_anchor(app):
     _tamper(app, delete(AuditEntry).where(AuditEntry.id.in_(ids[-2:])))
     result = _verify(app)
     assert not result.ok and _kinds(result) == ["truncated"]
-    assert result.problems[0].entry_id == ids[-1] and result.problems[0].count == 2
+    problem = result.problems[0]
+    assert (problem.entry_id, problem.count, problem.left) == (ids[-1], len(ids), len(ids) - 2)
     r = _cli(app, "audit", "verify")
     assert r.exit_code == 1 and "[truncated]" in r.output and "deleted at the end" in r.output
+    assert f"entry {ids[-1]} is gone and {len(ids) - 2} of the {len(ids)} entries anchored are left" in r.output
     # New entries after the truncation do not hide it (SQLite even reuses the deleted ids).
     _seed(app, 1)
     result = _verify(app)
