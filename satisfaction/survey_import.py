@@ -5,19 +5,26 @@ name), 意见建议 — and one form per row. Ratings are 1–5 or the words pri
 form (非常满意 … 非常不满意). Every row is checked before anything is written; a file with
 any bad row, a wrong header or more forms than were distributed is refused whole, with
 every problem named by row and column. Good files go in with two bulk INSERTs.
+
+The file is read by :mod:`satisfaction.xlsx_read`, not by openpyxl: the zip is checked before
+anything is unpacked, declared sheet dimensions are ignored, only the header's columns are
+kept, and every XML element counts against a budget of ``ELEMENTS_PER_ROW`` per form allowed
+(``SURVEY_IMPORT_MAX_ROWS``), so no file costs more time or memory than the largest legitimate
+one. Text cells that are not clean Unicode (:func:`webapp.textguard.bad_text_message`) are
+refused by row and column like any other bad cell.
 """
 from __future__ import annotations
 
 import hashlib
 import io
 import uuid
-import zipfile
 from dataclasses import dataclass
 
 from flask import current_app
 from sqlalchemy import insert
 
 from audit import service as audit
+from satisfaction import xlsx_read
 from satisfaction.export import xlsx_text
 from satisfaction.models import ServiceCategory
 from satisfaction.survey_models import SurveyAnswer, SurveyCampaign, SurveyResponse
@@ -35,6 +42,7 @@ from webapp.db import utcnow
 from webapp.exceptions import ValidationError
 from webapp.extensions import db
 from webapp.i18n import _l
+from webapp.textguard import bad_text_message
 
 ROOM = "房号"
 OVERALL = "总体评价"
@@ -48,6 +56,11 @@ ALIASES = {
 MAX_ERRORS = 200
 HEADER_SEARCH_ROWS = 5
 DEFAULT_MAX_ROWS = 10_000
+#: The header row is looked for in this many columns; once found, only its columns are read.
+MAX_HEADER_COLUMNS = 256
+#: XML elements a file may have per form it may hold (a form: a row, a few cells and their values;
+#: styled empty cells and rich text use more). Beyond that the file is refused unread.
+ELEMENTS_PER_ROW = 100
 
 
 @dataclass
@@ -116,78 +129,99 @@ def _columns(header: tuple, categories: list[ServiceCategory]) -> dict[int, tupl
     return columns
 
 
-def _open_sheet(data: bytes):
-    from openpyxl import load_workbook
-    from openpyxl.utils.exceptions import InvalidFileException
+def max_unpacked() -> int:
+    return int(current_app.config.get("SURVEY_IMPORT_MAX_UNPACKED_BYTES", xlsx_read.DEFAULT_MAX_UNPACKED))
 
+
+def _text_problem(value):
+    """The reason a text cell is refused (not clean Unicode, control characters), or None."""
+    return bad_text_message(value) if isinstance(value, str) else None
+
+
+def _rows(data: bytes):
+    """(row number, values) of the first sheet, read under the limits of :mod:`satisfaction.xlsx_read`;
+    returns the row iterator, whose ``width`` the caller narrows once it knows the columns."""
     if not data:
         _refuse(_l("The file is empty."))
-    if not zipfile.is_zipfile(io.BytesIO(data)):
-        _refuse(_l("This is not an XLSX file (Excel 2007 or later). Download the template and fill it in."))
-    try:
-        wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, OSError):
-        _refuse(_l("This is not an XLSX file (Excel 2007 or later). Download the template and fill it in."))
-    return wb, wb.worksheets[0]
+    limit = max_rows()
+    budget = xlsx_read.Budget(
+        (limit + HEADER_SEARCH_ROWS + 100) * ELEMENTS_PER_ROW,
+        _l("The file holds far more cells than %(max)d forms need. Delete empty or unrelated rows and columns, "
+           "or import the forms in smaller files.", max=limit))
+    archive = xlsx_read.open_archive(data, max_unpacked=max_unpacked())
+    sheet, strings = xlsx_read.first_sheet(archive, budget)
+    return xlsx_read.SheetRows(archive, sheet, xlsx_read.shared_strings(archive, strings, budget), budget,
+                               width=MAX_HEADER_COLUMNS)
+
+
+def _find_header(rows) -> tuple[list, int]:
+    overall = {_norm(a) for a in ALIASES[OVERALL]}
+    for number, row in rows:
+        if number > HEADER_SEARCH_ROWS:
+            break
+        if any(_norm(c) in overall for c in row):
+            problems = [_cell_error(number, xlsx_read.column_letters(index + 1), problem)
+                        for index, cell in enumerate(row) if (problem := _text_problem(cell)) is not None]
+            if problems:
+                _refuse(_l("The header row does not match this survey. Download the template and copy the forms "
+                           "into it."), {"header": problems})
+            return row, number
+    _refuse(_l("No header row with a “%(column)s” column was found in the first rows of the first sheet.",
+               column=OVERALL))
+
+
+def _read_cell(kind: str, cat, cell, values: dict):
+    """Store one cell's clean value in ``values``; returns the problem with it, or None."""
+    problem = _text_problem(cell)
+    if problem is not None:
+        return problem
+    if kind in ("overall", "rating"):
+        try:
+            rating = parse_rating(cell)
+        except ValueError:
+            return _l("the rating must be 1–5 or one of %(words)s", words="/".join(RATING_WORDS))
+        if kind == "overall":
+            values["overall"] = rating
+            if rating is None:
+                return _l("the overall rating is required")
+        elif rating is not None:
+            values["ratings"][cat.id] = rating
+        return None
+    text = "" if cell is None else str(cell).strip()
+    if isinstance(cell, float) and cell.is_integer():
+        text = str(int(cell))
+    limit_len = ROOM_MAX if kind == "room" else COMMENTS_MAX
+    values[kind] = text
+    if len(text) > limit_len:
+        return _l("at most %(n)d characters", n=limit_len)
+    return None
 
 
 def parse(data: bytes, campaign: SurveyCampaign) -> list[dict]:
     """Read and check every row → clean values; ValidationError lists every bad cell."""
     categories = categories_of(campaign)
-    wb, ws = _open_sheet(data)
-    try:
-        rows = ws.iter_rows(values_only=True)
-        header, header_row = None, 0
-        for number, row in enumerate(rows, start=1):
-            if any(_norm(c) in {_norm(a) for a in ALIASES[OVERALL]} for c in row or ()):
-                header, header_row = row, number
-                break
-            if number >= HEADER_SEARCH_ROWS:
-                break
-        if header is None:
-            _refuse(_l("No header row with a “%(column)s” column was found in the first rows of the first sheet.",
-                       column=OVERALL))
-        columns = _columns(header, categories)
-        limit = max_rows()
-        parsed: list[dict] = []
-        errors: dict[str, list[str]] = {}
-        for number, row in enumerate(rows, start=header_row + 1):
-            if row is None or all(_norm(c) == "" for c in row):
-                continue
-            if len(parsed) >= limit:
-                _refuse(_l("The file has more than %(max)d forms; import at most %(max)d at a time.", max=limit))
-            values = {"room": "", "overall": None, "comments": "", "ratings": {}}
-            for index, (kind, cat) in columns.items():
-                cell = row[index] if index < len(row) else None
+    rows = _rows(data)
+    reading = iter(rows)
+    header, header_row = _find_header(reading)
+    columns = _columns(header, categories)
+    rows.width = max(columns) + 1  # cells further right are never stored
+    limit = max_rows()
+    parsed: list[dict] = []
+    errors: dict[str, list[str]] = {}
+    for number, row in reading:
+        if number <= header_row or all(_norm(c) == "" for c in row):
+            continue
+        if len(parsed) >= limit:
+            _refuse(_l("The file has more than %(max)d forms; import at most %(max)d at a time.", max=limit))
+        values = {"room": "", "overall": None, "comments": "", "ratings": {}}
+        for index, (kind, cat) in columns.items():
+            problem = _read_cell(kind, cat, row[index] if index < len(row) else None, values)
+            if problem is not None:
                 column_name = str(header[index]).strip()
-                problem = None
-                if kind in ("overall", "rating"):
-                    try:
-                        rating = parse_rating(cell)
-                    except ValueError:
-                        problem = _l("the rating must be 1–5 or one of %(words)s", words="/".join(RATING_WORDS))
-                    else:
-                        if kind == "overall":
-                            if rating is None:
-                                problem = _l("the overall rating is required")
-                            values["overall"] = rating
-                        elif rating is not None:
-                            values["ratings"][cat.id] = rating
-                else:
-                    text = "" if cell is None else str(cell).strip()
-                    if isinstance(cell, float) and cell.is_integer():
-                        text = str(int(cell))
-                    limit_len = ROOM_MAX if kind == "room" else COMMENTS_MAX
-                    if len(text) > limit_len:
-                        problem = _l("at most %(n)d characters", n=limit_len)
-                    values[kind] = text
-                if problem is not None:
-                    errors[f"{number}:{column_name}"] = [_cell_error(number, column_name, problem)]
-            parsed.append(values)
-            if len(errors) >= MAX_ERRORS:
-                break
-    finally:
-        wb.close()
+                errors[f"{number}:{column_name}"] = [_cell_error(number, column_name, problem)]
+        parsed.append(values)
+        if len(errors) >= MAX_ERRORS:
+            break
     if errors:
         shown = len(errors)
         _refuse(_l("%(n)d problems found; nothing was imported. Correct the file and import it again.", n=shown),

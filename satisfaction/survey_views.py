@@ -360,7 +360,10 @@ def import_xlsx(campaign_id: int):
             result = importer.import_responses(campaign, upload.read(), upload.filename or "", actor=current_user)
         except ValidationError as exc:
             flash(str(exc), "error")
-            problems = [m for msgs in (exc.errors or {}).values() for m in msgs if str(m) != str(exc)]
+            errors = exc.errors or {}
+            # A problem with the file as a whole (not a workbook, too large, damaged) is the upload field's.
+            form.file.errors = list(form.file.errors or []) + [str(m) for m in errors.get("file", ())]
+            problems = [m for key, msgs in errors.items() if key != "file" for m in msgs if str(m) != str(exc)]
             status = 400
         except InvalidTransition as exc:
             flash(str(exc), "error")
