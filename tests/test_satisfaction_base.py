@@ -95,7 +95,7 @@ def test_bad_settings_are_refused_and_nothing_changes(app, logged_in, field, val
 def test_scope_helpers(app, make_project, make_user):
     from accounts.models import User
     from satisfaction.scope import check_project, visible_projects
-    from webapp.exceptions import PermissionDenied
+    from webapp.exceptions import NotFound
 
     p1, p2 = make_project("P1"), make_project("P2")
     clerk_id = make_user("clerk1", roles=("clerk",), projects=("P1",))
@@ -105,8 +105,12 @@ def test_scope_helpers(app, make_project, make_user):
         assert [p.code for p in visible_projects(clerk)] == ["P1"]
         assert [p.code for p in visible_projects(boss)] == ["P1", "P2"]
         assert check_project(p1, clerk).code == "P1"
-        with pytest.raises(PermissionDenied):
+        # Another project is answered like one that does not exist (issue 8 item 12: was PermissionDenied).
+        with pytest.raises(NotFound) as theirs:
             check_project(p2, clerk)
+        with pytest.raises(NotFound) as unknown:
+            check_project(987654, clerk)
+        assert str(theirs.value) == str(unknown.value)
 
 
 def test_satisfaction_home_lists_only_my_projects(logged_in, make_project):
