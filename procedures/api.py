@@ -58,6 +58,8 @@ def version_json(v: catalog.VersionView) -> dict:
 
 
 def _with_text(v: catalog.VersionView) -> Response:
+    """The version with its text; a version whose text cannot be rendered is a 503 for it alone
+    (:class:`catalog.DocumentUnreadable`, ``details.problem == "unreadable"``)."""
     etag = hashlib.sha1(f"{v.commit}|{v.blob}|{v.state}|{v.upcoming.commit if v.upcoming else ''}|"
                         f"{catalog.local_today()}".encode()).hexdigest()
     if request.if_none_match.contains_weak(etag):
@@ -168,14 +170,14 @@ register_paths({
         "summary": "The version in force, with its text (`markdown` as stored, `html` rendered)",
         "tags": ["procedures"], "parameters": [_code],
         "responses": {**_ok("ProcedureText", "the version in force"), "304": {"description": "not modified"},
-                      **error_responses(401, 403, 404)}}},
+                      **error_responses(401, 403, 404, 503)}}},
     "/procedures/{code}/versions": {"get": {
         "summary": "Every version, newest first", "tags": ["procedures"], "parameters": [_code],
         "responses": {**_ok("VersionList", "versions"), **error_responses(401, 403, 404)}}},
     "/procedures/{code}/versions/{version}": {"get": {
         "summary": "One version with its text", "tags": ["procedures"], "parameters": [_code, _ref],
         "responses": {**_ok("ProcedureText", "the version"), "304": {"description": "not modified"},
-                      **error_responses(401, 403, 404)}}},
+                      **error_responses(401, 403, 404, 503)}}},
     "/procedures/{code}/compare": {"get": {
         "summary": "Redline between two versions (default: the version in force against the one before it)",
         "tags": ["procedures"],

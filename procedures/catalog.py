@@ -314,7 +314,7 @@ def _unreadable(view: VersionView) -> DocumentUnreadable:
         _l("Version %(version)s of %(code)s cannot be displayed: its text is too deeply nested or too complex "
            "to render. Document controllers have been told; the version history is still available.",
            version=view.version, code=view.code),
-        code=view.code, version=view.version, revision=view.commit)
+        code=view.code, version=view.version, revision=view.commit, problem="unreadable")
 
 
 _UNREADABLE_MESSAGE = _l("The text cannot be displayed: it is too deeply nested or too complex to render.")
@@ -433,7 +433,8 @@ def _versions_of(code: str, today: date) -> list[VersionView]:
         built = _build_safely(code, rows, today)
         if built is None:
             raise DocumentUnreadable(_l("Procedure %(code)s cannot be displayed: its versions in the store are not "
-                                        "readable. Document controllers have been told.", code=code), code=code)
+                                        "readable. Document controllers have been told.", code=code), code=code,
+                                     problem="unreadable")
         views = tuple(built)
         state.views.put(key, views)
     return list(views)

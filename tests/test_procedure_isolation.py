@@ -357,7 +357,8 @@ def test_a_document_that_cannot_be_rendered_breaks_only_its_own_page(world, cont
     assert reader.get(f"/procedures/{BAD}/versions/A-1").status_code == 200
     assert reader.get(f"/procedures/{BAD}/versions/A-0").status_code == 200
     r = reader.get(f"/api/v1/procedures/{BAD}")
-    assert r.status_code == 503 and r.json["details"]["code"] == BAD and r.json["message"]
+    assert r.status_code == 503 and r.json["error"] == "unavailable" and r.json["message"]
+    assert r.json["details"] == {"code": BAD, "version": "A/1", "revision": bad_commit, "problem": "unreadable"}
     # The to-read list renders every other document and an error for this one.
     r = reader.get("/acknowledgements/")
     assert r.status_code == 200

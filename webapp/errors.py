@@ -24,6 +24,7 @@ TITLES = {
     413: _l("Upload too large"),
     429: _l("Too many requests"),
     500: _l("Something went wrong"),
+    503: _l("Temporarily unavailable"),
 }
 
 MESSAGES = {
@@ -39,7 +40,7 @@ MESSAGES = {
 }
 
 CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
-         409: "conflict", 413: "too_large", 429: "too_many_requests", 500: "server_error"}
+         409: "conflict", 413: "too_large", 429: "too_many_requests", 500: "server_error", 503: "unavailable"}
 
 
 def error_response(status: int, message=None, *, details=None, errors=None):
