@@ -240,12 +240,20 @@ def _head_version(file: repo_store.FileVersion) -> str:
     version = trailers.parse_commit(history[0], store=store, path=file.path).version if history else None
     if not version or not document.VERSION_RE.match(version):
         # No trailers either (a plain git push): the newest valid version before it counts, so
-        # a fixed version can still be published on top of a broken one.
-        version = _last_valid_version(store, file)
+        # a fixed version can still be published on top of a broken one; failing that (a new
+        # file that was never valid), the version line the broken file itself carries.
+        version = _last_valid_version(store, file) or _version_line(file.data)
     if not version or not document.VERSION_RE.match(version):
         raise ValidationError(_l("The current file of this procedure in the store is not valid; "
                                  "ask an administrator to repair it."))
     return version
+
+
+def _version_line(data: bytes) -> str | None:
+    """``A/1`` from a ``version: A/1`` line near the top of a file that does not parse."""
+    match = re.search(r"^version[ \t]*:[ \t]*['\"]?([A-Z]/\d{1,3})['\"]?[ \t]*$",
+                      data[:4096].decode("utf-8", "replace"), re.MULTILINE)
+    return match.group(1) if match else None
 
 
 def _last_valid_version(store, file: repo_store.FileVersion, limit: int = 20) -> str | None:

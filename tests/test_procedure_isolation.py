@@ -320,6 +320,23 @@ def test_a_far_date_mirrored_before_the_checks_no_longer_takes_pages_down(world,
     assert _open_problems(world) == []
 
 
+def test_a_new_file_that_was_never_valid_can_be_fixed_in_the_editor(world, controller, reader):
+    new = "QP-CS-003"
+    bad_commit = _push(world, ATTACKS["surrogate_escape"][0].replace(BAD, new), code=new)
+    _everything_else_works(reader)
+    assert reader.get(f"/procedures/{new}").status_code == 404  # never in the catalogue
+    assert _open_problems(world) == [(new, bad_commit, "invalid")]
+    # The editor opens on the broken file (its version line counts) and publishes the fix.
+    r = controller.get(f"/procedures/{new}/edit")
+    assert r.status_code == 200
+    r = controller.post(f"/procedures/{new}/edit", {"markdown": procedure_text(new, body=FIXED_BODY),
+                                                    "summary": "修正", "base": head(world)})
+    assert r.status_code == 302, r.get_data(as_text=True)[:500]
+    assert _current(world, new) == "A/1"
+    assert _open_problems(world) == []
+    assert "4.3 投诉处理完毕后三日内回访" in reader.get(f"/procedures/{new}").get_data(as_text=True)
+
+
 def test_a_valid_later_version_resolves_and_a_rebuild_keeps_found_at(world, controller):
     first = _push(world, ATTACKS["far_future"][0])
     second = _push(world, ATTACKS["surrogate_escape"][0], summary="again")
