@@ -48,6 +48,11 @@ def check_text(value: str, field: str, errors: dict) -> bool:
     return True
 
 
+def _shown(name: str) -> str:
+    """A field name safe to send back: unclean characters written as ``\\uXXXX`` escapes."""
+    return BAD_TEXT_RE.sub(lambda m: f"\\u{ord(m.group()):04x}", name)
+
+
 def find_bad_text(value, field: str = "body", errors: dict | None = None, depth: int = 0) -> dict:
     """``{field: [message]}`` for every string in a JSON value (dict keys included) that is not clean."""
     errors = {} if errors is None else errors
@@ -57,7 +62,7 @@ def find_bad_text(value, field: str = "body", errors: dict | None = None, depth:
         check_text(value, field, errors)
     elif isinstance(value, dict):
         for key, item in value.items():
-            name = f"{field}.{key}" if field != "body" else str(key)
+            name = f"{field}.{_shown(str(key))}" if field != "body" else _shown(str(key))
             if isinstance(key, str) and not check_text(key, name, errors):
                 continue
             find_bad_text(item, name, errors, depth + 1)
@@ -71,13 +76,13 @@ def _request_errors() -> dict:
     errors: dict = {}
     for source in (request.args, request.form):
         for key, values in source.lists():
-            if not check_text(key, key, errors):
+            if not check_text(key, _shown(key), errors):
                 continue
             for value in values:
-                check_text(value, key, errors)
+                check_text(value, _shown(key), errors)
     for key, upload in request.files.items(multi=True):
         if upload.filename:
-            check_text(upload.filename, key, errors)
+            check_text(upload.filename, _shown(key), errors)
     if request.is_json and request.content_length:
         try:
             data = request.get_json(silent=True)
