@@ -198,7 +198,7 @@ def index():
 def problems():
     """Files on main the catalogue could not take (invalid, or unreadable), for document controllers."""
     return render("procedures/problems.html", open_problems=catalog.problems(),
-                  resolved=catalog.problems(resolved=True, limit=20))
+                  resolved=catalog.problems(resolved=True, limit=20), known=catalog.all_versions(_today()))
 
 
 def _rendered(view: catalog.VersionView):

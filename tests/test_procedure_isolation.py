@@ -326,6 +326,8 @@ def test_a_new_file_that_was_never_valid_can_be_fixed_in_the_editor(world, contr
     _everything_else_works(reader)
     assert reader.get(f"/procedures/{new}").status_code == 404  # never in the catalogue
     assert _open_problems(world) == [(new, bad_commit, "invalid")]
+    page = controller.get("/procedures/problems").get_data(as_text=True)
+    assert new in page and f"/procedures/{new}/history" not in page  # no link to a page that does not exist
     # The editor opens on the broken file (its version line counts) and publishes the fix.
     r = controller.get(f"/procedures/{new}/edit")
     assert r.status_code == 200
