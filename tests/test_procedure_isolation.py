@@ -339,6 +339,24 @@ def test_a_new_file_that_was_never_valid_can_be_fixed_in_the_editor(world, contr
     assert "4.3 投诉处理完毕后三日内回访" in reader.get(f"/procedures/{new}").get_data(as_text=True)
 
 
+def test_migration_0010_makes_the_next_sync_re_examine_what_was_mirrored(world, controller, reader, monkeypatch):
+    monkeypatch.setattr(dates, "date_bounds", lambda today=None: (date.min, date.max))
+    bad_commit = _push(world, ATTACKS["far_future"][0].replace("version: A/0", "version: A/1"))
+    assert _current(world) == "A/0" and not _open_problems(world)  # mirrored as an upcoming version
+    monkeypatch.undo()
+    with world.app_context():  # what the migration does, then a restart
+        from procedures.models import StoreState
+
+        db.session.execute(StoreState.__table__.delete().where(StoreState.key.in_(["main.head", "main.length"])))
+        db.session.commit()
+        catalog._app_state().synced_head = None
+    _everything_else_works(reader)
+    assert _open_problems(world) == [(BAD, bad_commit, "invalid")]
+    with world.app_context():
+        assert db.session.scalar(select(func.count()).select_from(ProcedureVersion)
+                                 .where(ProcedureVersion.commit == bad_commit)) == 0
+
+
 def test_a_valid_later_version_resolves_and_a_rebuild_keeps_found_at(world, controller):
     first = _push(world, ATTACKS["far_future"][0])
     second = _push(world, ATTACKS["surrogate_escape"][0], summary="again")
