@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from markupsafe import Markup
 from sqlalchemy import Column, Date, ForeignKey, Integer, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -21,7 +22,8 @@ meeting_staff = Table(
 
 
 class Meeting(db.Model):
-    """A meeting with the owners' committee; ``minutes`` is Markdown (rendered sanitised)."""
+    """A meeting with the owners' committee; ``minutes`` is Markdown, ``minutes_html`` its sanitised
+    rendering, made once when the minutes are saved (views never render Markdown)."""
 
     __tablename__ = "meetings"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -33,6 +35,7 @@ class Meeting(db.Model):
     attendees: Mapped[str] = mapped_column(Text, default="")
     topics: Mapped[str] = mapped_column(Text, default="")
     minutes: Mapped[str] = mapped_column(Text, default="")
+    minutes_html: Mapped[str] = mapped_column(Text, default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -53,6 +56,11 @@ class Meeting(db.Model):
     @property
     def voided(self) -> bool:
         return self.voided_at is not None
+
+    @property
+    def minutes_markup(self) -> Markup:
+        """The minutes as rendered and sanitised when they were saved."""
+        return Markup(self.minutes_html or "")
 
     @property
     def attendee_list(self) -> list[str]:

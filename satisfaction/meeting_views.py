@@ -22,7 +22,6 @@ from accounts.permissions import P, permission_required
 from actions.forms import VoidForm, put_errors
 from actions.service import STATUSES as ACTION_STATUSES
 from actions.validation import local_today
-from procedures.rendering import render as render_markdown
 from satisfaction import caring as caring_service
 from satisfaction import meetings as service
 from satisfaction.categories import list_categories
@@ -229,7 +228,7 @@ def _detail(meeting, void_form=None, status=200, print_view=False):
     from satisfaction.complaints import KIND_LABELS, STATUS_LABELS
 
     template = "satisfaction/meetings/print.html" if print_view else "satisfaction/meetings/detail.html"
-    return render_template(template, meeting=meeting, minutes_html=render_markdown(meeting.minutes).html,
+    return render_template(template, meeting=meeting,
                            outcomes=service.outcomes(meeting), void_form=void_form or VoidForm(version=meeting.version),
                            issue_form=IssueEntryForm(), entry_url=entry_url, kind_labels=KIND_LABELS,
                            status_labels=STATUS_LABELS, action_statuses=ACTION_STATUSES), status

@@ -1,7 +1,8 @@
 """Owners'-committee meetings (业主委员会座谈会, procedure 4.2.2): minutes, issues, follow-through.
 
 A meeting records who came, what was discussed and the minutes (Markdown, rendered
-sanitised). Each issue raised can be turned into a register entry (complaint or
+sanitised once when saved and stored beside them: minutes too complex to render are
+refused with a field message, and viewing never renders). Each issue raised can be turned into a register entry (complaint or
 suggestion, via ``satisfaction.complaints.create_entry`` with ``source=("meeting_issue", id)``)
 or a corrective/preventive action, and the meeting shows what became of it. Edits are
 guarded by an optimistic version; every change is audited; meetings are voided, never deleted.
@@ -16,6 +17,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from accounts.models import User
 from actions import validation as v
 from audit import service as audit
+from procedures import rendering
 from satisfaction import categories as category_service
 from satisfaction.complaint_models import Complaint
 from satisfaction.meeting_models import Meeting, MeetingIssue
@@ -105,6 +107,18 @@ def _issues(raw, errors: dict) -> list[dict]:
     return rows
 
 
+def _minutes_html(minutes: str, errors: dict) -> str:
+    """The sanitised HTML of the minutes, rendered now (once); a message when they cannot be rendered."""
+    if not minutes or errors.get("minutes"):
+        return ""
+    try:
+        return str(rendering.check_renderable(minutes, field="minutes").html)
+    except ValidationError as exc:
+        for message in exc.errors.get("minutes", [exc.message]):
+            v.add_error(errors, "minutes", message)
+        return ""
+
+
 def clean(data: dict, *, actor) -> dict:
     """Validate meeting input (form or API); raise ValidationError with every problem at once."""
     errors: dict = {}
@@ -118,6 +132,7 @@ def clean(data: dict, *, actor) -> dict:
         "staff_ids": _staff_ids(data.get("staff_ids"), errors, actor),
         "issues": _issues(data.get("issues"), errors),
     }
+    values["minutes_html"] = _minutes_html(values["minutes"], errors)
     if values["held_on"] and values["held_on"] < date(2000, 1, 1):
         v.add_error(errors, "held_on", _l("The date is too far in the past."))
     if not data.get("project_id"):
@@ -161,7 +176,7 @@ def save_meeting(meeting: Meeting | None, data: dict, *, actor, version=None) ->
     if locked and values["project_id"] != meeting.project_id:
         message = _l("Issues of this meeting are already being followed up; the project cannot change.")
         raise ValidationError(message, errors={"project_id": [message]})
-    for key in ("project_id", "held_on", "title", "location", "attendees", "topics", "minutes"):
+    for key in ("project_id", "held_on", "title", "location", "attendees", "topics", "minutes", "minutes_html"):
         setattr(meeting, key, values[key])
     meeting.updated_at = now
     meeting.staff = list(db.session.execute(select(User).where(User.id.in_(values["staff_ids"] or [-1]))).scalars())
