@@ -347,11 +347,21 @@ def _serialized(doc: document.ProcedureDoc) -> str:
     return text
 
 
+def _body_line(markdown_text: str, body: str) -> int:
+    """The line of the author's text on which the body starts (after the front matter)."""
+    text = markdown_text.replace("\r\n", "\n").replace("\r", "\n")
+    return text[: len(text) - len(body)].count("\n") + 1 if body and text.endswith(body) else 1
+
+
 def _validate(code: str | None, markdown_text: str, version: str) -> document.ProcedureDoc:
     """Parse with the service's version and check what only the database knows."""
     text = _with_version(_check_size(markdown_text), version)
     doc = document.parse(text, expected_code=code, date_bounds=dates.date_bounds())
     errors: dict[str, list] = {}
+    try:  # refused now, not on every view after publishing; lines counted as in the editor
+        rendering.check_renderable(doc.body, first_line=_body_line(markdown_text, doc.body))
+    except ValidationError as exc:
+        errors.update(exc.errors)
     known = set(db.session.execute(
         select(Department.code).where(Department.code.in_(doc.departments))).scalars())
     for dept in doc.departments:
@@ -389,12 +399,14 @@ def preview(markdown_text: str) -> Markup:
     text = _check_size(markdown_text) if (markdown_text or "").strip() else ""
     text = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
     lines = text.split("\n")
+    first_line = 1
     if lines and lines[0].rstrip() == "---":
         for index in range(1, len(lines)):
             if lines[index].rstrip() in ("---", "..."):
                 text = "\n".join(lines[index + 1:])
+                first_line = index + 2
                 break
-    return rendering.render(text).html
+    return rendering.check_renderable(text, first_line=first_line).html  # beyond the limits: a 400, quickly
 
 
 def read_upload(filename: str | None, data: bytes) -> str:
