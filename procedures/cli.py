@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from accounts.models import Department, User
 from audit import service as audit
-from procedures import catalog, document, trailers
+from procedures import catalog, document, rendering, trailers
 from repo_store import Conflict as StoreConflict
 from repo_store import Signature, StoreError
 from webapp.dates import date_bounds
@@ -71,6 +71,10 @@ def check_file(path: Path, *, existing: set[str], departments: set[str], logins:
         errors.setdefault("owner", []).append(_l("There is no user with login %(login)s.", login=doc.owner))
     if doc.status != document.STATUS_EFFECTIVE:
         errors.setdefault("status", []).append(_l("An imported procedure must have status 'effective'."))
+    try:  # a body beyond the rendering limits is refused like one sent to the editor
+        rendering.check_renderable(doc.body)
+    except ValidationError as exc:
+        errors.update(exc.errors)
     if errors:
         raise ValidationError(_l("The procedure file has errors; please correct the fields listed."), errors=errors)
     return doc

@@ -368,6 +368,17 @@ def test_publishing_refuses_bombs_at_write_time(app, controller, body):
     assert _head(app) == before
 
 
+def test_importing_a_bomb_is_refused_and_imports_nothing(app, controller, tmp_path):
+    from tests.factories_publishing import procedure_text
+
+    folder = tmp_path / "import"
+    folder.mkdir()
+    (folder / "QP-CS-001.md").write_text(procedure_text(body=nested_list(493_000, "  ")), encoding="utf-8")
+    r = app.test_cli_runner().invoke(args=["procedures", "import", str(folder)])
+    assert r.exit_code == 1 and "ERROR QP-CS-001.md: markdown:" in r.output and "nothing imported" in r.output
+    assert _head(app) is None
+
+
 def test_publishing_a_normal_procedure_still_works(app, controller):
     from tests.factories_publishing import procedure_text
 
