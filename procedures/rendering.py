@@ -181,10 +181,10 @@ MAX_NESTING = 20
 MAX_CODE_BLOCKS = 500
 #: "<" characters outside code blocks.
 MAX_LT = 10_000
-#: Characters one HTML tag may span before its ">".
-MAX_TAG_LENGTH = 2_000
-#: Characters html.parser may scan for the ends of all tags together.
+#: Characters html.parser may scan for the ends of all tags together ...
 HTML_SCAN_BUDGET = 300_000
+#: ... and from which one tag is named as unclosed when they are too many.
+MAX_TAG_LENGTH = 2_000
 #: Footnotes, and references to one footnote.
 MAX_FOOTNOTES = 300
 MAX_FOOTNOTE_REFS = 100
@@ -353,30 +353,29 @@ def _check_html(text: str) -> None:
     # html.parser copies the rest of the text at many tags: ~1 ns per tag and character.
     most = max(1, HTML_BUDGET_NS // (_NS_TAG_CHAR * max(len(text), 1)))
     budget = HTML_SCAN_BUDGET
+    unclosed = None  # the first tag that runs on for MAX_TAG_LENGTH characters: the likely culprit
     for count, match in enumerate(_TAG_START_RE.finditer(text), start=1):
         if count > most:
             raise Unrenderable(_l("The text has %(count)d HTML tags; at most %(max)d are allowed in a text this "
                                   "long.", count=len(_TAG_START_RE.findall(text)), max=most))
         start = match.start()
+        window = min(len(text), start + budget + 1)
         if text.startswith("<!--", start):
-            # A comment may be long; it ends at "-->" and counts against the budget only.
-            window = min(len(text), start + budget + 1)
             end = text.find("-->", start, window)
-            end = window if end < 0 else end
+        elif text[start + 1].isalpha():
+            # The very scan html.parser makes, stopped at the window.
+            end = locatestarttagend_tolerant.match(text, start, window).end()
         else:
-            window = min(len(text), start + MAX_TAG_LENGTH, start + budget + 1)
-            if text[start + 1].isalpha():
-                # The very scan html.parser makes, stopped at the window.
-                end = locatestarttagend_tolerant.match(text, start, window).end()
-            else:
-                end = text.find(">", start, window)
-                end = window if end < 0 else end
-            if end >= start + MAX_TAG_LENGTH and end < len(text):
-                raise Unrenderable.at(_line_of(text, start), lambda at: _l(
-                    "Line %(line)d: “<” starts an HTML tag that is not closed with “>”. Write &lt; for a “<” that "
-                    "is text, or put a space after it.", line=at))
+            end = text.find(">", start, window)
+        end = window if end < 0 else end
+        if unclosed is None and end - start >= MAX_TAG_LENGTH:
+            unclosed = start
         budget -= end - start
         if budget < 0:
+            if unclosed is not None:
+                raise Unrenderable.at(_line_of(text, unclosed), lambda at: _l(
+                    "Line %(line)d: “<” starts an HTML tag that is not closed with “>”. Write &lt; for a “<” that "
+                    "is text, or put a space after it.", line=at))
             raise Unrenderable.at(_line_of(text, start), lambda at: _l(
                 "The HTML tags of the text are too long together (the last one on line %(line)d). Write &lt; for a "
                 "“<” that is text.", line=at))

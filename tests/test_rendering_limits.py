@@ -264,7 +264,8 @@ def test_limits_name_what_and_where():
     assert "21 levels" in _refusal("- " * 21 + "deep")
     assert "5001 lines" in _refusal("a\n" * 5001)
     render("a\n" * 5000)
-    assert "Line 3" in _refusal("a\n\nx <a " + "中" * 5000)
+    assert "Line 3: “<”" in _refusal("a\n\nx <a " + "中" * 400_000)
+    assert "<p>x &lt;a 中中" in str(render("x <a " + "中" * 5000).html)  # one stray "<a" is text
     assert "Footnote [^1]" in _refusal("x[^1]" * 101 + "\n\n[^1]: y\n")
     assert "too many brackets" in _refusal("[" * 20_000 + "]" * 20_000)
     assert "1000 HTML tags" in _refusal("<br>" * 1000 + "中" * 200_000)
