@@ -303,6 +303,9 @@ class Failure:
 
 MESSAGE_RE = re.compile(
     r'class="(?:error|error-page|error-list|flash flash-error|flash flash-warning|pub-preview-errors)[" ]|role="alert"')
+#: A message flashed for this request (inside base.html's flashes box; voided records carry static warnings).
+FLASH_ERROR_RE = re.compile(r'<div class="flashes"[^>]*>\s*(?:<div class="flash flash-\w+">[^<]*</div>)*?'
+                            r'<div class="flash flash-(?:error|warning)">')
 AREAS = {"procedures": "procedures", "workflow": "procedures", "satisfaction": "satisfaction",
          "actions": "actions", "accounts": "accounts/admin", "audit": "audit"}
 
@@ -437,13 +440,16 @@ class Probe:
         spent[0] += perf_counter() - start
         spent[1] += 1
         fail = lambda status, problem: self.fail(url, field_name, label, status, problem, method)  # noqa: E731
+        redirected = 300 <= status < 400 and self.refused_by_redirect(http, response)
+        if redirected:
+            status = 400  # a redirect to a page that says why: judged as the refusal it is
         if status >= 500:
             wrote = self.changes(before, after, allowed)
             fail(status, self.traceback_of(mark) + (f" (wrote: {wrote})" if wrote else ""))
         elif elapsed > self.SLOW:
             fail(status, f"took {elapsed:.1f} s")
         if 400 <= status < 500:
-            if not self.has_message(response):
+            if not redirected and not self.has_message(response):
                 fail(status, f"4xx without a message: {self.gist(response)}")
             wrote = self.changes(before, after, allowed)
             if wrote:
@@ -469,6 +475,15 @@ class Probe:
             self.fail(url, "GET", why, response.status_code, self.traceback_of(mark), "GET")
         elif elapsed > self.SLOW:
             self.fail(url, "GET", why, response.status_code, f"took {elapsed:.1f} s", "GET")
+
+    @staticmethod
+    def refused_by_redirect(http, response) -> bool:
+        """A form refused with a flashed error and a redirect (to the record's page, say)."""
+        location = response.headers.get("Location", "")
+        if not location or urlsplit(location).path.startswith("/login"):
+            return False
+        page = http.get(location)
+        return page.mimetype == "text/html" and bool(FLASH_ERROR_RE.search(page.get_data(as_text=True)))
 
     @staticmethod
     def gist(response) -> str:
@@ -503,7 +518,7 @@ class Probe:
                 lines.append(f"  {where} → {status}: {problem}\n      [{shown}]")
         return "\n".join(lines)
 
-    def timings(self, top: int = 12) -> list[str]:
+    def timings(self, top: int | None = None) -> list[str]:
         slowest = sorted(self.time_by.items(), key=lambda kv: -kv[1][0])[:top]
         return [f"{t:6.1f} s {n:5d} requests  {endpoint}" for endpoint, (t, n) in slowest]
 
@@ -1028,7 +1043,8 @@ class FormWalker:
     the crawl away from pages (the signed-in user's own account, say).
     """
 
-    PER_ENDPOINT = 4  # pages per endpoint (different records show different forms)
+    PER_ENDPOINT = 4  # pages per endpoint that show no form not seen before (records in other states do)
+    MAX_PER_ENDPOINT = 30
     MAX_PAGES = 400
     MAX_VARIANTS = 36  # per form, field values (round robin over fields); documents and uploads come on top
 
@@ -1054,7 +1070,8 @@ class FormWalker:
 
     def crawl(self, name: str, client, start: list[str]) -> dict:
         forms: dict = {}
-        counts: dict[str, int] = defaultdict(int)
+        counts: dict[str, int] = defaultdict(int)  # pages that showed nothing new
+        visits: dict[str, int] = defaultdict(int)
         queue, later = deque(start), deque()
         seen = set()
         while (queue or later) and self.pages < self.MAX_PAGES:
@@ -1063,13 +1080,15 @@ class FormWalker:
                 continue
             seen.add(url)
             endpoint, args = self.match(url)
-            if endpoint is None or counts[endpoint] >= self.PER_ENDPOINT or self.skip(endpoint, args) \
+            if endpoint is None or counts[endpoint] >= self.PER_ENDPOINT or visits[endpoint] >= self.MAX_PER_ENDPOINT \
+                    or self.skip(endpoint, args) \
                     or endpoint == "static" or url.startswith(("/api/", "/static/")):
                 continue
             response = client.get(url)
             if response.status_code != 200 or response.mimetype != "text/html":
                 continue
-            counts[endpoint] += 1
+            visits[endpoint] += 1
+            new_forms = False
             self.pages += 1
             for key, value in args.items():
                 self.seen_args[key].add(value)
@@ -1088,7 +1107,11 @@ class FormWalker:
                 # One form per kind: the same form for another record (an id, a code) adds nothing.
                 kind = tuple(sorted((k, v) for k, v in post_args.items() if hasattr(rule._converters.get(k), "items")))
                 key = (rule.endpoint, rule.rule, kind, tuple(sorted(f.name for f in form.fields)))
-                forms.setdefault(key, (name, form))
+                if key not in forms:
+                    forms[key] = (name, form)
+                    new_forms = True
+            if not new_forms:
+                counts[endpoint] += 1
             for ref in parser.urls:
                 post_endpoint, _ = self.match(ref, "POST")
                 if post_endpoint is not None:
@@ -1102,7 +1125,8 @@ class FormWalker:
         for name, urls in start.items():
             for key, value in self.crawl(name, self.clients[name][0], urls).items():
                 forms.setdefault(key, value)
-        for name, form in forms.values():
+        ending = re.compile(r"/(void|withdraw|close|logout)\b")  # forms that end a record (or the session) go last
+        for name, form in sorted(forms.values(), key=lambda item: bool(ending.search(item[1].action))):
             self.submit_all(name, form)
         self.bare_posts(forms)
 
@@ -1184,7 +1208,13 @@ class FormWalker:
                 group += dates()
             if f.kind == "number" or re.fullmatch(r"\d+", f.value):
                 group += FORM_NUMBERS
-            group += [b for b in TEXT if not (f.kind == "hidden" and b.value in (BRACKETS, LINKS, NESTED))]
+            if f.kind == "textarea":  # long text lives here (Markdown minutes, descriptions): all of it
+                extra += [(f, b) for b in TEXT[2:]]
+                group += TEXT[:2]
+            else:  # the two that must always be refused first, then the rest shifted so fields differ
+                rest = [b for b in TEXT[2:] if not (f.kind == "hidden" and b.value in (BRACKETS, LINKS, NESTED))]
+                shift = len(groups) % len(rest)
+                group += [*TEXT[:2], *rest[shift:], *rest[:shift]]
             groups.append([(f, b) for b in group])
         return round_robin(groups, self.MAX_VARIANTS) + extra
 
