@@ -106,6 +106,7 @@ def _login(client: Client, login: str) -> None:
 def _api_hints(app) -> dict:
     """Valid values a schema cannot give: codes and logins of the demo data."""
     from accounts.models import Project, User
+    from procedures import document
     from satisfaction.models import ServiceCategory
 
     with app.app_context():
@@ -113,8 +114,6 @@ def _api_hints(app) -> dict:
         staff_id = db.session.execute(select(User.id).where(User.login == "frontline")).scalar_one()
         category = db.session.execute(select(ServiceCategory.code).where(ServiceCategory.active)
                                       .order_by(ServiceCategory.id)).scalars().first()
-        from procedures import document
-
         sample = app.extensions["procdesk_store"].read(document.path_for("QP-CS-002")).text
     fresh = count(900)
 
@@ -153,7 +152,7 @@ def test_api_write_operations_survive_bad_input(seeded):
 
 
 def test_forms_survive_bad_input(seeded):
-    app, _token = seeded
+    app, token = seeded
     client = Client(app)
     _login(client, "corpus")
     anonymous = Client(app)
@@ -164,7 +163,7 @@ def test_forms_survive_bad_input(seeded):
         own_id = db.session.execute(select(User.id).where(User.login == "corpus")).scalar_one()
 
     # The newest meeting (so the crawl sees it) with an issue not yet a register entry or an action.
-    response = client.http.post("/api/v1/meetings", headers={"Authorization": f"Bearer {_token}"}, json={
+    response = client.http.post("/api/v1/meetings", headers={"Authorization": f"Bearer {token}"}, json={
         "held_on": date.today().isoformat(), "title": "业主座谈", "project": "P-LJY",
         "issues": [{"description": "楼道灯不亮", "category": "maintenance"}]})
     assert response.status_code == 201, response.get_json()
@@ -173,7 +172,7 @@ def test_forms_survive_bad_input(seeded):
         if login:
             _login(c, login)
 
-    probe = Probe(app, allowed_writes=ALLOWED_WRITES, settle=_settler(client, _token))
+    probe = Probe(app, allowed_writes=ALLOWED_WRITES, settle=_settler(client, token))
     walker = FormWalker(probe, {"corpus": (client, "corpus"), "anonymous": (anonymous, None)}, relogin=relogin,
                         skip=lambda endpoint, args: args.get("user_id") == own_id, canaries=CANARY_PAGES)
     start = sorted(r.rule for r in app.url_map.iter_rules()
