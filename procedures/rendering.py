@@ -151,17 +151,19 @@ class _ClauseExtension(markdown.Extension):
 #   character); every other mark (* _ ` \ < & !) costs ~1 ns per character of
 #   its paragraph (the string is rebuilt per match, an unclosed code span scans to
 #   the end); each paragraph, cell or item ~40 us, each match a few us more.
-# * block phase: a heading or rule inside a run of lines puts the rest of the run
-#   back to be parsed again (1,600 headings without blank lines: 0.37 s, growing
-#   with the square); the rule, heading and definition patterns cost ~0.3-1 us per
-#   character of the lines they look at ("- - - ...", "# # # ..."); table rows ~1 us
-#   per "|"; "- - - x" nests a list per marker.
+# * block phase: every look at a block costs ~100-170 ns per character (each block
+#   processor searches it); a heading, rule or reference definition inside a run of
+#   lines puts the rest of the run back to be looked at again (1,600 headings
+#   without blank lines: 0.37 s, growing with the square); the rule, heading and
+#   definition patterns cost ~0.3-1 us per character of the lines they look at
+#   ("- - - ...", "# # # ..."); table rows ~1 us per "|"; "- - - x" nests a list per
+#   marker.
 # * preprocessors: an unclosed code fence makes the fenced-code search scan to the
 #   end (1,260 of them in 256 KB: 15 s wall) and every fenced block rebuilds the
 #   text; html.parser scans from every unclosed "<tag" to its end (500 "<a" before
 #   256 KB: 3.4 s wall; up to ~400 ns per character of attribute-like text), spends
-#   several us on every "<", and copies the rest of the text at many tags (~1 ns per
-#   tag and character: 5,000 "<br>" in 185 KB took 0.76 s).
+#   ~5 us on every "<" or "&", and copies the rest of the text at many tags (~1 ns
+#   per tag and character: 5,000 "<br>" in 185 KB took 0.76 s).
 # * footnotes: references to one footnote are numbered by counting up (1,000
 #   references: 4.9 s wall); each footnote ~300 us; nesting costs a few stack
 #   frames per level (700 nested list levels overflow the stack).
@@ -179,8 +181,9 @@ MAX_LINES = 5_000
 MAX_NESTING = 20
 #: Fenced code blocks (each one rebuilds the whole text once).
 MAX_CODE_BLOCKS = 500
-#: "<" characters outside code blocks.
+#: "<" and "&" characters outside code blocks (html.parser spends ~5 us on each).
 MAX_LT = 10_000
+MAX_AMP = 10_000
 #: Characters html.parser may scan for the ends of all tags together ...
 HTML_SCAN_BUDGET = 300_000
 #: ... and from which one tag is named as unclosed when they are too many.
@@ -193,14 +196,14 @@ MAX_HEADINGS = 1_000
 #: Depth of the rendered element tree (block nesting and inline formatting together).
 MAX_DEPTH = 100
 #: Estimated CPU for the block phase, the inline phase and html.parser's copying (nanoseconds).
-BLOCK_BUDGET_NS = 250_000_000
+BLOCK_BUDGET_NS = 300_000_000
 INLINE_BUDGET_NS = 500_000_000
 HTML_BUDGET_NS = 150_000_000
 #: CPU time one rendering may take at most, whatever the estimates say (a backstop).
 CPU_LIMIT_SECONDS = 2.0
 
 # Cost weights (ns of CPU), from the measurements above, rounded up.
-_NS_BLOCK_CHAR = 5  # per character of a block, each time the block parser looks at it
+_NS_BLOCK_CHAR = 150  # per character of a block, each time the block parser looks at it (~8 regex searches)
 _NS_BLOCK_LINE = 400  # per line of a block, each time
 _NS_RULE_RUN = 500  # per character of rule-like runs ("- - -") at line starts, each time
 _NS_MARKER_LINE = 1_500  # per character of the first heading or definition line of a block, each time
@@ -350,6 +353,8 @@ def _check_html(text: str) -> None:
     """Bound html.parser's work: "<" characters, tags, and the characters scanned for the tags' ends."""
     if text.count("<") > MAX_LT:
         raise Unrenderable(_l("The text has more than %(max)d “<” characters.", max=MAX_LT))
+    if text.count("&") > MAX_AMP:
+        raise Unrenderable(_l("The text has more than %(max)d “&” characters.", max=MAX_AMP))
     # html.parser copies the rest of the text at many tags: ~1 ns per tag and character.
     most = max(1, HTML_BUDGET_NS // (_NS_TAG_CHAR * max(len(text), 1)))
     budget = HTML_SCAN_BUDGET

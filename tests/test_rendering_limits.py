@@ -299,8 +299,8 @@ def test_tree_depth_is_bounded(monkeypatch):
 
 
 def test_a_stack_overflow_is_a_refusal_and_leaves_the_renderer_usable(monkeypatch):
-    monkeypatch.setattr(rendering, "MAX_NESTING", 10**6)
-    monkeypatch.setattr(rendering, "MAX_DEPTH", 10**6)
+    for limit in ("MAX_NESTING", "MAX_DEPTH", "BLOCK_BUDGET_NS", "INLINE_BUDGET_NS"):
+        monkeypatch.setattr(rendering, limit, 10**12)
     rendering.clear_cache()
     before = str(render("# 标题\n\n- a\n    - b\n\n| x | y |\n|---|---|\n| 1 | 2 |\n").html)
     limit = sys.getrecursionlimit()
