@@ -822,7 +822,7 @@ def render(markdown_text: str) -> Rendered:
         try:
             found = _convert(text)
         except Unrenderable as exc:
-            found = exc
+            found = exc.with_traceback(None)  # keep the message, not the frames (and the text they hold)
         with _recent_lock:
             _recent[key] = found
             while len(_recent) > RECENT_SIZE:
