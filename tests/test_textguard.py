@@ -102,3 +102,15 @@ def test_anonymous_api_write_still_gets_401_first(client):
 def test_clean_requests_are_untouched(client, make_user):
     _me(client, make_user)
     assert client.get("/procedures/search?q=顾客").status_code == 200
+
+
+def test_urlencoded_escapes_that_are_not_utf8_are_400(client, make_user):
+    # Werkzeug would keep "%ED%A0%80" as literal text; the guard reads the raw form once more.
+    _me(client, make_user)
+    raw = f"csrf_token={client.csrf}&display_name=Al%ED%A0%80ice&email=&locale=en"
+    resp = client.http.post("/profile", data=raw, content_type="application/x-www-form-urlencoded")
+    assert resp.status_code == 400
+    assert "display_name" in resp.get_data(as_text=True)
+    assert client.get("/procedures/search?q=%ED%A0%80").status_code == 400
+    # Valid escapes (Chinese) pass.
+    assert client.get("/procedures/search?q=%E9%A1%BE%E5%AE%A2").status_code == 200

@@ -14,8 +14,9 @@ held bytes that are not UTF-8, so it marks damaged input rather than text anyone
 from __future__ import annotations
 
 import re
+from urllib.parse import unquote_to_bytes
 
-from flask import Flask, request
+from flask import Flask, g, request
 
 from webapp.i18n import _l
 
@@ -72,8 +73,41 @@ def find_bad_text(value, field: str = "body", errors: dict | None = None, depth:
     return errors
 
 
-def _request_errors() -> dict:
+def _undecodable_fields(raw: bytes, errors: dict) -> None:
+    """Fields of a URL-encoded string whose percent-escapes are not UTF-8.
+
+    Werkzeug keeps such an escape as its literal text (``%ED%A0%80``) instead of refusing
+    it, so the raw string is looked at once more here.
+    """
+    for pair in raw.split(b"&"):
+        if b"%" not in pair:
+            continue
+        key, _sep, value = pair.partition(b"=")
+        for part in (key, value):
+            try:
+                unquote_to_bytes(part.replace(b"+", b" ")).decode("utf-8")
+            except UnicodeDecodeError:
+                name = _shown(unquote_to_bytes(key).decode("utf-8", "replace"))
+                errors.setdefault(name, []).append(bad_text_message("\ufffd"))
+                break
+
+
+def _raw_errors() -> None:
+    """Look at the raw query string and URL-encoded body before anything parses them.
+
+    Runs first of all request hooks: once Werkzeug has parsed a form, its raw bytes are gone.
+    The body is kept (``cache=True``), so the form is parsed from the same bytes later.
+    """
     errors: dict = {}
+    if b"%" in request.query_string:
+        _undecodable_fields(request.query_string, errors)
+    if request.mimetype == "application/x-www-form-urlencoded":
+        _undecodable_fields(request.get_data(cache=True), errors)
+    g.textguard_raw_errors = errors
+
+
+def _request_errors() -> dict:
+    errors: dict = dict(g.get("textguard_raw_errors") or {})
     for source in (request.args, request.form):
         for key, values in source.lists():
             if not check_text(key, _shown(key), errors):
@@ -96,6 +130,8 @@ def _request_errors() -> dict:
 
 def init_app(app: Flask) -> None:
     """Refuse requests carrying text that is not clean (400 with one message per field)."""
+    # First of all hooks (CSRF reads the form); it only looks, the answer comes after authentication.
+    app.before_request_funcs.setdefault(None, []).insert(0, _raw_errors)
 
     @app.before_request
     def refuse_bad_text():
