@@ -5,13 +5,12 @@ inputs and check only what HTML itself cannot (lengths, required fields).
 """
 from __future__ import annotations
 
-from flask import flash
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, RadioField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from webapp.exceptions import ValidationError
-from webapp.forms import choices
+from webapp.forms import choices, place_errors
 from webapp.i18n import _l
 
 REQUIRED = _l("This field is required.")
@@ -19,19 +18,8 @@ DATE_INPUT = {"type": "date"}
 
 
 def put_errors(form, exc: ValidationError) -> None:
-    """Show each message of ``exc`` at its field; messages for unknown fields are flashed."""
-    placed = False
-    for name, messages in (exc.errors or {}).items():
-        target = getattr(form, name, None)
-        if target is not None and hasattr(target, "errors"):
-            target.errors = list(target.errors or []) + [str(m) for m in messages]
-            placed = True
-        else:
-            for m in messages:
-                flash(str(m), "error")
-                placed = True
-    if not placed:
-        flash(str(exc), "error")
+    """Show each message of ``exc`` at its field; the others (hidden or unknown fields) are flashed."""
+    place_errors(form, exc)
 
 
 class ActionForm(FlaskForm):

@@ -79,11 +79,11 @@ def get_service(service_id, user=None) -> CaringService:
 
 def void_service(record: CaringService, reason: str, *, actor) -> CaringService:
     """Void a record with a reason (kept, shown with the voided filter, left out of the counts)."""
+    if record.voided:  # the state first: no reason, good or bad, can void a record twice
+        raise InvalidTransition(_l("This record has already been voided."))
     reason = reason.strip() if isinstance(reason, str) else ""  # API bodies may send any JSON type
     if not reason:
         raise ValidationError(_l("Give a reason for voiding."), errors={"reason": [_l("Give a reason for voiding.")]})
-    if record.voided:
-        raise InvalidTransition(_l("This record has already been voided."))
     before = audit.snapshot(record, FIELDS)
     record.voided_at = utcnow()
     record.voided_by_id = getattr(actor, "id", None)

@@ -137,6 +137,8 @@ def detail(record_id: int):
 def void(record_id: int):
     record = service.get_service(record_id)
     form = VoidForm()
+    if record.voided:  # its page has no void form to show errors on: answer the state (409)
+        service.void_service(record, form.reason.data, actor=current_user)
     if not form.validate_on_submit():
         return render_template("satisfaction/caring/detail.html", record=record, void_form=form), 400
     try:

@@ -22,7 +22,7 @@ from satisfaction.scope import check_project, visible_projects
 from webapp.db import utcnow
 from webapp.exceptions import Conflict, ValidationError
 from webapp.extensions import db
-from webapp.forms import choices
+from webapp.forms import choices, place_errors
 from webapp.i18n import _, _l
 
 bp = Blueprint("complaints", __name__, url_prefix="/satisfaction/complaints")
@@ -120,15 +120,7 @@ class ReviewForm(FlaskForm):
 
 
 def _place_errors(form, exc: ValidationError) -> None:
-    aliases = {"category_id": "category"}
-    placed = False
-    for key, messages in exc.errors.items():
-        target = getattr(form, aliases.get(key, key), None)
-        if target is not None and hasattr(target, "errors"):
-            target.errors = list(target.errors or []) + [str(m) for m in messages]
-            placed = True
-    if not placed:
-        flash(str(exc), "error")
+    place_errors(form, exc, aliases={"category_id": "category"})
 
 
 def _local_input(value: datetime | None) -> str:

@@ -209,6 +209,8 @@ def test_void_needs_permission_and_a_reason(app, client, staff, make_user):
         rec = db.session.get(CaringService, ids[0])
         assert rec.voided and rec.void_reason == "重复录入"
     assert client.post(f"/satisfaction/caring/{ids[0]}/void", {"reason": "again"}).status_code == 409
+    # A bad reason on an already voided record: the state is the answer (its page has no void form).
+    assert client.post(f"/satisfaction/caring/{ids[0]}/void", {"reason": "x" * 100_000}).status_code == 409
 
 
 def test_other_projects_record_is_hidden(app, client, staff):

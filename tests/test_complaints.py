@@ -620,3 +620,17 @@ def test_hostile_api_values_are_4xx_and_exports_survive_control_characters(world
     boss.get("/")
     r = boss.api("POST", f"/api/v1/complaints/{entry_id}/void", json={"reason": 5})
     assert r.status_code == 400
+
+
+@pytest.mark.parametrize("version", ["1e308", "NaN", "x" * 5000])
+def test_a_refused_submit_with_a_damaged_hidden_version_says_why(world, clerk, version):
+    # The optimistic-lock version is a hidden field: its message must reach the page as a flash.
+    app = world
+    assert clerk.post("/satisfaction/complaints/new", _form(_pid(app, "P1"))).status_code == 302
+    entry = _entry(app, entry_id=1)
+    for url, data in ((f"/satisfaction/complaints/{entry.id}/transition/acknowledge", {"note": "ok"}),
+                      (f"/satisfaction/complaints/{entry.id}/edit", _form(_pid(app, "P1")))):
+        resp = clerk.post(url, {**data, "version": version})
+        assert resp.status_code == 400
+        assert "Reload the page" in resp.get_data(as_text=True) or "刷新页面" in resp.get_data(as_text=True)
+    assert _entry(app, entry_id=entry.id).version == entry.version
