@@ -6,6 +6,7 @@ other's rows. Users log in through the real login form with real CSRF tokens.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import uuid
@@ -27,9 +28,9 @@ def pytest_configure(config):
     compile_all()  # the .mo files are build products, not in git
 
 
-@pytest.fixture
-def database_url(tmp_path):
-    """A database no other test uses: SQLite file, or a throwaway PostgreSQL schema."""
+@contextlib.contextmanager
+def fresh_database(tmp_path):
+    """(url, engine options) of a database no other test uses: SQLite file, or a throwaway PostgreSQL schema."""
     if not TEST_DATABASE_URL:
         yield f"sqlite:///{tmp_path / 'test.db'}", {}
         return
@@ -46,6 +47,13 @@ def database_url(tmp_path):
         with admin.connect() as conn:
             conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+@pytest.fixture
+def database_url(tmp_path):
+    """A database of this test's own (see :func:`fresh_database`)."""
+    with fresh_database(tmp_path) as found:
+        yield found
 
 
 def make_app(tmp_path, database_url, **overrides):

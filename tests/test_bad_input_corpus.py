@@ -13,19 +13,16 @@ user with every role, so every form and every operation has something to act on.
 """
 from __future__ import annotations
 
-import contextlib
 import os
 import re
-import uuid
 from datetime import date
 from itertools import count
 
 import pytest
-import sqlalchemy as sa
 from sqlalchemy import select
 
 from tests.bad_input import ApiWalker, FormWalker, Probe
-from tests.conftest import PASSWORD, TEST_DATABASE_URL, Client, make_app
+from tests.conftest import PASSWORD, Client, fresh_database, make_app
 from webapp.extensions import db
 
 pytestmark = pytest.mark.slow
@@ -36,32 +33,11 @@ CANARY_API = ("/api/v1/procedures", "/api/v1/acknowledgements", "/api/v1/complai
 ALLOWED_WRITES = {"accounts.login": re.compile(r"login|attempt|throttl")}
 
 
-@contextlib.contextmanager
-def _database(tmp_path):
-    """Like conftest's ``database_url``, for one app shared by this module's tests."""
-    if not TEST_DATABASE_URL:
-        yield f"sqlite:///{tmp_path / 'test.db'}", {}
-        return
-    from webapp.config import normalise_database_url
-
-    url = normalise_database_url(TEST_DATABASE_URL)
-    schema = "t_" + uuid.uuid4().hex[:16]
-    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield url, {"connect_args": {"options": f"-csearch_path={schema}"}, "pool_pre_ping": True}
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
-
-
 @pytest.fixture(scope="module")
 def seeded(tmp_path_factory):
     """(app, API token of ``corpus``): the demo data plus ``corpus``, a user with every role."""
     tmp = tmp_path_factory.mktemp("corpus")
-    with _database(tmp) as url:
+    with fresh_database(tmp) as url:
         app = make_app(tmp, url)
         with app.app_context():
             from accounts.models import Role
