@@ -25,6 +25,7 @@ from repo_store import (
     StoreLocked,
 )
 from repo_store import store as store_module
+from tests.conftest import Client
 from tests.factories_publishing import BODY, procedure_text, seed_procedure
 from webapp.store import get_store
 
@@ -307,3 +308,22 @@ def test_healthz_stays_cheap(app, controller):
     for _ in range(20):
         assert controller.get("/healthz").json["store"] == "ok"
     assert (time.perf_counter() - started) / 20 < 0.1  # the object check is cached per worker
+
+
+def test_a_reader_is_told_the_store_is_damaged_but_not_where(app, controller, make_user):
+    seed_procedure(app)
+    with app.app_context():
+        store = get_store()
+        blob = store.blob_sha(f"{CODE}.md")
+        git_dir = store.git_dir
+    forget_caches(app)
+    damage(git_dir, blob, "garbage")
+    make_user("reader", roles=("reader",), department="CS")
+    reader = Client(app)
+    assert reader.login("reader").status_code == 302
+    r = reader.get(f"/procedures/{CODE}")
+    html = r.get_data(as_text=True)
+    assert r.status_code == 503 and "文档库" in html
+    assert blob not in html and git_dir not in html and "flask procedures" not in html
+    r = reader.api("GET", f"/api/v1/procedures/{CODE}")
+    assert r.status_code == 503 and r.json["details"] == {"problem": "corrupt"} and blob not in r.json["message"]

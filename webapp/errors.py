@@ -97,11 +97,26 @@ def store_problem(exc: repo_store.StoreError) -> tuple[str, str, str, dict]:
     return "unavailable", message, hint, {"problem": "unavailable"}
 
 
+def _may_see_store_details() -> bool:
+    """Administrators and document controllers are told the lock file or the damaged object."""
+    from flask_login import current_user
+
+    from accounts.permissions import P
+
+    user = current_user
+    return bool(user and user.is_authenticated
+                and (user.can(P.USERS_MANAGE) or user.can(P.PROCEDURES_PUBLISH)))
+
+
 def store_error_response(exc: repo_store.StoreError):
     """503 with ``Retry-After``: a page naming the problem, or ``{"error": "store_unavailable", …}``."""
     problem, message, hint, details = store_problem(exc)
+    if not _may_see_store_details():
+        # Paths and object ids are for the people who can act on them, not for every reader.
+        hint, details = None, {"problem": problem}
     if is_api_request():
-        response = jsonify(error="store_unavailable", message=f"{message} {hint}", details=details)
+        response = jsonify(error="store_unavailable", message=f"{message} {hint}" if hint else message,
+                           details=details)
     else:
         response = current_app.make_response(render_template(
             "errors/error.html", status=503, title=_l("Document store unavailable"), message=message, hint=hint))
