@@ -12,6 +12,7 @@ import yaml
 from sqlalchemy import select
 
 from accounts.models import User
+from audit import service as audit
 from procedures import catalog, document, trailers
 from repo_store import Signature
 from webapp.store import get_store
@@ -65,6 +66,11 @@ def load_demo() -> list[str]:
                 approved_by=trailers.person(approver.name, approver.email))
             head = store.commit({doc.path: text}, summary=subject, body=body, trailers=trailer_list,
                                 author=author, base=head, branch=catalog.BRANCH)
+            # Every commit on main has exactly one audit entry, as if the demo users had published it.
+            audit.record("procedure.created" if version == "A/0" else "procedure.published", None,
+                         object_type="procedure", object_id=code, actor=db_user(meta.get("author", "controller")),
+                         after={"version": version, "commit": head, "title": doc.title, "effective": doc.effective},
+                         reason=meta.get("summary") or FIRST_SUMMARY[code], git_commit=head)
             committed.append(f"{code} {version}")
     catalog.sync()
     if committed:

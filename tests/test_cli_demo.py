@@ -35,6 +35,9 @@ def test_demo_load_is_idempotent_and_logins_work(app, client):
     runner = app.test_cli_runner()
     assert runner.invoke(args=["demo", "load"]).exit_code == 0
     assert runner.invoke(args=["demo", "load"]).exit_code == 0
+    # Every demo version has its own audit entry and the log is anchored: verify is clean, with no warnings.
+    verified = runner.invoke(args=["audit", "verify"])
+    assert verified.exit_code == 0 and "warning" not in verified.output, verified.output
     with app.app_context():
         assert sorted(db.session.execute(select(User.login)).scalars()) == sorted(DEMO_LOGINS)
         assert db.session.execute(select(func.count()).select_from(Project)).scalar() == 3
