@@ -86,6 +86,16 @@ def app(tmp_path, database_url):
         db.engine.dispose()
 
 
+@pytest.fixture
+def second_app(app, tmp_path, database_url):
+    """Another worker (or host): same database, same git store, its own per-process copies."""
+    other = make_app(tmp_path, database_url)
+    yield other
+    with other.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
 class Client:
     """A test client that logs in through the form and sends CSRF tokens like a browser."""
 

@@ -5,26 +5,15 @@ two hosts): a change made through one must reach the other's very next request.
 """
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import text
 
 from accounts import cache
 from accounts.models import Department, Role, User
 from accounts.permissions import P
-from tests.conftest import Client, make_app
+from tests.conftest import Client
 from tests.factories_procedures import commit_version
 from webapp.extensions import db
 from webapp.store import get_store
-
-
-@pytest.fixture
-def second_app(app, tmp_path, database_url):
-    """Another process's app: same database, same store, its own per-process copies."""
-    other = make_app(tmp_path, database_url)
-    yield other
-    with other.app_context():
-        db.session.remove()
-        db.engine.dispose()
 
 
 def _user(login):

@@ -15,16 +15,6 @@ from tests.conftest import PASSWORD, Client, make_app
 from webapp.extensions import db
 
 
-@pytest.fixture
-def second_app(app, tmp_path, database_url):
-    """Another worker (or host): same database, same git store, its own per-process copies."""
-    other = make_app(tmp_path, database_url)
-    yield other
-    with other.app_context():
-        db.session.remove()
-        db.engine.dispose()
-
-
 def _login(client: Client, login="alice", *, remember=False):
     client.get("/login")
     data = {"login": login, "password": PASSWORD}
