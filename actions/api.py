@@ -10,9 +10,9 @@ from sqlalchemy import select
 
 from accounts.permissions import P, permission_required
 from actions import service
-from actions.validation import local_today
 from api.helpers import PROJECT_PARAMS, check_args, json_body, project_filter_arg, with_project_id
 from api.openapi import PAGE_PARAMS, error_responses, page_response, query_param, register_paths
+from records.validation import local_today
 from webapp.exceptions import ValidationError
 from webapp.extensions import db
 from webapp.i18n import _l

@@ -14,10 +14,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from accounts.models import Department, Project, User
-from actions import validation as v
 from actions.models import Action
 from audit import service as audit
-from satisfaction.scope import check_project
+from records import validation as v
+from records.scope import check_project
 from webapp.db import utcnow
 from webapp.exceptions import InvalidTransition, NotFound, ValidationError
 from webapp.extensions import db
@@ -208,7 +208,7 @@ def get_action(action_id, user=None) -> Action:
 def list_actions(*, user, status: str = "", kind: str = "", project_id=None, overdue: bool = False,
                  source_type: str = "", include_voided: bool = False, today: date | None = None):
     """A SELECT of the actions the user may see, filtered, most urgent first."""
-    from satisfaction.scope import restrict
+    from records.scope import restrict
 
     stmt = restrict(select(Action), Action.project_id, user).options(
         joinedload(Action.project), joinedload(Action.responsible_department), joinedload(Action.responsible_user))
@@ -242,9 +242,9 @@ _IN_CHUNK = 500
 def sources_of(actions) -> dict[tuple[str, int], object]:
     """The records the actions came from, ``{(source_type, source_id): record}``: one query per
     source type (per 500 ids), whatever the number of actions. Missing records are left out."""
-    from satisfaction.complaint_models import Complaint
-    from satisfaction.meeting_models import MeetingIssue
-    from satisfaction.survey_models import SurveyCampaign
+    from satisfaction.complaints.models import Complaint
+    from satisfaction.meetings.models import MeetingIssue
+    from satisfaction.surveys.models import SurveyCampaign
 
     loaders = {
         "complaint": (Complaint, ()),

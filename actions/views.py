@@ -10,9 +10,9 @@ from accounts.models import Department, User
 from accounts.permissions import P, permission_required
 from actions import service
 from actions.forms import ActionForm, AnalyseForm, CloseForm, TakeActionForm, VerifyForm, VoidForm, put_errors
-from actions.validation import local_today
-from satisfaction.export import csv_response, xlsx_response
-from satisfaction.scope import visible_projects
+from records.export import csv_response, xlsx_response
+from records.scope import visible_projects
+from records.validation import local_today
 from webapp.exceptions import Conflict, InvalidTransition, ValidationError
 from webapp.extensions import db
 from webapp.forms import choices

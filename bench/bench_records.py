@@ -73,8 +73,8 @@ def cases(app) -> dict[str, tuple[str, str, str]]:
     from sqlalchemy import func, select
 
     from accounts.models import Project
-    from satisfaction import complaints as service
-    from satisfaction.complaint_models import Complaint
+    from satisfaction.complaints import service
+    from satisfaction.complaints.models import Complaint
     from webapp.extensions import db
 
     with app.app_context():
@@ -157,10 +157,10 @@ def sql_depth(app, depths=(10_000, 500_000), repeat: int = 9) -> dict[str, dict[
     """The ids of one page ``depth`` rows deep, OFFSET vs keyset cursor: database time only, median ms."""
     from sqlalchemy import select, tuple_
 
-    from satisfaction.complaint_models import Complaint
+    from satisfaction.complaints.models import Complaint
     from webapp.extensions import db
 
-    # The same ordering and index as satisfaction.complaints.keyset_page.
+    # The same ordering and index as satisfaction.complaints.service.keyset_page.
     order = (Complaint.received_at.desc(), Complaint.id.desc())
     base = select(Complaint.id).where(Complaint.voided_at.is_(None))
     result = {}

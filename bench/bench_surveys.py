@@ -3,7 +3,7 @@
 Data: a fresh database (a temporary SQLite file, or a throwaway schema in the PostgreSQL
 server given with ``--db``) with 200 projects, one survey campaign each for this year and
 100,000 returned forms with four rated categories (400,000 ratings), loaded through the
-app's own bulk-insert path (``satisfaction.survey_import.bulk_insert``).
+app's own bulk-insert path (``satisfaction.surveys.importing.bulk_insert``).
 
 Every case is a real request through the app with Flask's test client (session login,
 CSRF, permission and project-scope checks, validation, SQL, audit log, templates),
@@ -89,9 +89,9 @@ def generate(app, rng: random.Random) -> dict:
     from accounts.services import UserData, create_user, ensure_default_roles
     from audit import service as audit
     from satisfaction.categories import ensure_default_categories, list_categories
-    from satisfaction.survey_import import bulk_insert
-    from satisfaction.survey_models import SurveyCampaign
-    from satisfaction.survey_service import local_today
+    from satisfaction.surveys.importing import bulk_insert
+    from satisfaction.surveys.models import SurveyCampaign
+    from satisfaction.surveys.service import local_today
     from webapp.db import utcnow
     from webapp.extensions import db
 
@@ -257,7 +257,7 @@ def run(db_url: str | None, entries: int, imports: int) -> dict:
         with app.app_context():
             from sqlalchemy import func, select
 
-            from satisfaction.survey_models import SurveyResponse
+            from satisfaction.surveys.models import SurveyResponse
 
             total = db.session.execute(select(func.count()).select_from(SurveyResponse)).scalar()
             db.session.remove()

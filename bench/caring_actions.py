@@ -61,9 +61,9 @@ def generate(app, seed: int = 7) -> dict:
     from accounts.models import Project, User, user_projects
     from accounts.services import UserData, create_user, ensure_default_roles, hash_password
     from actions.models import Action
-    from satisfaction.caring_models import CaringService
+    from satisfaction.caring.models import CaringService
     from satisfaction.categories import ensure_default_categories, list_categories
-    from satisfaction.meeting_models import Meeting, MeetingIssue
+    from satisfaction.meetings.models import Meeting, MeetingIssue
     from webapp.extensions import db
 
     rng = random.Random(seed)

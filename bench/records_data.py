@@ -246,7 +246,7 @@ def generate(url: str, engine_options: dict, *, seed: int = SEED) -> dict:
         from accounts.models import Project, User, user_projects
         from accounts.services import UserData, create_user, ensure_default_roles, hash_password
         from satisfaction.categories import ensure_default_categories
-        from satisfaction.complaint_models import Complaint, ComplaintSequence
+        from satisfaction.complaints.models import Complaint, ComplaintSequence
         from satisfaction.models import ServiceCategory
 
         db.create_all()
@@ -312,7 +312,7 @@ def generate(url: str, engine_options: dict, *, seed: int = SEED) -> dict:
 def _load_surveys(loader: Loader, rng: random.Random, projects, cat_ids, staff, anchor) -> None:
     """One campaign per project and year; 100,000 returned forms with a rating per category."""
     try:
-        from satisfaction.survey_models import SurveyAnswer, SurveyCampaign, SurveyResponse
+        from satisfaction.surveys.models import SurveyAnswer, SurveyCampaign, SurveyResponse
     except ImportError:  # the surveys package is not there: nothing to load
         return
     cats = [cat_ids[c] for c in CATEGORY_CODES[:4]]
@@ -356,7 +356,7 @@ def _load_surveys(loader: Loader, rng: random.Random, projects, cat_ids, staff, 
 
 def _load_caring(loader: Loader, rng: random.Random, projects, staff, anchor) -> None:
     try:
-        from satisfaction.caring_models import CaringService
+        from satisfaction.caring.models import CaringService
     except ImportError:
         return
     start = (anchor - timedelta(days=YEARS * 365)).date()

@@ -166,7 +166,7 @@ def _user_signature(login: str | None) -> tuple[Signature, User | None]:
     user = db.session.execute(select(User).where(User.login == login)).scalar_one_or_none()
     if user is None:
         raise click.ClickException(f"no user with login {login!r}")
-    from procedures.publishing import signature_for
+    from procedures.publishing.service import signature_for
 
     return signature_for(user), user
 

@@ -35,7 +35,7 @@ def _signature(login: str) -> Signature:
     user = db_user(login)
     if user is None:
         return Signature(login, f"{login}@example.com")
-    from procedures.publishing import signature_for
+    from procedures.publishing.service import signature_for
 
     return signature_for(user)
 

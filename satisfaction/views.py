@@ -5,10 +5,10 @@ from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user
 
 from accounts.permissions import P, permission_required
+from records.scope import visible_projects
 from satisfaction import categories as cat_service
 from satisfaction import settings as settings_service
 from satisfaction.forms import CategoryForm, SettingsForm
-from satisfaction.scope import visible_projects
 from webapp.exceptions import Conflict, ValidationError
 from webapp.extensions import db
 from webapp.i18n import _

@@ -7,9 +7,9 @@ from sqlalchemy import func, select
 
 from accounts.models import Project, Role, User
 from audit.models import AuditEntry
-from satisfaction import complaints as service
 from satisfaction.categories import ensure_default_categories
-from satisfaction.complaint_models import Complaint
+from satisfaction.complaints import service
+from satisfaction.complaints.models import Complaint
 from webapp.extensions import db
 
 SHANGHAI_OFFSET = timedelta(hours=8)

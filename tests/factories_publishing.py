@@ -42,7 +42,7 @@ def user(login: str) -> User:
 
 def seed_procedure(app, code="QP-CS-001", *, login="controller", **kw) -> str:
     """Create the first version of ``code`` through the service; returns the new head sha."""
-    from procedures import publishing
+    from procedures.publishing import service as publishing
 
     with app.app_context():
         result = publishing.create(code, procedure_text(code, **kw), summary="首次发布",

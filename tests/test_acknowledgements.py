@@ -8,8 +8,9 @@ from sqlalchemy import func, select
 
 import repo_store
 from audit.models import AuditEntry
-from procedures import acknowledgements, publishing
-from procedures.ack_models import ProcedureAcknowledgement
+from procedures.acknowledgements import service as acknowledgements
+from procedures.acknowledgements.models import ProcedureAcknowledgement
+from procedures.publishing import service as publishing
 from tests.factories_publishing import BODY, head, procedure_text, seed_procedure, user
 from webapp.exceptions import Conflict, NotFound, ValidationError
 from webapp.extensions import db

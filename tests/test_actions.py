@@ -250,9 +250,10 @@ def test_open_action_race_returns_the_winner(app, setup, monkeypatch):
 def _actions_from_every_source(app, ids, n: int, start: int = 0) -> None:
     """``n`` actions in P1 opened from complaints, meeting issues and surveys in turn, each verified
     by a different person (so nothing is shared between rows)."""
-    from satisfaction import meetings, survey_service
     from satisfaction.categories import ensure_default_categories
-    from satisfaction.complaints import create_entry
+    from satisfaction.complaints.service import create_entry
+    from satisfaction.meetings import service as meetings
+    from satisfaction.surveys import service as survey_service
     from tests.factories_complaints import fast_user
 
     with app.test_request_context():

@@ -28,8 +28,9 @@ from sqlalchemy import delete, func, select, update
 import repo_store
 from audit import service as audit
 from audit.models import GENESIS_HASH, AuditEntry
-from procedures import catalog, publishing, trailers
+from procedures import catalog, trailers
 from procedures import document as document_mod
+from procedures.publishing import service as publishing
 from tests.conftest import make_app
 from tests.factories_publishing import BODY, procedure_text, seed_procedure, user
 from webapp.extensions import db

@@ -8,7 +8,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
-from satisfaction.caring_models import CaringService
+from satisfaction.caring.models import CaringService
 from webapp.extensions import db
 
 
@@ -29,7 +29,7 @@ def staff(setup, make_user):
 
 def _today(app) -> date:
     with app.app_context():
-        from actions.validation import local_today
+        from records.validation import local_today
 
         return local_today()
 
@@ -113,7 +113,7 @@ def test_another_projects_record_is_404_and_not_saved(app, client, setup):
 def _seed(app, ids):
     """Services in known months: P1 Jan ×3 (clerk 2, helper 1), P1 Feb ×1, P2 Jan ×2 (outsider), a voided one."""
     from accounts.models import User
-    from satisfaction import caring
+    from satisfaction.caring import service as caring
 
     with app.app_context():
         manager_like = db.session.get(User, ids["clerk"])
@@ -140,7 +140,7 @@ def _seed(app, ids):
 
 def test_monthly_counts_are_exact_and_exclude_voided_and_other_years(app, staff):
     from accounts.models import User
-    from satisfaction import caring
+    from satisfaction.caring import service as caring
 
     _seed(app, staff)
     with app.test_request_context():

@@ -8,11 +8,11 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from satisfaction import complaints as service
-from satisfaction.caring_models import CaringService
+from satisfaction.caring.models import CaringService
 from satisfaction.categories import ensure_default_categories
-from satisfaction.complaint_models import Complaint
-from satisfaction.summary import monthly_summary
+from satisfaction.complaints import service
+from satisfaction.complaints.models import Complaint
+from satisfaction.complaints.summary import monthly_summary
 from tests.factories_complaints import (
     FOLLOW_DISSATISFIED,
     FOLLOW_NEUTRAL,

@@ -11,9 +11,9 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from audit.models import AuditEntry
-from satisfaction import complaints as service
 from satisfaction.categories import ensure_default_categories
-from satisfaction.complaint_models import Complaint, ComplaintEvent
+from satisfaction.complaints import service
+from satisfaction.complaints.models import Complaint, ComplaintEvent
 from satisfaction.settings import update_settings
 from tests.factories_complaints import (
     FOLLOW_DISSATISFIED,

@@ -6,7 +6,7 @@ import io
 
 from openpyxl import Workbook, load_workbook
 
-from satisfaction import export
+from records import export
 
 RISKY = ["=1+1", "+1+2", "-A1", "@SUM(A1)", "\tx", "\rx"]
 

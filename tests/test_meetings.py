@@ -8,8 +8,8 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
-from satisfaction.complaint_models import Complaint
-from satisfaction.meeting_models import Meeting, MeetingIssue
+from satisfaction.complaints.models import Complaint
+from satisfaction.meetings.models import Meeting, MeetingIssue
 from webapp.extensions import db
 
 
@@ -89,7 +89,7 @@ def test_bad_input_is_400_at_the_field_and_nothing_saved(app, client, setup):
 
 
 def test_future_date_says_so_in_chinese(app, client, setup):
-    from actions.validation import local_today
+    from records.validation import local_today
 
     with app.app_context():
         tomorrow = (local_today() + timedelta(days=1)).isoformat()
@@ -238,8 +238,8 @@ def test_api_create_and_list(app, client, setup):
 def test_an_entry_left_unlinked_is_linked_not_duplicated(app, client, setup):
     """If the link step failed after the register entry was committed, converting again links that entry."""
     from accounts.models import User
-    from satisfaction import meetings
-    from satisfaction.complaints import create_entry
+    from satisfaction.complaints.service import create_entry
+    from satisfaction.meetings import service as meetings
 
     client.login("clerk")
     mid = _create(client, setup)
@@ -258,7 +258,7 @@ def test_an_entry_left_unlinked_is_linked_not_duplicated(app, client, setup):
 def _meetings_with_entries(app, ids, n: int, start: int = 0) -> None:
     """``n`` meetings of P1, each with the clerk present and one issue that is in the register."""
     from accounts.models import User
-    from satisfaction import meetings
+    from satisfaction.meetings import service as meetings
 
     with app.test_request_context():
         clerk = db.session.get(User, ids["clerk"])

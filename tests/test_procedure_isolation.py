@@ -19,8 +19,9 @@ import pytest
 from sqlalchemy import func, select
 
 from audit.models import AuditEntry
-from procedures import catalog, publishing
+from procedures import catalog
 from procedures.models import ProcedureVersion, StoreProblem
+from procedures.publishing import service as publishing
 from repo_store import Signature
 from tests.conftest import Client
 from tests.factories_publishing import BODY, head, procedure_text, seed_procedure

@@ -9,8 +9,9 @@ import pytest
 from sqlalchemy import func, select
 
 from audit.models import AuditEntry
-from procedures import catalog, document, publishing
+from procedures import catalog, document
 from procedures.models import ProcedureVersion
+from procedures.publishing import service as publishing
 from tests.factories_publishing import (
     BODY,
     head,

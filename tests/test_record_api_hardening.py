@@ -305,7 +305,7 @@ def test_step_fields_are_refused_on_other_steps_and_many_unknown_names_give_one_
 def test_the_openapi_document_lists_exactly_what_each_endpoint_accepts(world):
     from actions.api import STEP_BODY
     from api.openapi import property_names
-    from satisfaction.complaints import ACTION_FIELDS
+    from satisfaction.complaints.service import ACTION_FIELDS
 
     assert set().union(*STEP_BODY.values()) == property_names("ActionTransition")
     assert {"action", "version", "note"}.union(*ACTION_FIELDS.values()) == property_names("ComplaintTransition")

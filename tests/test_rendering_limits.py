@@ -407,7 +407,7 @@ def meeting_setup(app, make_project, make_user):
 
 
 def _meetings(app) -> int:
-    from satisfaction.meeting_models import Meeting
+    from satisfaction.meetings.models import Meeting
     from webapp.extensions import db
 
     with app.app_context():
@@ -430,7 +430,7 @@ def test_meeting_minutes_bomb_is_refused_with_a_field_message(app, client, meeti
 
 
 def test_meeting_minutes_are_rendered_once_when_saved(app, client, meeting_setup, monkeypatch):
-    from satisfaction.meeting_models import Meeting
+    from satisfaction.meetings.models import Meeting
     from webapp.extensions import db
 
     client.login("clerk")

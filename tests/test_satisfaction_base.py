@@ -94,7 +94,7 @@ def test_bad_settings_are_refused_and_nothing_changes(app, logged_in, field, val
 
 def test_scope_helpers(app, make_project, make_user):
     from accounts.models import User
-    from satisfaction.scope import check_project, visible_projects
+    from records.scope import check_project, visible_projects
     from webapp.exceptions import NotFound
 
     p1, p2 = make_project("P1"), make_project("P2")

@@ -13,7 +13,7 @@ from sqlalchemy import func, select, text
 from accounts.models import User
 from audit.models import AuditEntry
 from satisfaction.categories import ensure_default_categories, get_category
-from satisfaction.survey_models import SurveyAnswer, SurveyCampaign, SurveyResponse
+from satisfaction.surveys.models import SurveyAnswer, SurveyCampaign, SurveyResponse
 from webapp.extensions import db
 
 YEAR_FIELD = "year"
@@ -33,7 +33,7 @@ def world(app, make_project, make_user):
         ensure_default_categories()
         db.session.commit()
         cats = {c: get_category(c).id for c in ("security", "environment", "maintenance", "customer_service", "other")}
-        from satisfaction.survey_service import local_today
+        from satisfaction.surveys.service import local_today
 
         today = local_today()
     return SimpleNamespace(p1=p1, p2=p2, cats=cats, today=today, year=today.year)
@@ -45,7 +45,7 @@ def _user(login):
 
 def make_campaign(app, project_id, *, distributed=90, households=None, categories=("security", "maintenance"),
                   period="", year=None, actor="boss"):
-    from satisfaction.survey_service import create_campaign, local_today
+    from satisfaction.surveys.service import create_campaign, local_today
 
     with app.app_context():
         data = {"project_id": project_id, "year": year or local_today().year, "period": period,
@@ -58,7 +58,7 @@ def make_campaign(app, project_id, *, distributed=90, households=None, categorie
 
 def respond(app, campaign_id, overalls, ratings=None, actor="boss"):
     """Enter forms through the service: ``overalls`` [5, 4, …], ``ratings`` [{code: rating}, …]."""
-    from satisfaction.survey_service import create_response, get_campaign
+    from satisfaction.surveys.service import create_response, get_campaign
 
     ids = []
     with app.app_context():
@@ -72,7 +72,7 @@ def respond(app, campaign_id, overalls, ratings=None, actor="boss"):
 
 
 def rates_of(app, campaign_id):
-    from satisfaction.survey_rates import campaign_rates
+    from satisfaction.surveys.rates import campaign_rates
 
     with app.app_context():
         return campaign_rates(db.session.get(SurveyCampaign, campaign_id))
@@ -122,7 +122,7 @@ def test_rates_are_computed_exactly_per_campaign_category_and_company(app, world
     assert r1.return_rate == pytest.approx(10 / 90) and r1.return_low
     assert r1.satisfaction_rate == pytest.approx(0.7) and r1.satisfaction_low
     with app.app_context():
-        from satisfaction.survey_rates import category_rates, rating_histogram, year_summary
+        from satisfaction.surveys.rates import category_rates, rating_histogram, year_summary
 
         cats = {c.category.code: (c.answered, c.satisfied) for c in category_rates([c1], [world.cats["security"],
                                                                                          world.cats["maintenance"]])}
@@ -274,7 +274,7 @@ def test_edit_with_a_stale_version_is_refused(app, world, client):
 
 def test_concurrent_update_between_read_and_write_is_a_conflict(app, world):
     """The version counter guards the UPDATE itself, not only the form's version field."""
-    from satisfaction.survey_service import get_campaign, update_campaign
+    from satisfaction.surveys.service import get_campaign, update_campaign
     from webapp.exceptions import Conflict
 
     c = make_campaign(app, world.p1, distributed=50)
@@ -286,7 +286,7 @@ def test_concurrent_update_between_read_and_write_is_a_conflict(app, world):
                          {"id": c})
         campaign.distributed = 60  # this session still holds version 1
         with pytest.raises(Conflict):
-            from satisfaction.survey_service import _flush_or_conflict
+            from satisfaction.surveys.service import _flush_or_conflict
 
             _flush_or_conflict()
         db.session.rollback()
@@ -297,7 +297,7 @@ def test_concurrent_update_between_read_and_write_is_a_conflict(app, world):
 
 
 def test_distributed_cannot_drop_below_forms_entered_and_questions_freeze(app, world):
-    from satisfaction.survey_service import get_campaign, update_campaign
+    from satisfaction.surveys.service import get_campaign, update_campaign
     from webapp.exceptions import ValidationError
 
     c = make_campaign(app, world.p1, distributed=5)
@@ -384,7 +384,7 @@ def test_void_a_form_excludes_it_from_every_figure(app, world, client):
     r = rates_of(app, c)
     assert (r.returned, r.satisfied, r.satisfaction_rate) == (1, 1, 1.0)
     with app.app_context():
-        from satisfaction.survey_rates import category_rates
+        from satisfaction.surveys.rates import category_rates
 
         assert [(x.answered, x.satisfied) for x in category_rates([c], [world.cats["security"]])] == [(1, 1)]
         row = db.session.get(SurveyResponse, ids[0])
@@ -407,7 +407,7 @@ def test_voided_campaign_leaves_the_company_figures(app, world, client):
     body = client.api("GET", f"/api/v1/survey-campaigns?year={world.year}").json
     assert [c["id"] for c in body["items"]] == [c1]
     with app.app_context():
-        from satisfaction.survey_rates import year_summary
+        from satisfaction.surveys.rates import year_summary
 
         t = year_summary(world.year, None).totals
         assert (t.returned, t.satisfied, t.households) == (1, 1, 100)
@@ -758,7 +758,7 @@ def test_demo_surveys(app):
     assert runner.invoke(args=["demo", "load"]).exit_code == 0
     assert runner.invoke(args=["demo", "load"]).exit_code == 0  # idempotent
     with app.app_context():
-        from satisfaction.survey_rates import rates_for
+        from satisfaction.surveys.rates import rates_for
 
         campaigns = {c.project.code: c for c in db.session.execute(select(SurveyCampaign)).scalars()}
         assert sorted(campaigns) == ["P-JHC", "P-LJY", "P-YSW"]

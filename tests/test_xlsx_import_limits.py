@@ -20,7 +20,7 @@ import pytest
 from openpyxl import Workbook
 from sqlalchemy import func, select
 
-from satisfaction.survey_models import SurveyAnswer, SurveyResponse
+from satisfaction.surveys.models import SurveyAnswer, SurveyResponse
 from webapp.extensions import db
 
 HEADER = ("房号", "总体评价", "安全", "维修", "意见建议")
@@ -48,7 +48,7 @@ def world(app, make_project, make_user, client):
     """Project P1 with a campaign of 30,000 forms distributed; clerk1 logged in on it."""
     from accounts.models import Project, User
     from satisfaction.categories import ensure_default_categories
-    from satisfaction.survey_service import create_campaign, local_today
+    from satisfaction.surveys.service import create_campaign, local_today
 
     make_project("P1", households=30_000)
     make_user("clerk1", roles=("clerk",), projects=("P1",))

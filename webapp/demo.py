@@ -14,9 +14,9 @@ DEMO_MODULES = (
     "accounts.demo",
     "procedures.demo",
     "satisfaction.demo",
-    "satisfaction.survey_demo",
-    "satisfaction.complaint_demo",
-    "satisfaction.meeting_demo",
+    "satisfaction.surveys.demo",
+    "satisfaction.complaints.demo",
+    "satisfaction.meetings.demo",
 )
 
 

@@ -7,8 +7,8 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from accounts.models import Project
-from satisfaction import complaints as service
-from satisfaction.summary import monthly_summary
+from satisfaction.complaints import service
+from satisfaction.complaints.summary import monthly_summary
 from tests.e2e.conftest import login
 from webapp.extensions import db
 

@@ -20,7 +20,7 @@ def _open_campaign(page, code):
 
 def _returned(app, code):
     from accounts.models import Project
-    from satisfaction.survey_models import SurveyCampaign, SurveyResponse
+    from satisfaction.surveys.models import SurveyCampaign, SurveyResponse
 
     with app.app_context():
         return db.session.execute(

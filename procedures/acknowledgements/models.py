@@ -1,7 +1,7 @@
 """Read acknowledgements: "I have read version X of procedure Y" (one row per user, code, version).
 
 Only the confirmations are stored. What a user still has to read is derived from the
-current versions in git each time (see :mod:`procedures.acknowledgements`), so a version
+current versions in git each time (see :mod:`procedures.acknowledgements.service`), so a version
 pushed with plain git, or an upcoming version whose effective date arrives, shows up
 in the to-read list without anything being written.
 """

@@ -21,12 +21,12 @@ from wtforms.validators import DataRequired, Length, Optional
 from accounts.permissions import P, permission_required
 from actions.forms import VoidForm, put_errors
 from actions.service import STATUSES as ACTION_STATUSES
-from actions.validation import local_today
-from satisfaction import caring as caring_service
-from satisfaction import meetings as service
+from records.export import csv_response, xlsx_response
+from records.scope import visible_projects
+from records.validation import local_today
+from satisfaction.caring import service as caring_service
 from satisfaction.categories import list_categories
-from satisfaction.export import csv_response, xlsx_response
-from satisfaction.scope import visible_projects
+from satisfaction.meetings import service
 from webapp.exceptions import Conflict, InvalidTransition, ValidationError
 from webapp.extensions import db
 from webapp.forms import choices
@@ -225,7 +225,7 @@ def entry_url(entry) -> str | None:
 
 
 def _detail(meeting, void_form=None, status=200, print_view=False):
-    from satisfaction.complaints import KIND_LABELS, STATUS_LABELS
+    from satisfaction.complaints.service import KIND_LABELS, STATUS_LABELS
 
     template = "satisfaction/meetings/print.html" if print_view else "satisfaction/meetings/detail.html"
     return render_template(template, meeting=meeting,

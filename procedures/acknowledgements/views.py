@@ -10,7 +10,8 @@ from wtforms.validators import DataRequired
 
 from accounts.models import Department
 from accounts.permissions import P, permission_required
-from procedures import acknowledgements, catalog
+from procedures import catalog
+from procedures.acknowledgements import service as acknowledgements
 from webapp.exceptions import Conflict, ValidationError
 from webapp.extensions import db
 from webapp.i18n import _

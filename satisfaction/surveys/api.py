@@ -11,8 +11,8 @@ from flask_login import current_user
 from accounts.permissions import P, permission_required
 from api.helpers import PROJECT_PARAMS, check_args, json_body, project_filter_arg, with_project_id
 from api.openapi import PAGE_PARAMS, error_responses, page_response, query_param, register_paths
-from satisfaction import survey_service as service
-from satisfaction.survey_rates import (
+from satisfaction.surveys import service
+from satisfaction.surveys.rates import (
     Targets,
     campaign_rates,
     category_rates,

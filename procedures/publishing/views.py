@@ -11,7 +11,8 @@ from wtforms import BooleanField, HiddenField, SelectField, SubmitField, TextAre
 from wtforms.validators import DataRequired, Length
 
 from accounts.permissions import P, permission_required
-from procedures import document, publishing, redline
+from procedures import document, redline
+from procedures.publishing import service as publishing
 from webapp.exceptions import Conflict, ValidationError
 from webapp.extensions import db
 from webapp.forms import choices

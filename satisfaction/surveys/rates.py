@@ -21,7 +21,7 @@ from sqlalchemy.orm import contains_eager
 from accounts.models import Project
 from satisfaction.models import ServiceCategory
 from satisfaction.settings import all_settings
-from satisfaction.survey_models import SurveyAnswer, SurveyCampaign, SurveyResponse
+from satisfaction.surveys.models import SurveyAnswer, SurveyCampaign, SurveyResponse
 from webapp.extensions import db
 from webapp.i18n import _, _l
 

@@ -6,7 +6,7 @@ form (非常满意 … 非常不满意). Every row is checked before anything is
 any bad row, a wrong header or more forms than were distributed is refused whole, with
 every problem named by row and column. Good files go in with two bulk INSERTs.
 
-The file is read by :mod:`satisfaction.xlsx_read`, not by openpyxl: the zip is checked before
+The file is read by :mod:`satisfaction.surveys.xlsx_read`, not by openpyxl: the zip is checked before
 anything is unpacked, declared sheet dimensions are ignored, only the header's columns are
 kept, and every XML element counts against a budget of ``ELEMENTS_PER_ROW`` per form allowed
 (``SURVEY_IMPORT_MAX_ROWS``), so no file costs more time or memory than the largest legitimate
@@ -24,12 +24,12 @@ from flask import current_app
 from sqlalchemy import insert
 
 from audit import service as audit
-from satisfaction import xlsx_read
-from satisfaction.export import xlsx_text
+from records.export import xlsx_text
 from satisfaction.models import ServiceCategory
-from satisfaction.survey_models import SurveyAnswer, SurveyCampaign, SurveyResponse
-from satisfaction.survey_rates import returned_count
-from satisfaction.survey_service import (
+from satisfaction.surveys import xlsx_read
+from satisfaction.surveys.models import SurveyAnswer, SurveyCampaign, SurveyResponse
+from satisfaction.surveys.rates import returned_count
+from satisfaction.surveys.service import (
     COMMENTS_MAX,
     RATING_WORDS,
     ROOM_MAX,
@@ -77,7 +77,7 @@ def _norm(value) -> str:
 
 def _header_key(value) -> str:
     """A header cell as :func:`_norm` sees it, without the quote that keeps a leading ``=`` from
-    being a formula (the template writes names through :func:`satisfaction.export.xlsx_text`)."""
+    being a formula (the template writes names through :func:`records.export.xlsx_text`)."""
     text = "" if value is None else str(value).strip()
     return _norm(text[1:] if text[:2] == "'=" else text)
 
@@ -139,7 +139,7 @@ def _text_problem(value):
 
 
 def _rows(data: bytes):
-    """(row number, values) of the first sheet, read under the limits of :mod:`satisfaction.xlsx_read`;
+    """(row number, values) of the first sheet, read under the limits of :mod:`satisfaction.surveys.xlsx_read`;
     returns the row iterator, whose ``width`` the caller narrows once it knows the columns."""
     if not data:
         _refuse(_l("The file is empty."))

@@ -26,8 +26,8 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import and_, case, func, select
 
 from accounts.models import Project
-from satisfaction.complaint_models import CHANNELS, Complaint
-from satisfaction.complaints import month_bounds
+from satisfaction.complaints.models import CHANNELS, Complaint
+from satisfaction.complaints.service import month_bounds
 from satisfaction.models import ServiceCategory
 from webapp.db import utcnow
 from webapp.extensions import db
@@ -194,7 +194,7 @@ def _register_figures(project_ids: list[int] | None, start: datetime, end: datet
 def _caring_counts(project_ids: list[int] | None, month: date) -> dict[int, int]:
     """Non-voided caring services per project served in the month (0 when that module is absent)."""
     try:
-        CaringService = importlib.import_module("satisfaction.caring_models").CaringService  # noqa: N806
+        CaringService = importlib.import_module("satisfaction.caring.models").CaringService  # noqa: N806
     except (ImportError, AttributeError):
         return {}
     first = month.replace(day=1)

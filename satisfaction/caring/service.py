@@ -7,10 +7,10 @@ from sqlalchemy import extract, func, or_, select
 from sqlalchemy.orm import joinedload
 
 from accounts.models import LocalizedName, Project, User
-from actions import validation as v
 from audit import service as audit
-from satisfaction.caring_models import CaringService
-from satisfaction.scope import check_project, restrict
+from records import validation as v
+from records.scope import check_project, restrict
+from satisfaction.caring.models import CaringService
 from webapp.db import utcnow
 from webapp.exceptions import InvalidTransition, NotFound, ValidationError
 from webapp.extensions import db

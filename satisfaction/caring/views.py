@@ -12,11 +12,11 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from accounts.permissions import P, permission_required
 from actions.forms import VoidForm, put_errors
-from actions.validation import local_today
-from satisfaction import caring as service
-from satisfaction.caring import MAX_MINUTES
-from satisfaction.export import csv_response, xlsx_response
-from satisfaction.scope import visible_projects
+from records.export import csv_response, xlsx_response
+from records.scope import visible_projects
+from records.validation import local_today
+from satisfaction.caring import service
+from satisfaction.caring.service import MAX_MINUTES
 from webapp.exceptions import ValidationError
 from webapp.extensions import db
 from webapp.forms import choices

@@ -8,7 +8,7 @@ from sqlalchemy import Column, Date, ForeignKey, Integer, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from accounts.models import Project, User
-from satisfaction.complaint_models import Complaint
+from satisfaction.complaints.models import Complaint
 from satisfaction.models import ServiceCategory
 from webapp.db import UTCDateTime, utcnow
 from webapp.extensions import db

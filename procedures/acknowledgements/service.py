@@ -5,7 +5,7 @@ whose departments include the user's department and whose current version the us
 not confirmed. Because "current" comes from :mod:`procedures.catalog` (git + today's
 date), a version pushed with plain git, or an upcoming version whose effective date
 arrives, appears in people's lists by itself. Only the confirmations are rows
-(:class:`procedures.ack_models.ProcedureAcknowledgement`).
+(:class:`procedures.acknowledgements.models.ProcedureAcknowledgement`).
 """
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from accounts.models import Department, User
 from audit import service as audit
 from procedures import catalog, document, redline
-from procedures.ack_models import ProcedureAcknowledgement
+from procedures.acknowledgements.models import ProcedureAcknowledgement
 from webapp.exceptions import Conflict, NotFound, ValidationError
 from webapp.extensions import db
 from webapp.i18n import _l

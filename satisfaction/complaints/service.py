@@ -25,10 +25,11 @@ from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
 from accounts.models import Department, User
-from actions.validation import check_day
 from audit import service as audit
+from records.scope import check_project
+from records.validation import check_day
 from satisfaction import categories as category_service
-from satisfaction.complaint_models import (
+from satisfaction.complaints.models import (
     CHANNELS,
     HANDLING_SATISFACTION,
     KINDS,
@@ -40,7 +41,6 @@ from satisfaction.complaint_models import (
     ComplaintSequence,
 )
 from satisfaction.models import ServiceCategory
-from satisfaction.scope import check_project
 from satisfaction.settings import get_setting
 from webapp.dates import date_bounds, out_of_range_message
 from webapp.db import utcnow

@@ -10,8 +10,10 @@ from flask_login import current_user
 from accounts.permissions import P, permission_required
 from api.helpers import check_args, json_body
 from api.openapi import error_responses, register_paths
-from procedures import acknowledgements, catalog, document, publishing
-from procedures.publishing import PublishResult
+from procedures import catalog, document
+from procedures.acknowledgements import service as acknowledgements
+from procedures.publishing import service as publishing
+from procedures.publishing.service import PublishResult
 from webapp.exceptions import Conflict, ValidationError
 from webapp.extensions import db
 from webapp.i18n import _l

@@ -9,7 +9,7 @@ from accounts.models import User
 from accounts.permissions import P, permission_required
 from api.helpers import PROJECT_PARAMS, check_args, json_body, project_filter_arg, with_project_id
 from api.openapi import PAGE_PARAMS, error_responses, page_response, query_param, register_paths
-from satisfaction import meetings as service
+from satisfaction.meetings import service
 from webapp.exceptions import ValidationError
 from webapp.extensions import db
 from webapp.i18n import _l

@@ -14,10 +14,10 @@ from api.helpers import (
     with_project_id,
 )
 from api.openapi import error_responses, query_param, register_paths
-from satisfaction import complaints as service
-from satisfaction import summary as summary_service
-from satisfaction.complaint_models import CHANNELS, HANDLING_SATISFACTION, KINDS, SEVERITIES, STATUSES
-from satisfaction.scope import check_project, visible_projects
+from records.scope import check_project, visible_projects
+from satisfaction.complaints import service
+from satisfaction.complaints import summary as summary_service
+from satisfaction.complaints.models import CHANNELS, HANDLING_SATISFACTION, KINDS, SEVERITIES, STATUSES
 from webapp.db import utcnow
 from webapp.exceptions import ValidationError
 from webapp.i18n import _l

@@ -11,9 +11,9 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from accounts.models import Department, Project, User
-from satisfaction import complaints as service
 from satisfaction.categories import ensure_default_categories
-from satisfaction.complaint_models import Complaint
+from satisfaction.complaints import service
+from satisfaction.complaints.models import Complaint
 from webapp.db import utcnow
 from webapp.extensions import db
 

@@ -1,6 +1,6 @@
 """Forms of the survey pages.
 
-Numbers are collected as text and checked by :mod:`satisfaction.survey_service`, so the
+Numbers are collected as text and checked by :mod:`satisfaction.surveys.service`, so the
 pages and the JSON API give the same, translated messages for the same mistakes.
 """
 from __future__ import annotations

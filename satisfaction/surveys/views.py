@@ -8,12 +8,12 @@ from flask_login import current_user
 
 from accounts.models import Project
 from accounts.permissions import P, permission_required
-from satisfaction import export
-from satisfaction import survey_import as importer
-from satisfaction import survey_service as service
+from records import export
+from records.scope import visible_projects
 from satisfaction.categories import list_categories
-from satisfaction.scope import visible_projects
-from satisfaction.survey_forms import (
+from satisfaction.surveys import importing as importer
+from satisfaction.surveys import service
+from satisfaction.surveys.forms import (
     CampaignForm,
     ImportForm,
     ReasonForm,
@@ -21,8 +21,8 @@ from satisfaction.survey_forms import (
     entry_data,
     entry_form_class,
 )
-from satisfaction.survey_models import SurveyResponse
-from satisfaction.survey_rates import (
+from satisfaction.surveys.models import SurveyResponse
+from satisfaction.surveys.rates import (
     Targets,
     campaign_rates,
     category_rates,

@@ -3,7 +3,7 @@
 A meeting records who came, what was discussed and the minutes (Markdown, rendered
 sanitised once when saved and stored beside them: minutes too complex to render are
 refused with a field message, and viewing never renders). Each issue raised can be turned into a register entry (complaint or
-suggestion, via ``satisfaction.complaints.create_entry`` with ``source=("meeting_issue", id)``)
+suggestion, via ``satisfaction.complaints.service.create_entry`` with ``source=("meeting_issue", id)``)
 or a corrective/preventive action, and the meeting shows what became of it. Edits are
 guarded by an optimistic version; every change is audited; meetings are voided, never deleted.
 """
@@ -15,14 +15,14 @@ from sqlalchemy import extract, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from accounts.models import User
-from actions import validation as v
 from audit import service as audit
 from procedures import rendering
+from records import validation as v
+from records.scope import check_project, restrict
 from satisfaction import categories as category_service
-from satisfaction.complaint_models import Complaint
-from satisfaction.meeting_models import Meeting, MeetingIssue
+from satisfaction.complaints.models import Complaint
+from satisfaction.meetings.models import Meeting, MeetingIssue
 from satisfaction.models import ServiceCategory
-from satisfaction.scope import check_project, restrict
 from webapp.db import utcnow
 from webapp.exceptions import Conflict, InvalidTransition, NotFound, ValidationError
 from webapp.extensions import db
@@ -70,7 +70,7 @@ def _staff_ids(raw, errors: dict, actor) -> list[int]:
     except (TypeError, ValueError):
         v.add_error(errors, "staff_ids", _l("Unknown staff member."))
         return []
-    from satisfaction.caring import staff_candidates
+    from satisfaction.caring.service import staff_candidates
 
     # Only people the user could pick in the form: staff of the user's own projects.
     found = {u.id for u in staff_candidates(actor)} & set(ids)
@@ -291,7 +291,7 @@ def issue_to_entry(meeting: Meeting, issue: MeetingIssue, kind: str, *, actor) -
     issue = _lock_issue(issue)
     entry = _existing_entry(issue)
     if entry is None:
-        from satisfaction.complaints import create_entry
+        from satisfaction.complaints.service import create_entry
 
         category = db.session.get(ServiceCategory, issue.category_id)
         description = _("%(text)s\n(Raised at the owners' committee meeting of %(day)s: %(title)s)",

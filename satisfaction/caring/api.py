@@ -9,7 +9,7 @@ from accounts.models import User
 from accounts.permissions import P, permission_required
 from api.helpers import PROJECT_PARAMS, check_args, json_body, project_filter_arg, with_project_id
 from api.openapi import PAGE_PARAMS, error_responses, page_response, query_param, register_paths
-from satisfaction import caring as service
+from satisfaction.caring import service
 from webapp.exceptions import ValidationError
 from webapp.extensions import db
 from webapp.i18n import _l
@@ -73,7 +73,7 @@ def list_services():
 @bp.get("/monthly")
 @permission_required(P.RECORDS_READ)
 def monthly():
-    from actions.validation import local_today
+    from records.validation import local_today
 
     check_args(MONTHLY_PARAMS)
     year = _int_arg("year", 2000, 2100) or local_today().year

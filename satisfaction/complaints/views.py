@@ -13,12 +13,12 @@ from wtforms.validators import Optional
 
 from accounts.models import Department, User
 from accounts.permissions import P, permission_required
-from satisfaction import complaints as service
-from satisfaction import summary as summary_service
+from records.export import Percent, csv_response, workbook_response, write_sheet, xlsx_response
+from records.scope import check_project, visible_projects
 from satisfaction.categories import list_categories
-from satisfaction.complaint_models import CHANNELS, HANDLING_SATISFACTION, KINDS, SEVERITIES, STATUSES
-from satisfaction.export import Percent, csv_response, workbook_response, write_sheet, xlsx_response
-from satisfaction.scope import check_project, visible_projects
+from satisfaction.complaints import service
+from satisfaction.complaints import summary as summary_service
+from satisfaction.complaints.models import CHANNELS, HANDLING_SATISFACTION, KINDS, SEVERITIES, STATUSES
 from webapp.db import utcnow
 from webapp.exceptions import Conflict, ValidationError
 from webapp.extensions import db

@@ -14,13 +14,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import contains_eager
 from sqlalchemy.orm.exc import StaleDataError
 
-from actions import validation as v
 from audit import service as audit
+from records import validation as v
+from records.scope import check_project
 from satisfaction.categories import list_categories
 from satisfaction.models import ServiceCategory
-from satisfaction.scope import check_project
-from satisfaction.survey_models import SurveyAnswer, SurveyCampaign, SurveyResponse
-from satisfaction.survey_rates import campaign_rates, returned_count
+from satisfaction.surveys.models import SurveyAnswer, SurveyCampaign, SurveyResponse
+from satisfaction.surveys.rates import campaign_rates, returned_count
 from webapp.dates import date_bounds, local_today
 from webapp.db import utcnow
 from webapp.exceptions import Conflict, InvalidTransition, NotFound, ValidationError
