@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from accounts.models import Department, Project, Role, User
 from repo_store import StoreError
-from webapp.lru import LRU
+from support.caching import LockedLRU
 from webapp.store import get_store
 
 log = logging.getLogger(__name__)
@@ -43,7 +43,7 @@ _MISSING = object()
 class _Copies:
     def __init__(self):
         self.stamp: str | None = None
-        self.entries = LRU(4096)
+        self.entries = LockedLRU(4096)
         self.lock = threading.Lock()
 
 

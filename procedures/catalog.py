@@ -50,12 +50,12 @@ from procedures.rendering import Rendered, render_cached
 from procedures.trailers import parse_commit, person_name
 from repo_store import NotFound as StoreNotFound
 from repo_store import StoreError
+from support.caching import LockedLRU
 from webapp import dates
 from webapp.db import utcnow
 from webapp.exceptions import Conflict, DomainError, NotFound, ValidationError
 from webapp.extensions import db
 from webapp.i18n import _l
-from webapp.lru import LRU
 from webapp.store import get_store
 
 log = logging.getLogger(__name__)
@@ -83,11 +83,11 @@ _SLUG_RE = re.compile(r"^([A-Z])[-/](\d{1,3})$")
 
 
 #: blob sha -> (front matter text, body); shared by every app (content addressed).
-_bodies = LRU(6000, max_cost=64_000_000)
+_bodies = LockedLRU(6000, max_cost=64_000_000)
 #: (old blob, new blob) -> Comparison parts.
-_comparisons = LRU(128)
+_comparisons = LockedLRU(128)
 #: blob sha -> when rendering it failed (monotonic): a bomb is not re-run on every view.
-_unrenderable = LRU(512)
+_unrenderable = LockedLRU(512)
 #: How long a failed rendering is remembered before it is tried again.
 UNRENDERABLE_RETRY_SECONDS = 600
 #: How long a failing catalogue sync waits before the next request tries again.
@@ -117,9 +117,9 @@ class _AppState:
     rebuilt: str | None = None
     #: (head, monotonic time) of the last sync that failed: retried after SYNC_RETRY_SECONDS.
     failed_sync: tuple[str, float] | None = None
-    views: LRU = field(default_factory=lambda: LRU(2048))
+    views: LockedLRU = field(default_factory=lambda: LockedLRU(2048))
     #: Rendered page parts and search indexes, at most ~16 M characters per worker.
-    fragments: LRU = field(default_factory=lambda: LRU(1024, max_cost=16_000_000))
+    fragments: LockedLRU = field(default_factory=lambda: LockedLRU(1024, max_cost=16_000_000))
 
 
 def _app_state() -> _AppState:
@@ -130,7 +130,7 @@ def _app_state() -> _AppState:
     return state
 
 
-def fragment_cache() -> LRU:
+def fragment_cache() -> LockedLRU:
     """A per-app LRU for rendered page parts; callers key it by immutable values only."""
     return _app_state().fragments
 

@@ -37,7 +37,6 @@ import re
 import threading
 import time
 from bisect import bisect_right
-from collections import OrderedDict
 from dataclasses import dataclass
 from html.parser import locatestarttagend_tolerant
 from itertools import islice
@@ -53,6 +52,7 @@ from markdown.treeprocessors import Treeprocessor
 from markdown.util import AtomicString
 from markupsafe import Markup
 
+from support.caching import LockedLRU
 from webapp.exceptions import ValidationError
 from webapp.i18n import _l
 
@@ -803,8 +803,7 @@ def _convert(markdown_text: str) -> Rendered:
 #: The last few renderings by text digest: the editor's preview and its check, and the
 #: check at publishing and the first view after it, render the same text once.
 RECENT_SIZE = 4
-_recent: OrderedDict[bytes, Rendered | Unrenderable] = OrderedDict()
-_recent_lock = threading.Lock()
+_recent = LockedLRU(RECENT_SIZE)
 
 
 def render(markdown_text: str) -> Rendered:
@@ -816,17 +815,13 @@ def render(markdown_text: str) -> Rendered:
     if not text.strip():
         return Rendered(html=Markup(""), toc=())
     key = hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()
-    with _recent_lock:
-        found = _recent.get(key)
+    found = _recent.get(key)
     if found is None:
         try:
             found = _convert(text)
         except Unrenderable as exc:
             found = exc.with_traceback(None)  # keep the message, not the frames (and the text they hold)
-        with _recent_lock:
-            _recent[key] = found
-            while len(_recent) > RECENT_SIZE:
-                _recent.popitem(last=False)
+        _recent.put(key, found)
     if isinstance(found, Unrenderable):
         raise found.shifted(1)
     return found
@@ -849,10 +844,7 @@ def check_renderable(markdown_text: str, field: str = "markdown", *, first_line:
         raise ValidationError(message, errors={field: [message]}) from None
 
 
-_cache: OrderedDict[str, Rendered] = OrderedDict()
-_cache_lock = threading.Lock()
-_hits = 0
-_misses = 0
+_cache = LockedLRU(CACHE_SIZE)
 
 
 def render_cached(blob_sha: str, markdown_text: str) -> Rendered:
@@ -861,33 +853,22 @@ def render_cached(blob_sha: str, markdown_text: str) -> Rendered:
     The text is only used on a miss: the caller promises that ``blob_sha`` is
     the sha of ``markdown_text``'s blob.
     """
-    global _hits, _misses
-    with _cache_lock:
-        cached = _cache.get(blob_sha)
-        if cached is not None:
-            _cache.move_to_end(blob_sha)
-            _hits += 1
-            return cached
-        _misses += 1
-    # Render outside the lock; two threads racing on one sha render the same result.
+    cached = _cache.get(blob_sha)
+    if cached is not None:
+        return cached
+    # Rendered outside the cache's lock; two threads racing on one sha render the same result.
     result = render(markdown_text)
-    with _cache_lock:
-        _cache[blob_sha] = result
-        _cache.move_to_end(blob_sha)
-        while len(_cache) > CACHE_SIZE:
-            _cache.popitem(last=False)
+    _cache.put(blob_sha, result)
     return result
 
 
 def clear_cache() -> None:
-    global _hits, _misses
-    with _cache_lock:
-        _cache.clear()
-        _hits = _misses = 0
-    with _recent_lock:
-        _recent.clear()
+    """Forget every rendering (and the hit / miss counts)."""
+    _cache.clear()
+    _recent.clear()
 
 
 def cache_info() -> dict[str, int]:
-    with _cache_lock:
-        return {"hits": _hits, "misses": _misses, "size": len(_cache), "maxsize": CACHE_SIZE}
+    """Hits, misses, entries and the bound of :func:`render_cached`'s cache."""
+    info = _cache.info()
+    return {key: info[key] for key in ("hits", "misses", "size", "maxsize")}

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date
 
@@ -22,6 +20,7 @@ from markupsafe import Markup, escape
 
 from procedures import catalog
 from repo_store import StoreError
+from support.caching import LockedLRU
 
 __all__ = ["Hit", "Results", "search", "terms_of", "MAX_QUERY"]
 
@@ -59,27 +58,8 @@ class Results:
     all_versions: bool
 
 
-class _DocCache:
-    def __init__(self, size: int):
-        self._data: OrderedDict[str, _Doc] = OrderedDict()
-        self._size = size
-        self._lock = threading.Lock()
-
-    def get(self, blob: str) -> _Doc | None:
-        with self._lock:
-            doc = self._data.get(blob)
-            if doc is not None:
-                self._data.move_to_end(blob)
-            return doc
-
-    def put(self, blob: str, doc: _Doc) -> None:
-        with self._lock:
-            self._data[blob] = doc
-            while len(self._data) > self._size:
-                self._data.popitem(last=False)
-
-
-_docs = _DocCache(6000)
+#: blob sha -> the searchable text of that version.
+_docs = LockedLRU(6000)
 
 
 def _plain(markdown_text: str) -> str:

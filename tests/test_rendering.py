@@ -11,6 +11,7 @@ from markupsafe import Markup
 
 from procedures import rendering
 from procedures.rendering import ID_PREFIX, Rendered, TocEntry, render, render_cached
+from support.caching import LockedLRU
 
 DEMO = Path(__file__).resolve().parent.parent / "procedures" / "demo_content" / "QP-CS-001.A2.md"
 
@@ -304,7 +305,7 @@ def test_render_cached_returns_same_object_per_sha(clean_cache):
 
 
 def test_render_cached_is_bounded_lru(clean_cache, monkeypatch):
-    monkeypatch.setattr(rendering, "CACHE_SIZE", 3)
+    monkeypatch.setattr(rendering, "_cache", LockedLRU(3))
     for sha in "abc":
         render_cached(sha, sha)
     render_cached("a", "a")  # refresh a

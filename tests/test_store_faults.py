@@ -77,8 +77,7 @@ def forget_caches(app=None) -> None:
     catalog._bodies.clear()
     catalog._comparisons.clear()
     rendering.clear_cache()
-    with search._docs._lock:
-        search._docs._data.clear()
+    search._docs.clear()
     if app is not None:
         app.extensions.pop("procedures.catalog", None)
 

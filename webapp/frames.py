@@ -21,7 +21,7 @@ from flask_babel import get_locale
 from flask_login import current_user
 from markupsafe import Markup, escape
 
-from webapp.lru import LRU
+from support.caching import LockedLRU
 from webapp.security import csrf_token
 
 #: Marker around a slot name; the per-process nonce means no rendered text can forge one.
@@ -36,11 +36,11 @@ def _marker(name: str) -> Markup:
     return Markup(f"\ue000{_NONCE}:{name}\ue001")
 
 
-def _cache() -> LRU:
+def _cache() -> LockedLRU:
     ext = current_app.extensions
     cache = ext.get("webapp.frames")
     if cache is None:
-        cache = ext.setdefault("webapp.frames", LRU(512, max_cost=16_000_000))
+        cache = ext.setdefault("webapp.frames", LockedLRU(512, max_cost=16_000_000))
     return cache
 
 

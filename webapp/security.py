@@ -17,9 +17,9 @@ from flask import Flask, current_app, g, jsonify, redirect, request, session, ur
 from flask_login import AnonymousUserMixin, current_user
 from flask_wtf.csrf import generate_csrf
 
+from support.caching import LockedLRU
 from webapp.extensions import csrf, login_manager
 from webapp.i18n import _, _l
-from webapp.lru import LRU
 
 PUBLIC_ENDPOINTS = frozenset({"accounts.login", "static", "core.healthz"})
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -54,7 +54,7 @@ def safe_next_url(target: str | None, fallback: str) -> str:
 
 
 #: (secret key, session token) -> (signed token, when signed); see csrf_token().
-_signed_csrf_tokens = LRU(8192)
+_signed_csrf_tokens = LockedLRU(8192)
 
 
 def csrf_token() -> str:
