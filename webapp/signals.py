@@ -1,0 +1,34 @@
+"""Events between features: "something happened" without the emitter importing the listener.
+
+A feature sends a signal from its service function; another feature connects a receiver in its
+``listeners`` module (named in its :class:`webapp.features.Feature` record and imported once when an app
+is built). The core defines the signals so neither side imports the other.
+
+**Receivers run synchronously, inside the sender's database transaction.** A receiver adds its rows to
+``db.session`` and records its audit entries there, and must not commit: the sender commits once, so the
+emitting change, everything the receivers did and every audit entry land together or not at all. A
+receiver that raises aborts the sender's change as well (the sender's caller rolls back), which is what
+we want for rules such as "satisfaction below target opens a corrective action".
+
+Senders pass the record as ``sender`` and keyword arguments as documented on each signal; receivers must
+accept ``**extra`` so that new keyword arguments do not break them.
+"""
+from __future__ import annotations
+
+from blinker import Namespace
+
+_signals = Namespace()
+
+#: A record asks for an incident-triggered review of a procedure (review rule 2: a major complaint, a
+#: corrective action or an owners'-committee issue). sender: the record; kwargs: ``procedure_code`` (str),
+#: ``reason`` (str), ``source_type`` (str, e.g. ``"complaint"``), ``source_id`` (int), ``actor`` (User).
+review_requested = _signals.signal("review-requested")
+
+#: A survey campaign was closed with a satisfaction rate below its target (procedure 4.4: open a corrective
+#: or preventive action). sender: the campaign; kwargs: ``rate`` (Decimal, percent), ``target`` (Decimal,
+#: percent), ``actor`` (User).
+campaign_below_target = _signals.signal("campaign-below-target")
+
+#: A new version of a procedure became the current one on ``main``. sender: the procedure code (str); kwargs:
+#: ``version`` (str), ``commit`` (str, the commit sha), ``actor`` (User or None for a push seen by sync).
+version_published = _signals.signal("version-published")
