@@ -8,11 +8,12 @@ from sqlalchemy.orm import joinedload, selectinload
 from accounts import services
 from accounts.forms import DepartmentForm, ProjectForm, RoleForm, UserForm
 from accounts.models import Department, Project, Role, User
-from accounts.permissions import ALL_PERMISSIONS, PERMISSION_LABELS, P, permission_required
+from accounts.permissions import USERS_MANAGE, permission_labels
 from webapp.exceptions import Conflict, NotFound, ValidationError
 from webapp.extensions import db
 from webapp.forms import choices
 from webapp.i18n import _, _l
+from webapp.permissions import permission_required
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -35,13 +36,13 @@ def _get(model, ident: int):
 
 
 @bp.get("/")
-@permission_required(P.USERS_MANAGE)
+@permission_required(USERS_MANAGE)
 def index():
     return redirect(url_for("admin.users"))
 
 
 @bp.get("/users")
-@permission_required(P.USERS_MANAGE)
+@permission_required(USERS_MANAGE)
 def users():
     q = (request.args.get("q") or "").strip()
     stmt = select(User).options(selectinload(User.projects), joinedload(User.department)).order_by(User.login)
@@ -53,7 +54,7 @@ def users():
 
 @bp.route("/users/new", methods=["GET", "POST"])
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])
-@permission_required(P.USERS_MANAGE)
+@permission_required(USERS_MANAGE)
 def user_edit(user_id: int | None = None):
     user = _get(User, user_id) if user_id else None
     form = UserForm(obj=user)
@@ -103,23 +104,23 @@ def _field_errors(form, exc: ValidationError) -> None:
 
 
 @bp.get("/<any(departments, projects, roles):kind>")
-@permission_required(P.USERS_MANAGE)
+@permission_required(USERS_MANAGE)
 def reference_list(kind: str):
     model, _form, fields, title = REFERENCE[kind]
     rows = _all(model, model.id if kind == "roles" else model.code)
     return render_template("admin/reference_list.html", kind=kind, rows=rows, fields=fields, title=title,
-                           permission_labels=PERMISSION_LABELS)
+                           permission_labels=permission_labels())
 
 
 @bp.route("/<any(departments, projects, roles):kind>/new", methods=["GET", "POST"])
 @bp.route("/<any(departments, projects, roles):kind>/<int:ident>", methods=["GET", "POST"])
-@permission_required(P.USERS_MANAGE)
+@permission_required(USERS_MANAGE)
 def reference_edit(kind: str, ident: int | None = None):
     model, form_cls, fields, title = REFERENCE[kind]
     obj = _get(model, ident) if ident else None
     form = form_cls(obj=obj)
     if kind == "roles":
-        form.permissions.choices = choices((p, str(PERMISSION_LABELS[p])) for p in ALL_PERMISSIONS)
+        form.permissions.choices = choices((p, str(label)) for p, label in permission_labels().items())
     status = 200
     if form.validate_on_submit():
         values = {f: getattr(form, f).data for f in fields}

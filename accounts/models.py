@@ -118,9 +118,9 @@ class User(UserMixin, db.Model):
 
     def project_ids(self) -> set[int] | None:
         """Projects whose records the user may see; ``None`` means all of them."""
-        from accounts.permissions import P
+        from records.permissions import RECORDS_ALL_PROJECTS
 
-        if self.can(P.RECORDS_ALL_PROJECTS):
+        if self.can(RECORDS_ALL_PROJECTS):
             return None
         return {p.id for p in self.projects}
 

@@ -98,9 +98,9 @@ class Principal:
 
     def project_ids(self) -> set[int] | None:
         """Projects whose records the user may see; ``None`` means all of them."""
-        from accounts.permissions import P
+        from records.permissions import RECORDS_ALL_PROJECTS
 
-        if self.can(P.RECORDS_ALL_PROJECTS):
+        if self.can(RECORDS_ALL_PROJECTS):
             return None
         if self._project_ids is _UNSET:
             ids = cache.cached(("projects", self.id), lambda: frozenset(

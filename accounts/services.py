@@ -14,10 +14,11 @@ from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from flask import current_app
 from sqlalchemy import func, select
 
 from accounts.models import ApiToken, Department, LoginAttempt, Project, Role, User
-from accounts.permissions import DEFAULT_ROLES, PARTICIPANT_CATEGORIES
+from accounts.permissions import PARTICIPANT_CATEGORIES, default_roles
 from audit import service as audit
 from webapp.config import LOCALES
 from webapp.db import utcnow
@@ -25,12 +26,9 @@ from webapp.exceptions import Conflict, DomainError, NotFound, ValidationError
 from webapp.extensions import db
 from webapp.i18n import _l
 
-_hasher = PasswordHasher()
 LOGIN_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 MIN_PASSWORD_LENGTH = 10
 TOKEN_PREFIX = "pd_"  # noqa: S105 — a marker, not a secret
-# Verified against when the login name is unknown, so both paths take the same time.
-_DUMMY_HASH = _hasher.hash("procdesk-timing-equaliser")
 
 USER_AUDIT_FIELDS = ("login", "display_name", "email", "active", "locale", "participant_category")
 
@@ -43,20 +41,34 @@ class InvalidCredentials(DomainError):
     status_code = 401
 
 
+def _hasher() -> tuple[PasswordHasher, str]:
+    """This app's argon2 hasher (parameters from the ``PASSWORD_HASH`` setting, see webapp.config)
+    and a hash it made, verified against when the login name is unknown so both paths take the
+    same time. Built once per app."""
+    found = current_app.extensions.get("accounts.password_hasher")
+    if found is None:
+        hasher = PasswordHasher(**current_app.config["PASSWORD_HASH"])
+        found = current_app.extensions.setdefault(
+            "accounts.password_hasher", (hasher, hasher.hash("procdesk-timing-equaliser")))
+    return found
+
+
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    """An argon2 hash of ``password`` with this app's parameters."""
+    return _hasher()[0].hash(password)
 
 
 def check_password(user: User | None, password: str) -> bool:
-    """Constant-time-ish check; rehashes when argon2 parameters changed."""
+    """Constant-time-ish check; rehashes when the stored hash's argon2 parameters differ from this app's."""
+    hasher, dummy = _hasher()
     try:
-        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+        hasher.verify(user.password_hash if user else dummy, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
     if user is None:
         return False
-    if _hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = _hasher.hash(password)
+    if hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hasher.hash(password)
     return True
 
 
@@ -346,7 +358,7 @@ def tokens_of(user: User) -> list[ApiToken]:
 def ensure_default_roles() -> None:
     """Create the built-in roles that are missing (never changes edited ones)."""
     existing = set(db.session.execute(select(Role.code)).scalars())
-    for code, (name, name_en, perms) in DEFAULT_ROLES.items():
+    for code, (name, name_en, perms) in default_roles().items():
         if code not in existing:
             db.session.add(Role(code=code, name=name, name_en=name_en, permissions=list(perms)))
     db.session.flush()

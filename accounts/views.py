@@ -7,6 +7,7 @@ from flask_login.config import COOKIE_NAME
 
 from accounts import services
 from accounts.forms import LoginForm, PasswordForm, ProfileForm, TokenForm
+from webapp.config import LOCALES
 from webapp.exceptions import ValidationError
 from webapp.extensions import db
 from webapp.i18n import _
@@ -118,3 +119,13 @@ def revoke_token(token_id: int):
     services.revoke_token(current_user, token_id)
     flash(_("The token was revoked."), "success")
     return redirect(url_for("accounts.profile"))
+
+
+@bp.post("/language")
+def set_language():
+    """Switch language for this session and remember it as the user's preference."""
+    lang = request.form.get("lang", "")
+    if lang in LOCALES:
+        session["locale"] = lang
+        services.set_locale(current_user.account, lang)
+    return redirect(safe_next_url(request.form.get("next"), url_for("core.home")))

@@ -8,15 +8,16 @@ from flask import Blueprint, jsonify, request
 from flask_login import current_user
 from sqlalchemy import select
 
-from accounts.permissions import P, permission_required
 from actions import service
 from api.helpers import PROJECT_PARAMS, check_args, json_body, project_filter_arg, with_project_id
-from api.openapi import PAGE_PARAMS, error_responses, page_response, query_param, register_paths
-from records.validation import local_today
+from api.openapi import PAGE_PARAMS, ApiSection, error_responses, page_response, query_param
+from records.permissions import RECORDS_READ, RECORDS_VOID, RECORDS_WRITE
+from webapp.dates import local_today
 from webapp.exceptions import ValidationError
 from webapp.extensions import db
 from webapp.i18n import _l
 from webapp.pagination import paginate
+from webapp.permissions import permission_required
 
 bp = Blueprint("actions_api", __name__, url_prefix="/api/v1/actions")
 
@@ -74,7 +75,7 @@ VOID_BODY = {"type": "object", "required": ["reason"], "properties": {
 
 
 @bp.get("")
-@permission_required(P.RECORDS_READ)
+@permission_required(RECORDS_READ)
 def list_actions():
     check_args(LIST_PARAMS)
     status = request.args.get("status", "all")
@@ -107,21 +108,21 @@ def _resolve_codes(data: dict) -> dict:
 
 
 @bp.post("")
-@permission_required(P.RECORDS_WRITE)
+@permission_required(RECORDS_WRITE)
 def create_action():
     action = service.create_manual(_resolve_codes(json_body("ActionCreate")), actor=current_user)
     return jsonify(action_json(action, detail=True)), 201
 
 
 @bp.get("/<int:action_id>")
-@permission_required(P.RECORDS_READ)
+@permission_required(RECORDS_READ)
 def get_action(action_id: int):
     check_args()
     return jsonify(action_json(service.get_action(action_id), detail=True))
 
 
 @bp.post("/<int:action_id>/transitions/<name>")
-@permission_required(P.RECORDS_WRITE)
+@permission_required(RECORDS_WRITE)
 def transition(action_id: int, name: str):
     action = service.get_action(action_id)
     # An unknown step accepts every step's fields here: the service then names the step as unknown.
@@ -131,7 +132,7 @@ def transition(action_id: int, name: str):
 
 
 @bp.post("/<int:action_id>/void")
-@permission_required(P.RECORDS_VOID)
+@permission_required(RECORDS_VOID)
 def void(action_id: int):
     action = service.get_action(action_id)
     data = json_body(VOID_BODY)
@@ -145,7 +146,7 @@ _ACTION = {"$ref": "#/components/schemas/Action"}
 _ONE = {"content": {"application/json": {"schema": _ACTION}}}
 _ID = [{"name": "action_id", "in": "path", "required": True, "schema": {"type": "integer"}}]
 
-register_paths({
+OPENAPI = ApiSection({
     "/actions": {
         "get": {"summary": "Corrective and preventive actions you may see", "tags": ["actions"],
                 "parameters": LIST_PARAMS,

@@ -4,20 +4,21 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
-from werkzeug.routing import BuildError
 
 from accounts.models import Department, User
-from accounts.permissions import P, permission_required
 from actions import service
 from actions.forms import ActionForm, AnalyseForm, CloseForm, TakeActionForm, VerifyForm, VoidForm, put_errors
+from actions.sources import source_for
 from records.export import csv_response, xlsx_response
+from records.permissions import RECORDS_READ, RECORDS_VOID, RECORDS_WRITE
 from records.scope import visible_projects
-from records.validation import local_today
+from webapp.dates import local_today
 from webapp.exceptions import Conflict, InvalidTransition, ValidationError
 from webapp.extensions import db
 from webapp.forms import choices
 from webapp.i18n import _
 from webapp.pagination import paginate
+from webapp.permissions import permission_required
 
 bp = Blueprint("actions", __name__, url_prefix="/actions")
 
@@ -58,23 +59,16 @@ def source_link(action, sources: dict | None = None) -> tuple[str, str | None]:
         return label, None
     if sources is None:
         sources = service.sources_of([action])
-    source = sources.get((kind, action.source_id))
-    try:
-        if source is not None and kind == "meeting_issue":
-            return (f"{label}: {source.meeting.held_on.isoformat()} {source.meeting.title}",
-                    url_for("meetings.detail", meeting_id=source.meeting_id, _anchor=f"issue-{source.id}"))
-        if source is not None and kind == "complaint":
-            return f"{label}: {source.number}", url_for("complaints.detail", entry_id=source.id)
-        if source is not None and kind == "survey_campaign":
-            return (f"{label}: {source.project.label} {source.label}",
-                    url_for("surveys.detail", campaign_id=source.id))
-    except BuildError:
-        pass
+    record = sources.get((kind, action.source_id))
+    source = source_for(kind)
+    if record is not None and source is not None:
+        text, url = source.describe(record)
+        return f"{label}: {text}", url
     return f"{label} #{action.source_id}", None
 
 
 @bp.get("/")
-@permission_required(P.RECORDS_READ)
+@permission_required(RECORDS_READ)
 def index():
     filters = _filters()
     today = local_today()
@@ -85,7 +79,7 @@ def index():
 
 
 @bp.get("/export.<any(csv, xlsx):fmt>")
-@permission_required(P.RECORDS_READ)
+@permission_required(RECORDS_READ)
 def export(fmt: str):
     filters = _filters()
     today = local_today()
@@ -112,7 +106,7 @@ def export(fmt: str):
 
 
 @bp.route("/new", methods=["GET", "POST"])
-@permission_required(P.RECORDS_WRITE)
+@permission_required(RECORDS_WRITE)
 def new():
     form = ActionForm()
     form.kind.choices = choices([(k, str(label)) for k, label in service.KINDS.items()])
@@ -166,13 +160,13 @@ def _detail(action, *, posted=None, void_form=None, status=200):
 
 
 @bp.get("/<int:action_id>")
-@permission_required(P.RECORDS_READ)
+@permission_required(RECORDS_READ)
 def detail(action_id: int):
     return _detail(service.get_action(action_id))
 
 
 @bp.post("/<int:action_id>/<any(analyse, take_action, verify, close):step>")
-@permission_required(P.RECORDS_WRITE)
+@permission_required(RECORDS_WRITE)
 def step(action_id: int, step: str):
     action = service.get_action(action_id)
     if step not in service.allowed_transitions(action):
@@ -199,7 +193,7 @@ def step(action_id: int, step: str):
 
 
 @bp.post("/<int:action_id>/void")
-@permission_required(P.RECORDS_VOID)
+@permission_required(RECORDS_VOID)
 def void(action_id: int):
     action = service.get_action(action_id)
     form = VoidForm()
@@ -216,3 +210,6 @@ def void(action_id: int):
         return _detail(service.get_action(action_id), void_form=form, status=exc.status_code)
     flash(_("Action %(number)s voided.", number=action.number), "success")
     return redirect(url_for("actions.detail", action_id=action.id))
+
+
+from actions import listeners  # noqa: E402, F401  (connects receivers; moves to the Feature record)

@@ -1,6 +1,5 @@
-"""The JSON API under ``/api/v1``: token or session auth, JSON errors, OpenAPI document."""
-from flask import Blueprint
+"""The JSON API under ``/api/v1``: token or session auth, JSON errors, the OpenAPI document that every
+feature's ``OPENAPI`` section adds to."""
+from webapp.features import Feature
 
-bp = Blueprint("api", __name__, url_prefix="/api/v1")
-
-from api import views  # noqa: E402,F401  (routes attach to bp)
+FEATURE = Feature(name="api", blueprints=("api.views",))

@@ -1,8 +1,20 @@
-"""The OpenAPI document. Feature packages add their paths with :func:`register_paths`."""
+"""The OpenAPI document, built per app from the ``OPENAPI`` sections of the enabled features' blueprint
+modules (:class:`ApiSection`: plain data, so importing a module registers nothing anywhere)."""
 from __future__ import annotations
 
-_paths: dict[str, dict] = {}
-_schemas: dict[str, dict] = {}
+from dataclasses import dataclass, field
+
+from flask import Flask, current_app
+
+from webapp import features
+
+
+@dataclass(frozen=True)
+class ApiSection:
+    """A blueprint module's part of the document: path items and component schemas."""
+
+    paths: dict
+    schemas: dict = field(default_factory=dict)
 
 ERROR_SCHEMA = {
     "type": "object",
@@ -16,16 +28,26 @@ ERROR_SCHEMA = {
 }
 
 
-def register_paths(paths: dict, schemas: dict | None = None) -> None:
-    """Add path items (and component schemas) to the document; called at import time."""
-    for path, item in paths.items():
-        _paths.setdefault(path, {}).update(item)
-    _schemas.update(schemas or {})
+def _sections(app: Flask) -> tuple[dict, dict]:
+    """(paths, schemas) of ``app``: collected once per app from its features' ``OPENAPI`` sections."""
+    found = app.extensions.get("procdesk.openapi")
+    if found is None:
+        paths: dict[str, dict] = {}
+        schemas: dict[str, dict] = {}
+        for module in features.blueprint_modules(app):
+            section = getattr(module, "OPENAPI", None)
+            if section is None:
+                continue
+            for path, item in section.paths.items():
+                paths.setdefault(path, {}).update(item)
+            schemas.update(section.schemas)
+        found = app.extensions["procdesk.openapi"] = (paths, schemas)
+    return found
 
 
 def schema(name: str) -> dict:
-    """A registered component schema (KeyError when no feature registered it)."""
-    return _schemas[name]
+    """A component schema of the current app's document (KeyError when no feature declares it)."""
+    return _sections(current_app)[1][name]
 
 
 def property_names(declaration) -> frozenset[str]:
@@ -88,6 +110,8 @@ def page_response(description: str, item_schema: dict, *, page_numbers: bool = F
 
 
 def document(server_url: str = "/") -> dict:
+    """The OpenAPI 3.1 document of the current app."""
+    paths, schemas = _sections(current_app)
     return {
         "openapi": "3.1.0",
         "info": {"title": "ProcDesk API", "version": "1",
@@ -103,21 +127,8 @@ def document(server_url: str = "/") -> dict:
                 "bearer": {"type": "http", "scheme": "bearer"},
                 "session": {"type": "apiKey", "in": "cookie", "name": "procdesk_session"},
             },
-            "schemas": {"Error": ERROR_SCHEMA, **_schemas},
+            "schemas": {"Error": ERROR_SCHEMA, **schemas},
         },
-        "paths": dict(sorted(_paths.items())),
+        "paths": dict(sorted(paths.items())),
     }
 
-
-register_paths({
-    "/openapi.json": {"get": {"summary": "This document",
-                              "responses": {"200": {"description": "OpenAPI 3.1 document"}}}},
-    "/me": {"get": {"summary": "The authenticated user", "responses": {
-        "200": {"description": "user", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Me"}}}},
-        **error_responses(401)}}},
-}, {
-    "Me": {"type": "object", "properties": {
-        "login": {"type": "string"}, "display_name": {"type": "string"}, "roles": {"type": "array", "items": {"type": "string"}},
-        "permissions": {"type": "array", "items": {"type": "string"}}, "projects": {"type": "array", "items": {"type": "string"}},
-        "locale": {"type": ["string", "null"]}, "participant_category": {"type": ["string", "null"]}}},
-})

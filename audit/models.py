@@ -6,7 +6,6 @@ from datetime import datetime
 from sqlalchemy import JSON, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from accounts.models import User
 from webapp.db import UTCDateTime, utcnow
 from webapp.extensions import db
 
@@ -31,4 +30,6 @@ class AuditEntry(db.Model):
     prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
     hash: Mapped[str] = mapped_column(String(64), unique=True)
 
-    actor: Mapped[User | None] = relationship()
+    # By name: the audit log sits below accounts (accounts audits its own changes), so it does not
+    # import the User model; the mapper resolves "User" once both are loaded.
+    actor: Mapped[User | None] = relationship("User")  # noqa: F821

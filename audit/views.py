@@ -6,11 +6,12 @@ from datetime import datetime, time, timedelta
 from flask import Blueprint, current_app, render_template, request
 from sqlalchemy import func, select
 
-from accounts.permissions import P, permission_required
 from audit.models import AuditEntry
+from audit.permissions import AUDIT_READ
 from audit.service import verify
 from webapp.extensions import db
 from webapp.pagination import paginate
+from webapp.permissions import permission_required
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 
@@ -29,7 +30,7 @@ def _local_day_start(value: str):
 
 
 @bp.get("/")
-@permission_required(P.AUDIT_READ)
+@permission_required(AUDIT_READ)
 def index():
     args = request.args
     stmt = select(AuditEntry).order_by(AuditEntry.id.desc())
@@ -50,6 +51,6 @@ def index():
 
 
 @bp.post("/verify")
-@permission_required(P.AUDIT_READ)
+@permission_required(AUDIT_READ)
 def check():
     return render_template("audit/verify.html", result=verify())

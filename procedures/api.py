@@ -10,13 +10,15 @@ import hashlib
 
 from flask import Blueprint, Response, jsonify, request, url_for
 
-from accounts.permissions import P, permission_required
 from api.helpers import check_args
-from api.openapi import error_responses, query_param, register_paths
+from api.openapi import ApiSection, error_responses, query_param
 from procedures import catalog
 from procedures import search as search_service
+from procedures.permissions import PROCEDURES_READ
+from webapp import dates
 from webapp.exceptions import ValidationError
 from webapp.i18n import _l
+from webapp.permissions import permission_required
 
 bp = Blueprint("procedures_api", __name__, url_prefix="/api/v1/procedures")
 
@@ -61,7 +63,7 @@ def _with_text(v: catalog.VersionView) -> Response:
     """The version with its text; a version whose text cannot be rendered is a 503 for it alone
     (:class:`catalog.DocumentUnreadable`, ``details.problem == "unreadable"``)."""
     etag = hashlib.sha1(f"{v.commit}|{v.blob}|{v.state}|{v.upcoming.commit if v.upcoming else ''}|"
-                        f"{catalog.local_today()}".encode()).hexdigest()
+                        f"{dates.local_today()}".encode()).hexdigest()
     if request.if_none_match.contains_weak(etag):
         response = Response(status=304)
     else:
@@ -84,7 +86,7 @@ COMPARE_PARAMS = [query_param("from", example="A-0", type="string"), query_param
 
 
 @bp.get("")
-@permission_required(P.PROCEDURES_READ)
+@permission_required(PROCEDURES_READ)
 def procedures():
     check_args(LIST_PARAMS)
     status = request.args.get("status") or None
@@ -97,7 +99,7 @@ def procedures():
 
 
 @bp.get("/search")
-@permission_required(P.PROCEDURES_READ)
+@permission_required(PROCEDURES_READ)
 def search():
     check_args(SEARCH_PARAMS)
     q = (request.args.get("q") or "").strip()
@@ -109,14 +111,14 @@ def search():
 
 
 @bp.get("/<code>")
-@permission_required(P.PROCEDURES_READ)
+@permission_required(PROCEDURES_READ)
 def procedure(code: str):
     check_args()
     return _with_text(catalog.get_current(code))
 
 
 @bp.get("/<code>/versions")
-@permission_required(P.PROCEDURES_READ)
+@permission_required(PROCEDURES_READ)
 def versions(code: str):
     check_args()
     items = catalog.list_versions(code)
@@ -124,14 +126,14 @@ def versions(code: str):
 
 
 @bp.get("/<code>/versions/<ref>")
-@permission_required(P.PROCEDURES_READ)
+@permission_required(PROCEDURES_READ)
 def version(code: str, ref: str):
     check_args()
     return _with_text(catalog.get_version(code, ref))
 
 
 @bp.get("/<code>/compare")
-@permission_required(P.PROCEDURES_READ)
+@permission_required(PROCEDURES_READ)
 def compare(code: str):
     check_args(COMPARE_PARAMS)
     c = catalog.compare(code, request.args.get("from") or None, request.args.get("to") or None)
@@ -156,7 +158,7 @@ def _ok(schema: str, description: str) -> dict:
                     "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}}}}
 
 
-register_paths({
+OPENAPI = ApiSection({
     "/procedures": {"get": {
         "summary": "Procedures in force (one entry per procedure: the version in force today)",
         "tags": ["procedures"],

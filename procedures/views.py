@@ -21,15 +21,17 @@ from werkzeug.routing import BuildError
 
 from accounts import cache as accounts_cache
 from accounts.models import Department
-from accounts.permissions import P, permission_required
 from procedures import catalog
 from procedures import search as search_service
+from procedures.permissions import PROCEDURES_PUBLISH, PROCEDURES_READ
+from webapp import dates
 from webapp.extensions import db
 from webapp.formatting import fmt_date, fmt_datetime
 from webapp.frames import render_framed
 from webapp.i18n import _
 from webapp.navigation import has_endpoint
 from webapp.pagination import Page
+from webapp.permissions import permission_required
 from webapp.security import CSRF_FIELD, csrf_token
 
 bp = Blueprint("procedures", __name__, url_prefix="/procedures")
@@ -67,10 +69,6 @@ def review_url(review_id: int | None) -> str | None:
             except BuildError:
                 continue
     return None
-
-
-def _today():
-    return catalog.local_today()
 
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -170,9 +168,9 @@ def _fragment(key: tuple, template: str, **context) -> Markup:
 # --------------------------------------------------------------------------
 
 @bp.get("/")
-@permission_required(P.PROCEDURES_READ)
+@permission_required(PROCEDURES_READ)
 def index():
-    today = _today()
+    today = dates.local_today()
     department = request.args.get("department") or None
     status = request.args.get("status") or None
     if status not in catalog.LIST_STATUSES:
@@ -186,7 +184,7 @@ def index():
         number = 1
     start = (number - 1) * PER_PAGE
     page = Page(items[start:start + PER_PAGE], number, PER_PAGE, len(items) > start + PER_PAGE)
-    problems = catalog.open_problems_count() if current_user.can(P.PROCEDURES_PUBLISH) else 0
+    problems = catalog.open_problems_count() if current_user.can(PROCEDURES_PUBLISH) else 0
     return render(
         "procedures/index.html", page=page, total=len(items), today=today, departments=_departments(),
         department=department, status=status, include_withdrawn=include_withdrawn,
@@ -194,11 +192,11 @@ def index():
 
 
 @bp.get("/problems")
-@permission_required(P.PROCEDURES_PUBLISH)
+@permission_required(PROCEDURES_PUBLISH)
 def problems():
     """Files on main the catalogue could not take (invalid, or unreadable), for document controllers."""
     return render("procedures/problems.html", open_problems=catalog.problems(),
-                  resolved=catalog.problems(resolved=True, limit=20), known=catalog.all_versions(_today()))
+                  resolved=catalog.problems(resolved=True, limit=20), known=catalog.all_versions(dates.local_today()))
 
 
 def _rendered(view: catalog.VersionView):
@@ -210,21 +208,21 @@ def _rendered(view: catalog.VersionView):
 
 
 @bp.get("/search")
-@permission_required(P.PROCEDURES_READ)
+@permission_required(PROCEDURES_READ)
 def search():
     q = (request.args.get("q") or "").strip()[:search_service.MAX_QUERY]
     all_versions = request.args.get("all") == "1"
-    results = search_service.search(q, all_versions=all_versions, today=_today())
+    results = search_service.search(q, all_versions=all_versions, today=dates.local_today())
     return render("procedures/search.html", q=q, all_versions=all_versions, results=results)
 
 
 @bp.get("/<code>")
-@permission_required(P.PROCEDURES_READ)
+@permission_required(PROCEDURES_READ)
 def read(code: str):
     """The version in force. The hot path: a 304 when the browser has it, else the content
     block comes from a per-process cache keyed by immutable values (commit, blob, day,
     language, what the user may do), so only the page frame is rendered per request."""
-    today = _today()
+    today = dates.local_today()
     view = catalog.get_current(code, today)
     departments = _departments()
     identity = (view.commit, view.blob, view.state, view.removed, view.upcoming.commit if view.upcoming else "",
@@ -233,7 +231,7 @@ def read(code: str):
     cached = _not_modified(etag)
     if cached is not None:
         return cached
-    can_publish = current_user.can(P.PROCEDURES_PUBLISH)
+    can_publish = current_user.can(PROCEDURES_PUBLISH)
     rendered, unreadable = _rendered(view)
     context = dict(v=view, rendered=rendered, unreadable=unreadable, today=today, departments=departments,
                    can_publish=can_publish, review_url=review_url(view.review_id))
@@ -248,9 +246,9 @@ def read(code: str):
 
 
 @bp.get("/<code>/history")
-@permission_required(P.PROCEDURES_READ)
+@permission_required(PROCEDURES_READ)
 def history(code: str):
-    today = _today()
+    today = dates.local_today()
     versions = catalog.list_versions(code, today)
     current = catalog.get_current(code, today)
     # The newest commit and the number of versions identify the whole list (a sha names its ancestors).
@@ -269,7 +267,7 @@ def history(code: str):
 
 
 @bp.get("/<code>/versions/")
-@permission_required(P.PROCEDURES_READ)
+@permission_required(PROCEDURES_READ)
 def versions_root(code: str):
     """The folder of versions is the history page."""
     catalog.get_current(code)  # 404 for unknown codes
@@ -277,9 +275,9 @@ def versions_root(code: str):
 
 
 @bp.get("/<code>/versions/<ref>")
-@permission_required(P.PROCEDURES_READ)
+@permission_required(PROCEDURES_READ)
 def version(code: str, ref: str):
-    today = _today()
+    today = dates.local_today()
     view = catalog.get_version(code, ref, today)
     current = catalog.get_current(code, today)
     departments = _departments()
@@ -291,14 +289,14 @@ def version(code: str, ref: str):
     rendered, unreadable = _rendered(view)
     body = render("procedures/version.html", v=view, current=current, rendered=rendered, unreadable=unreadable,
                   today=today, departments=departments, review_url=review_url(view.review_id),
-                  can_publish=current_user.can(P.PROCEDURES_PUBLISH))
+                  can_publish=current_user.can(PROCEDURES_PUBLISH))
     return body if unreadable is not None else _with_etag(body, etag)
 
 
 @bp.get("/<code>/compare")
-@permission_required(P.PROCEDURES_READ)
+@permission_required(PROCEDURES_READ)
 def compare(code: str):
-    today = _today()
+    today = dates.local_today()
     from_ref = (request.args.get("from") or "").strip() or None
     to_ref = (request.args.get("to") or "").strip() or None
     versions = catalog.list_versions(code, today)
@@ -324,9 +322,9 @@ def _printed_at() -> datetime:
 
 
 @bp.get("/<code>/print")
-@permission_required(P.PROCEDURES_READ)
+@permission_required(PROCEDURES_READ)
 def print_view(code: str):
-    today = _today()
+    today = dates.local_today()
     view = _print_target(code, today)
     controlled = view.is_current and not view.is_withdrawn
     css_args = {"code": code}
@@ -350,10 +348,10 @@ def _css_string(value: str) -> str:
 
 
 @bp.get("/<code>/print.css")
-@permission_required(P.PROCEDURES_READ)
+@permission_required(PROCEDURES_READ)
 def print_css(code: str):
     """The @page header and footer of a printed procedure (CSP allows stylesheets only from here)."""
-    today = _today()
+    today = dates.local_today()
     view = _print_target(code, today)
     controlled = view.is_current and not view.is_withdrawn
     copy = _("Controlled copy") if controlled else _("Uncontrolled copy")

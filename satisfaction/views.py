@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user
 
-from accounts.permissions import P, permission_required
+from records.permissions import RECORDS_CONFIGURE, RECORDS_READ
 from records.scope import visible_projects
 from satisfaction import categories as cat_service
 from satisfaction import settings as settings_service
@@ -12,6 +12,7 @@ from satisfaction.forms import CategoryForm, SettingsForm
 from webapp.exceptions import Conflict, ValidationError
 from webapp.extensions import db
 from webapp.i18n import _
+from webapp.permissions import permission_required
 
 bp = Blueprint("satisfaction", __name__, url_prefix="/satisfaction")
 
@@ -19,21 +20,21 @@ SEVERITIES = ("urgent", "major", "normal")
 
 
 @bp.get("/")
-@permission_required(P.RECORDS_READ)
+@permission_required(RECORDS_READ)
 def index():
     return render_template("satisfaction/index.html", projects=visible_projects(),
                            settings=settings_service.all_settings())
 
 
 @bp.get("/categories")
-@permission_required(P.RECORDS_READ)
+@permission_required(RECORDS_READ)
 def categories():
     return render_template("satisfaction/categories.html", categories=cat_service.list_categories(active_only=False))
 
 
 @bp.route("/categories/new", methods=["GET", "POST"])
 @bp.route("/categories/<int:category_id>", methods=["GET", "POST"])
-@permission_required(P.RECORDS_CONFIGURE)
+@permission_required(RECORDS_CONFIGURE)
 def category_edit(category_id: int | None = None):
     category = cat_service.get_category(category_id) if category_id else None
     form = CategoryForm(obj=category)
@@ -54,7 +55,7 @@ def category_edit(category_id: int | None = None):
 
 
 @bp.route("/settings", methods=["GET", "POST"])
-@permission_required(P.RECORDS_CONFIGURE)
+@permission_required(RECORDS_CONFIGURE)
 def settings():
     current = settings_service.all_settings()
     form = SettingsForm()
@@ -87,3 +88,6 @@ def settings():
     elif form.is_submitted():
         status = 400
     return render_template("satisfaction/settings.html", form=form), status
+
+
+from satisfaction import listeners  # noqa: E402, F401  (connects receivers; moves to the Feature record)

@@ -5,7 +5,9 @@ import pytest
 from sqlalchemy import select
 
 from accounts.models import LoginAttempt, User
-from accounts.permissions import DEFAULT_ROLES, P
+from accounts.permissions import ROLE_NAMES, USERS_MANAGE, default_roles
+from audit.permissions import AUDIT_READ
+from tests.conftest import Client, make_app
 from webapp.extensions import db
 
 
@@ -68,15 +70,15 @@ def test_rate_limit_window_expires(app, client, make_user):
 
 ROLE_PAGES = {
     # permission -> a page that needs it
-    P.USERS_MANAGE: "/admin/users",
-    P.AUDIT_READ: "/audit/",
+    USERS_MANAGE: "/admin/users",
+    AUDIT_READ: "/audit/",
 }
 
 
-@pytest.mark.parametrize("role", sorted(DEFAULT_ROLES))
-def test_each_role_gets_exactly_its_permissions(role, logged_in):
+@pytest.mark.parametrize("role", sorted(ROLE_NAMES))
+def test_each_role_gets_exactly_its_permissions(role, app, logged_in):
     client = logged_in(role)
-    granted = set(DEFAULT_ROLES[role][2])
+    granted = set(default_roles(app)[role][2])
     for permission, url in ROLE_PAGES.items():
         status = client.get(url).status_code
         assert status == (200 if permission in granted else 403), (role, url, status)
@@ -142,14 +144,12 @@ def test_admin_manages_departments_projects_roles(app, logged_in):
     r = client.post("/admin/projects/new", {"code": "P-B", "name": "x", "households": "-3"})
     assert r.status_code == 400
     assert client.post("/admin/roles/new", {"code": "auditor", "name": "审核员",
-                                             "permissions": [P.AUDIT_READ]}).status_code == 302
+                                             "permissions": [AUDIT_READ]}).status_code == 302
     page = client.get("/admin/projects").get_data(as_text=True)
     assert "翠湖" in page and "1,200" in page
 
 
 def test_change_password_ends_other_sessions(app, client, make_user):
-    from tests.conftest import Client
-
     make_user("alice")
     other = Client(app)
     other.login("alice")
@@ -187,3 +187,40 @@ def test_times_are_stored_utc_and_shown_in_shanghai(app, client, make_user):
         db.session.commit()
         assert db.session.get(User, uid).created_at.tzinfo is not None
     assert "2026-01-02 00:30" in client.get("/profile").get_data(as_text=True)
+
+
+def test_password_hash_profile_is_cheap_under_test_and_never_in_production(app, tmp_path, database_url):
+    from webapp.config import PASSWORD_HASH_PROFILES
+
+    assert app.config["PASSWORD_HASH"] == PASSWORD_HASH_PROFILES["testing"]
+    production = make_app(tmp_path, database_url, ENV="production")
+    assert production.config["PASSWORD_HASH"] == PASSWORD_HASH_PROFILES["standard"]  # TESTING alone is not enough
+    with pytest.raises(ValueError, match="production"):
+        make_app(tmp_path, database_url, ENV="production", PASSWORD_HASH_PROFILE="testing")
+    with pytest.raises(ValueError, match="PASSWORD_HASH_PROFILE"):
+        make_app(tmp_path, database_url, PASSWORD_HASH_PROFILE="none")
+
+
+def test_a_cheap_hash_is_redone_with_the_real_profile_at_the_next_login(app, make_user, tmp_path, database_url):
+    from argon2 import extract_parameters
+
+    uid = make_user("alice")  # hashed by the test app's cheap profile
+    real = make_app(tmp_path, database_url, PASSWORD_HASH_PROFILE="standard")
+
+    def stored():
+        with real.app_context():
+            return db.session.get(User, uid).password_hash
+
+    cheap = stored()
+    assert extract_parameters(cheap).time_cost == 1
+    assert Client(real).login("alice", "wrong-password").status_code == 401
+    assert stored() == cheap  # only a correct password is rehashed
+    assert Client(real).login("alice").status_code == 302
+    rehashed = extract_parameters(stored())
+    assert (rehashed.time_cost, rehashed.memory_cost, rehashed.parallelism) == (3, 64 * 1024, 4)
+    first = stored()
+    assert Client(real).login("alice").status_code == 302
+    assert stored() == first  # parameters now match: left alone
+    with real.app_context():
+        db.session.remove()
+        db.engine.dispose()

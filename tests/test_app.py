@@ -200,7 +200,7 @@ def test_unexpected_errors_give_a_translated_500(tmp_path, database_url):
 
 
 # Pages every logged-in user may use on themselves; everything else declares a permission.
-SELF_SERVICE = {"static", "core.home", "core.healthz", "core.set_language", "accounts.login", "accounts.logout",
+SELF_SERVICE = {"static", "core.home", "core.healthz", "accounts.set_language", "accounts.login", "accounts.logout",
                 "accounts.profile", "accounts.change_password", "accounts.create_token", "accounts.revoke_token",
                 "api.openapi", "api.me"}
 

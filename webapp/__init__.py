@@ -32,9 +32,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     _trust_proxies(app)
 
     _init_extensions(app)
-    _register_blueprints(app)
 
-    from webapp import cli, errors, formatting, navigation, security, textguard
+    from webapp import cli, errors, features, formatting, navigation, security, textguard, views
+
+    app.register_blueprint(views.bp)
+    features.init_app(app)  # every enabled feature's blueprints, models, CLI, listeners, setup
 
     security.init_app(app)
     textguard.init_app(app)  # after security: an anonymous request gets its 401 first
@@ -68,40 +70,4 @@ def _init_extensions(app: Flask) -> None:
     login_manager.init_app(app)
     i18n_setup.init_app(app)
     init_store(app)
-    # Every model, so metadata (create_all, Alembic) sees all tables, and the ORM hooks
-    # that announce account changes to every process's copies.
-    import accounts.cache  # noqa: F401
-    import webapp.models  # noqa: F401
 
-
-#: Modules that define a blueprint named ``bp``; add a line when a package adds one.
-BLUEPRINT_MODULES = (
-    "webapp.views",
-    "accounts.views",
-    "accounts.admin_views",
-    "audit.views",
-    "api",
-    "procedures.views",
-    "procedures.api",
-    "satisfaction.views",
-    "procedures.publishing.views",
-    "procedures.publishing.api",
-    "procedures.acknowledgements.views",
-    "satisfaction.complaints.views",
-    "satisfaction.complaints.api",
-    "satisfaction.surveys.views",
-    "satisfaction.surveys.api",
-    "satisfaction.meetings.views",
-    "satisfaction.meetings.api",
-    "satisfaction.caring.views",
-    "satisfaction.caring.api",
-    "actions.views",
-    "actions.api",
-)
-
-
-def _register_blueprints(app: Flask) -> None:
-    import importlib
-
-    for name in BLUEPRINT_MODULES:
-        app.register_blueprint(importlib.import_module(name).bp)

@@ -27,9 +27,23 @@ ENV_SETTINGS = (
     "REMEMBER_DAYS",
     "PROXY_FIX",
     "STORE_LOCK_STALE_SECONDS",
+    "PASSWORD_HASH_PROFILE",
 )
 
 LOCALES = ("zh_Hans", "en")
+
+#: The enabled feature packages, lower layers first (each declares itself: ``webapp.features.Feature``).
+#: This tuple is the one place the core names them; a deployment may narrow it in ``instance/config.py``.
+FEATURES = ("audit", "accounts", "api", "records", "procedures", "actions", "satisfaction")
+
+#: argon2 parameters of each ``PASSWORD_HASH_PROFILE``. "standard" is argon2-cffi's default (RFC 9106's
+#: low-memory profile, ~0.2 s a hash); "testing" costs well under a millisecond, so a test suite that
+#: creates hundreds of users does not spend minutes hashing, and is refused when ENV=production. A
+#: stored hash whose parameters differ from the profile in force is redone at the user's next login.
+PASSWORD_HASH_PROFILES = {
+    "standard": {"time_cost": 3, "memory_cost": 64 * 1024, "parallelism": 4},
+    "testing": {"time_cost": 1, "memory_cost": 8, "parallelism": 1},
+}
 
 #: The audit chain's key is a secret, not a password: refuse anything this short.
 MIN_AUDIT_KEY_LENGTH = 16
@@ -40,6 +54,9 @@ def defaults(instance_path: str) -> dict:
     instance = Path(instance_path)
     return {
         "ENV": "development",
+        "FEATURES": FEATURES,
+        # Who is told the lock file or damaged object behind a 503 (the people who can act on it).
+        "STORE_DETAILS_PERMISSIONS": ("users.manage", "procedures.publish"),
         "DATABASE_URL": f"sqlite:///{instance / 'procdesk.db'}",
         "REPO_STORE_PATH": str(instance / "store.git"),
         "DEFAULT_LOCALE": "zh_Hans",
@@ -76,6 +93,8 @@ def defaults(instance_path: str) -> dict:
         "STORE_LOCK_STALE_SECONDS": 300,
         # /healthz re-reads the objects of the head of main at most this often per worker (cheap, not free).
         "STORE_HEALTH_SECONDS": 30,
+        # A name from PASSWORD_HASH_PROFILES; unset: "testing" when TESTING (never in production), else "standard".
+        "PASSWORD_HASH_PROFILE": None,
     }
 
 
@@ -114,8 +133,21 @@ def finalise(config: dict, instance_path: str) -> None:
     config["REMEMBER_COOKIE_DURATION"] = timedelta(days=config["REMEMBER_DAYS"])
     if int(config["PROXY_FIX"]) < 0:
         raise ValueError("PROXY_FIX is the number of trusted proxies: 0 or more")
+    config["PASSWORD_HASH"] = password_hash_params(config)
     config["BABEL_DEFAULT_LOCALE"] = config["DEFAULT_LOCALE"]
     config["BABEL_DEFAULT_TIMEZONE"] = config["TIMEZONE"]
+
+
+def password_hash_params(config) -> dict:
+    """The argon2 parameters of the configured ``PASSWORD_HASH_PROFILE`` (the cheap one never in production)."""
+    production = config["ENV"] == "production"
+    profile = config.get("PASSWORD_HASH_PROFILE") or (
+        "testing" if config.get("TESTING") and not production else "standard")
+    if profile not in PASSWORD_HASH_PROFILES:
+        raise ValueError(f"PASSWORD_HASH_PROFILE must be one of {', '.join(PASSWORD_HASH_PROFILES)}")
+    if profile == "testing" and production:
+        raise ValueError("PASSWORD_HASH_PROFILE=testing is refused when ENV=production")
+    return dict(PASSWORD_HASH_PROFILES[profile])
 
 
 def normalise_database_url(url: str) -> str:

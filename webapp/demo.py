@@ -1,39 +1,29 @@
 """Demo data for trying ProcDesk out. Idempotent; refused in production (see the CLI)."""
 from __future__ import annotations
 
-import importlib
+from flask import current_app
+from sqlalchemy import func, select
 
-from sqlalchemy import select
-
+from webapp import features, signals
 from webapp.extensions import db
 
 DEMO_PASSWORD = "procdesk-demo"  # noqa: S105 — demo-only, printed in the README
 
-#: Modules with a ``load_demo() -> list[str]`` function, run in this order.
-DEMO_MODULES = (
-    "accounts.demo",
-    "procedures.demo",
-    "satisfaction.demo",
-    "satisfaction.surveys.demo",
-    "satisfaction.complaints.demo",
-    "satisfaction.meetings.demo",
-)
-
 
 def database_is_empty() -> bool:
-    from accounts.models import User
-
-    return db.session.execute(select(User.id).limit(1)).first() is None
+    """True while no user account exists (the accounts feature's ``users`` table is empty)."""
+    users = db.metadata.tables["users"]
+    return db.session.execute(select(func.count()).select_from(users)).scalar() == 0
 
 
 def load() -> list[str]:
-    """Run every demo loader; returns what each one did, for the CLI to print."""
+    """Run every enabled feature's demo loaders in feature order; returns what each did, for the CLI."""
     lines: list[str] = []
-    for name in DEMO_MODULES:
-        lines += importlib.import_module(name).load_demo()
+    for load_demo in features.demo_loaders():
+        lines += load_demo()
     db.session.commit()
-    from audit import service as audit
-
-    if audit.anchor_quietly() is not None:  # seal what the demo wrote, as a nightly cron would
-        lines.append("audit log anchored in the git store")
+    app = current_app._get_current_object()
+    for _receiver, line in signals.demo_loaded.send(app):
+        if line:
+            lines.append(line)
     return lines

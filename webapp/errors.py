@@ -98,14 +98,13 @@ def store_problem(exc: repo_store.StoreError) -> tuple[str, str, str, dict]:
 
 
 def _may_see_store_details() -> bool:
-    """Administrators and document controllers are told the lock file or the damaged object."""
+    """Holders of ``STORE_DETAILS_PERMISSIONS`` (administrators and document controllers) are told the
+    lock file or the damaged object."""
     from flask_login import current_user
-
-    from accounts.permissions import P
 
     user = current_user
     return bool(user and user.is_authenticated
-                and (user.can(P.USERS_MANAGE) or user.can(P.PROCEDURES_PUBLISH)))
+                and any(user.can(p) for p in current_app.config["STORE_DETAILS_PERMISSIONS"]))
 
 
 def store_error_response(exc: repo_store.StoreError):

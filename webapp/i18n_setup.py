@@ -4,11 +4,12 @@ from __future__ import annotations
 from flask import Flask, current_app, g, has_request_context, request, session
 from flask_login import current_user
 
-from webapp.config import LOCALES
+from webapp.config import FEATURES, LOCALES
 from webapp.extensions import babel
 
-#: Packages that keep their own catalogue in ``<package>/translations`` (plus the core one).
-CATALOGUE_PACKAGES = ("accounts", "audit", "procedures", "workflow", "satisfaction", "actions")
+#: Packages that keep their own catalogue in ``<package>/translations`` (plus the core one, which holds
+#: ``webapp``'s and ``api``'s messages): every feature but the API.
+CATALOGUE_PACKAGES = tuple(name for name in FEATURES if name != "api")
 
 
 def catalogue_dirs(root) -> list[str]:

@@ -1,35 +1,26 @@
-"""The main navigation: what each role sees. Entries whose blueprint is not there are skipped."""
+"""The main navigation: the entries the enabled features declare, filtered by the user's permissions."""
 from __future__ import annotations
 
 from flask import Flask, current_app, request, url_for
 from flask_login import current_user
 
-from accounts.permissions import P
+from webapp.features import NavEntry, nav_entries
 from webapp.i18n import _l
 
-#: (endpoint, label, permission needed, active when the path starts with)
-NAV = [
-    ("core.home", _l("Home"), None, None),
-    ("procedures.index", _l("Procedures"), P.PROCEDURES_READ, "/procedures"),
-    ("acknowledgements.to_read", _l("To read"), P.PROCEDURES_READ, "/acknowledgements"),
-    ("workflow.index", _l("Reviews"), P.REVIEWS_PARTICIPATE, "/reviews"),
-    ("satisfaction.index", _l("Satisfaction"), P.RECORDS_READ, "/satisfaction"),
-    ("actions.index", _l("Actions"), P.RECORDS_READ, "/actions"),
-    ("admin.users", _l("Admin"), P.USERS_MANAGE, "/admin"),
-    ("audit.index", _l("Audit log"), P.AUDIT_READ, "/audit"),
-]
+#: The core's own entry; features add theirs in their :class:`webapp.features.Feature` record.
+HOME = NavEntry("core.home", _l("Home"), order=0)
 
 
 def nav_items() -> list[dict]:
     if not current_user.is_authenticated:
         return []
-    endpoints = current_app.view_functions
     items = []
-    for endpoint, label, permission, prefix in NAV:
-        if endpoint not in endpoints or (permission and not current_user.can(permission)):
+    for entry in (HOME, *nav_entries()):
+        if entry.permission and not current_user.can(entry.permission):
             continue
-        active = request.path == "/" if prefix is None else request.path.startswith(prefix)
-        items.append({"url": url_for(endpoint), "label": label, "active": active, "endpoint": endpoint})
+        active = request.path == "/" if entry.prefix is None else request.path.startswith(entry.prefix)
+        items.append({"url": url_for(entry.endpoint), "label": entry.label, "active": active,
+                      "endpoint": entry.endpoint})
     return items
 
 

@@ -21,6 +21,10 @@ from support.caching import LockedLRU
 from webapp.extensions import csrf, login_manager
 from webapp.i18n import _, _l
 
+#: ``app.extensions`` key of the function ``token -> user or None`` (the accounts feature sets it, as it
+#: sets Flask-Login's user loader): the core checks every request without knowing what a user is.
+TOKEN_AUTHENTICATOR = "procdesk.token_authenticator"  # noqa: S105 — a dict key, not a secret
+
 PUBLIC_ENDPOINTS = frozenset({"accounts.login", "static", "core.healthz"})
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 CSRF_FIELD = "csrf_token"  # Flask-WTF's default WTF_CSRF_FIELD_NAME, which ProcDesk keeps
@@ -94,21 +98,11 @@ def init_app(app: Flask) -> None:
     # login_user() stores user.login_session_id(): a login id unique per login (accounts.principal).
     login_manager.id_attribute = "login_session_id"
 
-    @login_manager.user_loader
-    def load_user(login_id: str):
-        from accounts.principal import principal_for_login_id
-
-        return principal_for_login_id(login_id, current_app.config["REMEMBER_COOKIE_DURATION"])
-
     @app.before_request
     def authenticate_and_protect():
         token = _bearer_token()
         if token is not None:
-            from accounts.principal import Principal
-            from accounts.services import user_for_token
-
-            user = user_for_token(token)
-            user = Principal.of(user) if user is not None else None
+            user = current_app.extensions[TOKEN_AUTHENTICATOR](token)
             # Overrides whatever the session says for this request only.
             g._login_user = user if user is not None else AnonymousUserMixin()
             g.token_auth = user is not None

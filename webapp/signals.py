@@ -32,3 +32,8 @@ campaign_below_target = _signals.signal("campaign-below-target")
 #: A new version of a procedure became the current one on ``main``. sender: the procedure code (str); kwargs:
 #: ``version`` (str), ``commit`` (str, the commit sha), ``actor`` (User or None for a push seen by sync).
 version_published = _signals.signal("version-published")
+
+#: ``flask demo load`` committed every feature's demo data. sender: the app; receivers may return a line
+#: for the command to print (the audit feature anchors the log, as the nightly cron would). Sent after the
+#: commit, so a receiver commits its own work.
+demo_loaded = _signals.signal("demo-loaded")

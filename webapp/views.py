@@ -1,13 +1,10 @@
-"""Core pages: home, health check, language switch."""
+"""Core pages: home and health check."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, redirect, render_template, request, session, url_for
-from flask_login import current_user
+from flask import Blueprint, current_app, jsonify, render_template
 from sqlalchemy import text
 
-from webapp.config import LOCALES
 from webapp.extensions import db
-from webapp.security import safe_next_url
 from webapp.store import get_store
 
 bp = Blueprint("core", __name__)
@@ -38,15 +35,3 @@ def healthz():
         checks["store"] = "unreachable"
     healthy = all(v == "ok" for v in checks.values())
     return jsonify(status="ok" if healthy else "degraded", **checks), 200 if healthy else 503
-
-
-@bp.post("/language")
-def set_language():
-    """Switch language for this session and remember it as the user's preference."""
-    from accounts.services import set_locale
-
-    lang = request.form.get("lang", "")
-    if lang in LOCALES:
-        session["locale"] = lang
-        set_locale(current_user.account, lang)
-    return redirect(safe_next_url(request.form.get("next"), url_for("core.home")))

@@ -9,12 +9,13 @@ from wtforms import HiddenField
 from wtforms.validators import DataRequired
 
 from accounts.models import Department
-from accounts.permissions import P, permission_required
 from procedures import catalog
 from procedures.acknowledgements import service as acknowledgements
+from procedures.permissions import PROCEDURES_ACK_REPORT, PROCEDURES_READ
 from webapp.exceptions import Conflict, ValidationError
 from webapp.extensions import db
 from webapp.i18n import _
+from webapp.permissions import permission_required
 
 bp = Blueprint("acknowledgements", __name__, url_prefix="/acknowledgements")
 
@@ -33,7 +34,7 @@ class ConfirmForm(FlaskForm):
 
 
 @bp.get("/")
-@permission_required(P.PROCEDURES_READ)
+@permission_required(PROCEDURES_READ)
 def to_read():
     items = acknowledgements.to_read(current_user)
     try:
@@ -50,7 +51,7 @@ def to_read():
 
 
 @bp.post("/confirm")
-@permission_required(P.PROCEDURES_READ)
+@permission_required(PROCEDURES_READ)
 def confirm():
     form = ConfirmForm()
     if not form.validate():
@@ -68,7 +69,7 @@ def confirm():
 
 
 @bp.get("/report")
-@permission_required(P.PROCEDURES_ACK_REPORT)
+@permission_required(PROCEDURES_ACK_REPORT)
 def report():
     department = (request.args.get("department") or "").strip() or None
     incomplete = request.args.get("incomplete") == "1"

@@ -7,16 +7,17 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, url_for
 from flask_login import current_user
 
-from accounts.permissions import P, permission_required
 from api.helpers import check_args, json_body
-from api.openapi import error_responses, register_paths
+from api.openapi import ApiSection, error_responses
 from procedures import catalog, document
 from procedures.acknowledgements import service as acknowledgements
+from procedures.permissions import PROCEDURES_PUBLISH, PROCEDURES_READ
 from procedures.publishing import service as publishing
 from procedures.publishing.service import PublishResult
 from webapp.exceptions import Conflict, ValidationError
 from webapp.extensions import db
 from webapp.i18n import _l
+from webapp.permissions import permission_required
 
 bp = Blueprint("publishing_api", __name__, url_prefix="/api/v1")
 
@@ -69,7 +70,7 @@ def _created(result: PublishResult):
 
 
 @bp.post("/procedures")
-@permission_required(P.PROCEDURES_PUBLISH)
+@permission_required(PROCEDURES_PUBLISH)
 def create():
     data = json_body("NewProcedure")
     values = _fields(data, "markdown", "summary", optional=("code", "approved_by"))
@@ -82,7 +83,7 @@ def create():
 
 
 @bp.post("/procedures/<code>/versions")
-@permission_required(P.PROCEDURES_PUBLISH)
+@permission_required(PROCEDURES_PUBLISH)
 def publish(code: str):
     document.path_for(code)
     data = json_body("NewVersion")
@@ -95,7 +96,7 @@ def publish(code: str):
 
 
 @bp.post("/procedures/<code>/withdrawal")
-@permission_required(P.PROCEDURES_PUBLISH)
+@permission_required(PROCEDURES_PUBLISH)
 def withdraw(code: str):
     document.path_for(code)
     data = json_body("Withdrawal")
@@ -106,7 +107,7 @@ def withdraw(code: str):
 
 
 @bp.get("/acknowledgements")
-@permission_required(P.PROCEDURES_READ)
+@permission_required(PROCEDURES_READ)
 def to_read():
     from webapp.navigation import has_endpoint
 
@@ -123,7 +124,7 @@ def to_read():
 
 
 @bp.post("/acknowledgements")
-@permission_required(P.PROCEDURES_READ)
+@permission_required(PROCEDURES_READ)
 def acknowledge():
     data = json_body(ACK_BODY)
     values = _fields(data, "code", "version")
@@ -143,7 +144,7 @@ _CONFLICT = {"409": {"description": "the procedure changed since `base` (details
                                         "schema": {"$ref": "#/components/schemas/PublishConflict"}}}}}
 _CODE = [{"name": "code", "in": "path", "required": True, "schema": {"type": "string", "example": "QP-CS-001"}}]
 
-register_paths({
+OPENAPI = ApiSection({
     "/procedures": {"post": {
         "summary": "Create a procedure (first version A/0)",
         "description": "The code comes from the front matter (`code` in the body, if given, must match). "

@@ -31,19 +31,17 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, replace
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
+from datetime import date
 
-from flask import current_app
 from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 import repo_store
 from accounts.models import Department, User
-from accounts.permissions import P
 from audit import service as audit
 from procedures import document, rendering
+from procedures.permissions import REVIEWS_MANAGE
 from webapp import dates
 from webapp.exceptions import Conflict, InvalidTransition, NotFound, ValidationError
 from webapp.extensions import db
@@ -116,10 +114,6 @@ def _field_error(field: str, message) -> ValidationError:
     return ValidationError(message, errors={field: [message]})
 
 
-def _today() -> date:
-    return datetime.now(ZoneInfo(current_app.config["TIMEZONE"])).date()
-
-
 def signature_for(user: User) -> repo_store.Signature:
     """The git author for a user: display name and e-mail (a reserved ``.invalid`` address if none)."""
     name = " ".join((user.display_name or user.login).replace("<", "").replace(">", "").split()) or user.login
@@ -175,7 +169,7 @@ def approvers() -> list[User]:
     users = db.session.execute(
         select(User).where(User.active.is_(True)).order_by(User.display_name, User.login)).scalars()
     return [u for u in users
-            if u.can(P.REVIEWS_MANAGE) or u.participant_category == "management" or u.has_role("manager")]
+            if u.can(REVIEWS_MANAGE) or u.participant_category == "management" or u.has_role("manager")]
 
 
 def resolve_approver(login: str | None, publisher: User) -> User:
@@ -302,7 +296,7 @@ def new_document_template(owner: str | None = None) -> str:
         "title: ",
         "departments: []",
         "version: A/0",
-        f"effective: {_today().isoformat()}",
+        f"effective: {dates.local_today().isoformat()}",
         f"review_months: {document.DEFAULT_REVIEW_MONTHS}",
         "status: effective",
     ]
@@ -680,7 +674,7 @@ def withdraw(code: str, *, reason: str, base: str | None, user: User,
         if current.status == document.STATUS_WITHDRAWN:
             raise InvalidTransition(_l("%(code)s is already withdrawn.", code=code))
         doc = replace(current, status=document.STATUS_WITHDRAWN, version=document.next_revision(current.version),
-                      effective=_today())
+                      effective=dates.local_today())
         return doc, _serialized(doc)
 
     if head_file is not None:

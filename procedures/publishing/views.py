@@ -10,13 +10,14 @@ from flask_wtf.file import FileField
 from wtforms import BooleanField, HiddenField, SelectField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
-from accounts.permissions import P, permission_required
 from procedures import document, redline
+from procedures.permissions import PROCEDURES_PUBLISH
 from procedures.publishing import service as publishing
 from webapp.exceptions import Conflict, ValidationError
 from webapp.extensions import db
 from webapp.forms import choices
 from webapp.i18n import _, _l
+from webapp.permissions import permission_required
 
 bp = Blueprint("publishing", __name__, url_prefix="/procedures")
 
@@ -147,7 +148,7 @@ def _after_publish_url(code: str) -> str:
 
 
 @bp.route("/new", methods=["GET", "POST"])
-@permission_required(P.PROCEDURES_PUBLISH)
+@permission_required(PROCEDURES_PUBLISH)
 def new():
     form = EditorForm()
     form.fill_approvers()
@@ -177,7 +178,7 @@ def new():
 
 
 @bp.route("/<code>/edit", methods=["GET", "POST"])
-@permission_required(P.PROCEDURES_PUBLISH)
+@permission_required(PROCEDURES_PUBLISH)
 def edit(code: str):
     document.path_for(code)  # a malformed code is a 400, not a store lookup
     state = publishing.editor_state(code)
@@ -211,7 +212,7 @@ def edit(code: str):
 
 
 @bp.route("/<code>/withdraw", methods=["GET", "POST"])
-@permission_required(P.PROCEDURES_PUBLISH)
+@permission_required(PROCEDURES_PUBLISH)
 def withdraw(code: str):
     document.path_for(code)
     state = publishing.editor_state(code)
@@ -247,7 +248,7 @@ def withdraw(code: str):
 
 
 @bp.post("/preview")
-@permission_required(P.PROCEDURES_PUBLISH)
+@permission_required(PROCEDURES_PUBLISH)
 def preview():
     """Live preview for the editor: sanitised HTML of the body plus the draft's field errors (JSON)."""
     data = request.get_json(silent=True) if request.is_json else request.form

@@ -6,14 +6,16 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from accounts.models import User
-from accounts.permissions import P, permission_required
 from api.helpers import PROJECT_PARAMS, check_args, json_body, project_filter_arg, with_project_id
-from api.openapi import PAGE_PARAMS, error_responses, page_response, query_param, register_paths
+from api.openapi import PAGE_PARAMS, ApiSection, error_responses, page_response, query_param
+from records.permissions import RECORDS_READ, RECORDS_WRITE
 from satisfaction.caring import service
+from webapp.dates import local_today
 from webapp.exceptions import ValidationError
 from webapp.extensions import db
 from webapp.i18n import _l
 from webapp.pagination import paginate
+from webapp.permissions import permission_required
 
 bp = Blueprint("caring_api", __name__, url_prefix="/api/v1/caring-services")
 
@@ -51,7 +53,7 @@ MONTHLY_PARAMS = [query_param("year", "default: this year", type="integer")]
 
 
 @bp.get("")
-@permission_required(P.RECORDS_READ)
+@permission_required(RECORDS_READ)
 def list_services():
     check_args(LIST_PARAMS)
     project_id = project_filter_arg()
@@ -71,10 +73,8 @@ def list_services():
 
 
 @bp.get("/monthly")
-@permission_required(P.RECORDS_READ)
+@permission_required(RECORDS_READ)
 def monthly():
-    from records.validation import local_today
-
     check_args(MONTHLY_PARAMS)
     year = _int_arg("year", 2000, 2100) or local_today().year
     counts = service.monthly_counts(year, user=current_user)
@@ -88,7 +88,7 @@ def monthly():
 
 
 @bp.post("")
-@permission_required(P.RECORDS_WRITE)
+@permission_required(RECORDS_WRITE)
 def create_service():
     data = dict(with_project_id(json_body("CaringServiceCreate")))
     if data.get("staff") and not data.get("staff_id"):
@@ -101,7 +101,7 @@ def create_service():
 
 
 _ITEM = {"$ref": "#/components/schemas/CaringService"}
-register_paths({
+OPENAPI = ApiSection({
     "/caring-services": {
         "get": {"summary": "Caring services (亲情服务) you may see, newest first", "tags": ["caring services"],
                 "parameters": LIST_PARAMS,

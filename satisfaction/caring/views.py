@@ -10,18 +10,19 @@ from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from accounts.permissions import P, permission_required
 from actions.forms import VoidForm, put_errors
 from records.export import csv_response, xlsx_response
+from records.permissions import RECORDS_READ, RECORDS_VOID, RECORDS_WRITE
 from records.scope import visible_projects
-from records.validation import local_today
 from satisfaction.caring import service
 from satisfaction.caring.service import MAX_MINUTES
+from webapp.dates import local_today
 from webapp.exceptions import ValidationError
 from webapp.extensions import db
 from webapp.forms import choices
 from webapp.i18n import _, _l
 from webapp.pagination import paginate
+from webapp.permissions import permission_required
 
 bp = Blueprint("caring", __name__, url_prefix="/satisfaction/caring")
 
@@ -67,7 +68,7 @@ def _filters() -> dict:
 
 
 @bp.get("/")
-@permission_required(P.RECORDS_READ)
+@permission_required(RECORDS_READ)
 def index():
     filters = _filters()
     page = paginate(service.list_services(user=current_user, **filters))
@@ -77,7 +78,7 @@ def index():
 
 
 @bp.get("/export.<any(csv, xlsx):fmt>")
-@permission_required(P.RECORDS_READ)
+@permission_required(RECORDS_READ)
 def export(fmt: str):
     filters = _filters()
     stmt = service.list_services(user=current_user, **filters).limit(EXPORT_LIMIT)
@@ -94,7 +95,7 @@ def export(fmt: str):
 
 
 @bp.route("/new", methods=["GET", "POST"])
-@permission_required(P.RECORDS_WRITE)
+@permission_required(RECORDS_WRITE)
 def new():
     form = CaringForm()
     _fill_choices(form)
@@ -126,14 +127,14 @@ def new():
 
 
 @bp.get("/<int:record_id>")
-@permission_required(P.RECORDS_READ)
+@permission_required(RECORDS_READ)
 def detail(record_id: int):
     record = service.get_service(record_id)
     return render_template("satisfaction/caring/detail.html", record=record, void_form=VoidForm())
 
 
 @bp.post("/<int:record_id>/void")
-@permission_required(P.RECORDS_VOID)
+@permission_required(RECORDS_VOID)
 def void(record_id: int):
     record = service.get_service(record_id)
     form = VoidForm()
@@ -157,7 +158,7 @@ def _year_arg() -> int:
 
 
 @bp.get("/monthly")
-@permission_required(P.RECORDS_READ)
+@permission_required(RECORDS_READ)
 def monthly():
     year = _year_arg()
     project_id = request.args.get("project", type=int)
@@ -175,7 +176,7 @@ def _month_names(year: int) -> dict[int, str]:
 
 
 @bp.get("/monthly.xlsx")
-@permission_required(P.RECORDS_READ)
+@permission_required(RECORDS_READ)
 def monthly_export():
     year = _year_arg()
     project_id = request.args.get("project", type=int)

@@ -4,7 +4,6 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request, url_for
 from flask_login import current_user
 
-from accounts.permissions import P, permission_required
 from api.helpers import (
     PROJECT_PARAMS,
     check_args,
@@ -13,14 +12,17 @@ from api.helpers import (
     project_filter_arg,
     with_project_id,
 )
-from api.openapi import error_responses, query_param, register_paths
+from api.openapi import ApiSection, error_responses, query_param
+from records.permissions import RECORDS_READ, RECORDS_VOID, RECORDS_WRITE
 from records.scope import check_project, visible_projects
 from satisfaction.complaints import service
 from satisfaction.complaints import summary as summary_service
 from satisfaction.complaints.models import CHANNELS, HANDLING_SATISFACTION, KINDS, SEVERITIES, STATUSES
+from webapp.dates import local_today
 from webapp.db import utcnow
 from webapp.exceptions import ValidationError
 from webapp.i18n import _l
+from webapp.permissions import permission_required
 
 bp = Blueprint("complaints_api", __name__, url_prefix="/api/v1")
 
@@ -63,7 +65,7 @@ SUMMARY_PARAMS = [*PROJECT_PARAMS, query_param("month", "YYYY-MM", pattern="^\\d
 
 
 @bp.get("/complaints")
-@permission_required(P.RECORDS_READ)
+@permission_required(RECORDS_READ)
 def list_entries():
     check_args(LIST_PARAMS)
     # The project (code or id) is resolved once, the same way for every list: an unknown one matches nothing.
@@ -84,7 +86,7 @@ def list_entries():
 
 
 @bp.post("/complaints")
-@permission_required(P.RECORDS_WRITE)
+@permission_required(RECORDS_WRITE)
 def create():
     sent = json_body("ComplaintInput")
     data = with_project_id(sent)
@@ -101,14 +103,14 @@ def create():
 
 
 @bp.get("/complaints/<int:entry_id>")
-@permission_required(P.RECORDS_READ)
+@permission_required(RECORDS_READ)
 def get_entry(entry_id: int):
     check_args()
     return jsonify(entry_json(service.get_entry(entry_id, current_user)))
 
 
 @bp.patch("/complaints/<int:entry_id>")
-@permission_required(P.RECORDS_WRITE)
+@permission_required(RECORDS_WRITE)
 def update(entry_id: int):
     entry = service.get_entry(entry_id, current_user)
     data = json_body("ComplaintUpdate")
@@ -126,7 +128,7 @@ def update(entry_id: int):
 
 
 @bp.post("/complaints/<int:entry_id>/transitions")
-@permission_required(P.RECORDS_WRITE)
+@permission_required(RECORDS_WRITE)
 def transition(entry_id: int):
     entry = service.get_entry(entry_id, current_user)
     data = json_body("ComplaintTransition")
@@ -140,7 +142,7 @@ def transition(entry_id: int):
 
 
 @bp.post("/complaints/<int:entry_id>/void")
-@permission_required(P.RECORDS_VOID)
+@permission_required(RECORDS_VOID)
 def void(entry_id: int):
     entry = service.get_entry(entry_id, current_user)
     data = json_body(VOID_BODY)
@@ -149,11 +151,11 @@ def void(entry_id: int):
 
 
 @bp.get("/complaint-summary")
-@permission_required(P.RECORDS_READ)
+@permission_required(RECORDS_READ)
 def summary():
     check_args(SUMMARY_PARAMS)
     raw_month = request.args.get("month")
-    month = service.parse_month(raw_month) if raw_month else service.local_today().replace(day=1)
+    month = service.parse_month(raw_month) if raw_month else local_today().replace(day=1)
     pid = project_filter_arg()
     # An unknown project and another project's are the same 404.
     projects = [check_project(pid)] if pid is not None else visible_projects()
@@ -212,7 +214,7 @@ def _json(ref):
     return {"content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{ref}"}}}}
 
 
-register_paths({
+OPENAPI = ApiSection({
     "/complaints": {
         "get": {"summary": "Complaint register (newest first, keyset pagination)", "tags": ["complaints"],
                 "parameters": LIST_PARAMS,

@@ -12,18 +12,20 @@ from wtforms import HiddenField, RadioField, SelectField, StringField, SubmitFie
 from wtforms.validators import Optional
 
 from accounts.models import Department, User
-from accounts.permissions import P, permission_required
 from records.export import Percent, csv_response, workbook_response, write_sheet, xlsx_response
+from records.permissions import RECORDS_READ, RECORDS_VOID, RECORDS_WRITE
 from records.scope import check_project, visible_projects
 from satisfaction.categories import list_categories
 from satisfaction.complaints import service
 from satisfaction.complaints import summary as summary_service
 from satisfaction.complaints.models import CHANNELS, HANDLING_SATISFACTION, KINDS, SEVERITIES, STATUSES
+from webapp.dates import local_today
 from webapp.db import utcnow
 from webapp.exceptions import Conflict, ValidationError
 from webapp.extensions import db
 from webapp.forms import choices, place_errors
 from webapp.i18n import _, _l
+from webapp.permissions import permission_required
 
 bp = Blueprint("complaints", __name__, url_prefix="/satisfaction/complaints")
 
@@ -139,7 +141,7 @@ def _filters_or_errors():
 
 
 @bp.get("/")
-@permission_required(P.RECORDS_READ)
+@permission_required(RECORDS_READ)
 def index():
     filters, errors = _filters_or_errors()
     now = utcnow()
@@ -186,7 +188,7 @@ def _export_rows(fmt: str):
         str(service.SATISFACTION_LABELS[e.handling_satisfaction]) if e.handling_satisfaction else "",
         e.reopen_count, e.closed_at, _("Yes") if e.overdue(now) else "",
         (_("Voided") + ": " + e.void_reason) if e.voided else ""] for e in rows]
-    stamp = service.local_today(now).isoformat()
+    stamp = local_today().isoformat()
     if fmt == "csv":
         return csv_response(f"complaints-{stamp}.csv", headers, body)
     return xlsx_response(f"complaints-{stamp}.xlsx", _("Complaint and praise register"), headers, body,
@@ -194,19 +196,19 @@ def _export_rows(fmt: str):
 
 
 @bp.get("/export.csv")
-@permission_required(P.RECORDS_READ)
+@permission_required(RECORDS_READ)
 def export_csv():
     return _export_rows("csv")
 
 
 @bp.get("/export.xlsx")
-@permission_required(P.RECORDS_READ)
+@permission_required(RECORDS_READ)
 def export_xlsx():
     return _export_rows("xlsx")
 
 
 @bp.route("/new", methods=["GET", "POST"])
-@permission_required(P.RECORDS_WRITE)
+@permission_required(RECORDS_WRITE)
 def new():
     form = NewEntryForm()
     form.fill_choices()
@@ -264,13 +266,13 @@ def _detail(entry, *, forms=None, status=200, open_action=None):
 
 
 @bp.get("/<int:entry_id>")
-@permission_required(P.RECORDS_READ)
+@permission_required(RECORDS_READ)
 def detail(entry_id: int):
     return _detail(service.get_entry(entry_id, current_user))
 
 
 @bp.post("/<int:entry_id>/transition/<action>")
-@permission_required(P.RECORDS_WRITE)
+@permission_required(RECORDS_WRITE)
 def transition(entry_id: int, action: str):
     entry = service.get_entry(entry_id, current_user)
     form = TransitionForm()
@@ -294,7 +296,7 @@ def transition(entry_id: int, action: str):
 
 
 @bp.route("/<int:entry_id>/edit", methods=["GET", "POST"])
-@permission_required(P.RECORDS_WRITE)
+@permission_required(RECORDS_WRITE)
 def edit(entry_id: int):
     entry = service.get_entry(entry_id, current_user)
     form = EditEntryForm()
@@ -366,7 +368,7 @@ def _entry_form_step(entry_id: int, key: str, form, step):
 
 
 @bp.post("/<int:entry_id>/void")
-@permission_required(P.RECORDS_VOID)
+@permission_required(RECORDS_VOID)
 def void(entry_id: int):
     form = VoidForm()
     entry, failed = _entry_form_step(entry_id, "void", form, lambda e: service.void_entry(
@@ -378,7 +380,7 @@ def void(entry_id: int):
 
 
 @bp.post("/<int:entry_id>/review")
-@permission_required(P.RECORDS_WRITE)
+@permission_required(RECORDS_WRITE)
 def request_review(entry_id: int):
     form = ReviewForm()
     entry, failed = _entry_form_step(entry_id, "review", form, lambda e: service.request_review(
@@ -390,7 +392,7 @@ def request_review(entry_id: int):
 
 
 @bp.post("/<int:entry_id>/corrective-action")
-@permission_required(P.RECORDS_WRITE)
+@permission_required(RECORDS_WRITE)
 def corrective_action(entry_id: int):
     entry = service.get_entry(entry_id, current_user)
     if not FlaskForm().validate_on_submit():
@@ -407,7 +409,7 @@ def corrective_action(entry_id: int):
 def _summary_request():
     """(month, projects, chosen project or None) from ``?month=YYYY-MM&project=<id>``."""
     raw_month = request.args.get("month")
-    month = service.parse_month(raw_month) if raw_month else service.local_today().replace(day=1)
+    month = service.parse_month(raw_month) if raw_month else local_today().replace(day=1)
     raw_project = (request.args.get("project") or "").strip()
     if raw_project:
         project = check_project(raw_project)
@@ -422,7 +424,7 @@ def _prev_next(month: date) -> tuple[str, str]:
 
 
 @bp.get("/summary")
-@permission_required(P.RECORDS_READ)
+@permission_required(RECORDS_READ)
 def summary():
     month, projects, project = _summary_request()
     result = summary_service.monthly_summary(month, projects=projects)
@@ -440,7 +442,7 @@ def _title(month: date, project) -> tuple[str, str]:
 
 
 @bp.get("/summary/print")
-@permission_required(P.RECORDS_READ)
+@permission_required(RECORDS_READ)
 def summary_print():
     month, projects, project = _summary_request()
     with force_locale("zh_Hans"):
@@ -474,7 +476,7 @@ def summary_table(result) -> tuple[list[str], list[list], list]:
 
 
 @bp.get("/summary.xlsx")
-@permission_required(P.RECORDS_READ)
+@permission_required(RECORDS_READ)
 def summary_xlsx():
     from openpyxl import Workbook
 

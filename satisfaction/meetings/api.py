@@ -6,14 +6,15 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from accounts.models import User
-from accounts.permissions import P, permission_required
 from api.helpers import PROJECT_PARAMS, check_args, json_body, project_filter_arg, with_project_id
-from api.openapi import PAGE_PARAMS, error_responses, page_response, query_param, register_paths
+from api.openapi import PAGE_PARAMS, ApiSection, error_responses, page_response, query_param
+from records.permissions import RECORDS_READ, RECORDS_WRITE
 from satisfaction.meetings import service
 from webapp.exceptions import ValidationError
 from webapp.extensions import db
 from webapp.i18n import _l
 from webapp.pagination import paginate
+from webapp.permissions import permission_required
 
 bp = Blueprint("meetings_api", __name__, url_prefix="/api/v1/meetings")
 
@@ -37,7 +38,7 @@ LIST_PARAMS = [*PROJECT_PARAMS, query_param("year", type="integer"), query_param
 
 
 @bp.get("")
-@permission_required(P.RECORDS_READ)
+@permission_required(RECORDS_READ)
 def list_meetings():
     check_args(LIST_PARAMS)
     project_id = project_filter_arg()
@@ -55,7 +56,7 @@ def list_meetings():
 
 
 @bp.post("")
-@permission_required(P.RECORDS_WRITE)
+@permission_required(RECORDS_WRITE)
 def create_meeting():
     data = dict(with_project_id(json_body("MeetingCreate")))
     staff = data.get("staff")
@@ -72,7 +73,7 @@ def create_meeting():
 
 
 _ITEM = {"$ref": "#/components/schemas/Meeting"}
-register_paths({
+OPENAPI = ApiSection({
     "/meetings": {
         "get": {"summary": "Owners'-committee meetings you may see, newest first", "tags": ["meetings"],
                 "parameters": LIST_PARAMS,

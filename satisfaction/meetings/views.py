@@ -18,20 +18,21 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, Optional
 
-from accounts.permissions import P, permission_required
 from actions.forms import VoidForm, put_errors
 from actions.service import STATUSES as ACTION_STATUSES
 from records.export import csv_response, xlsx_response
+from records.permissions import RECORDS_READ, RECORDS_VOID, RECORDS_WRITE
 from records.scope import visible_projects
-from records.validation import local_today
 from satisfaction.caring import service as caring_service
 from satisfaction.categories import list_categories
 from satisfaction.meetings import service
+from webapp.dates import local_today
 from webapp.exceptions import Conflict, InvalidTransition, ValidationError
 from webapp.extensions import db
 from webapp.forms import choices
 from webapp.i18n import _, _l
 from webapp.pagination import paginate
+from webapp.permissions import permission_required
 
 bp = Blueprint("meetings", __name__, url_prefix="/satisfaction/meetings")
 
@@ -152,7 +153,7 @@ def _edit(meeting):
 
 
 @bp.get("/")
-@permission_required(P.RECORDS_READ)
+@permission_required(RECORDS_READ)
 def index():
     filters = _filters()
     page = paginate(service.list_meetings(user=current_user, **filters), per_page=30)
@@ -178,7 +179,7 @@ def _filters() -> dict:
 
 
 @bp.get("/export.<any(csv, xlsx):fmt>")
-@permission_required(P.RECORDS_READ)
+@permission_required(RECORDS_READ)
 def export(fmt: str):
     stmt = service.with_details(service.list_meetings(user=current_user, **_filters())).limit(EXPORT_LIMIT)
     headers = [_("Date"), _("Project"), _("Title"), _("Place"), _("Attendees"), _("Company staff present"),
@@ -198,13 +199,13 @@ def export(fmt: str):
 
 
 @bp.route("/new", methods=["GET", "POST"])
-@permission_required(P.RECORDS_WRITE)
+@permission_required(RECORDS_WRITE)
 def new():
     return _edit(None)
 
 
 @bp.route("/<int:meeting_id>/edit", methods=["GET", "POST"])
-@permission_required(P.RECORDS_WRITE)
+@permission_required(RECORDS_WRITE)
 def edit(meeting_id: int):
     meeting = service.get_meeting(meeting_id)
     if meeting.voided:
@@ -235,19 +236,19 @@ def _detail(meeting, void_form=None, status=200, print_view=False):
 
 
 @bp.get("/<int:meeting_id>")
-@permission_required(P.RECORDS_READ)
+@permission_required(RECORDS_READ)
 def detail(meeting_id: int):
     return _detail(service.get_meeting(meeting_id))
 
 
 @bp.get("/<int:meeting_id>/print")
-@permission_required(P.RECORDS_READ)
+@permission_required(RECORDS_READ)
 def print_view(meeting_id: int):
     return _detail(service.get_meeting(meeting_id), print_view=True)
 
 
 @bp.post("/<int:meeting_id>/void")
-@permission_required(P.RECORDS_VOID)
+@permission_required(RECORDS_VOID)
 def void(meeting_id: int):
     meeting = service.get_meeting(meeting_id)
     form = VoidForm()
@@ -267,7 +268,7 @@ def void(meeting_id: int):
 
 
 @bp.post("/<int:meeting_id>/issues/<int:issue_id>/register")
-@permission_required(P.RECORDS_WRITE)
+@permission_required(RECORDS_WRITE)
 def issue_register(meeting_id: int, issue_id: int):
     meeting = service.get_meeting(meeting_id)
     issue = service.get_issue(meeting, issue_id)
@@ -280,7 +281,7 @@ def issue_register(meeting_id: int, issue_id: int):
 
 
 @bp.post("/<int:meeting_id>/issues/<int:issue_id>/action")
-@permission_required(P.RECORDS_WRITE)
+@permission_required(RECORDS_WRITE)
 def issue_action(meeting_id: int, issue_id: int):
     meeting = service.get_meeting(meeting_id)
     issue = service.get_issue(meeting, issue_id)

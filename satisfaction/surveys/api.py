@@ -8,9 +8,9 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request
 from flask_login import current_user
 
-from accounts.permissions import P, permission_required
 from api.helpers import PROJECT_PARAMS, check_args, json_body, project_filter_arg, with_project_id
-from api.openapi import PAGE_PARAMS, error_responses, page_response, query_param, register_paths
+from api.openapi import PAGE_PARAMS, ApiSection, error_responses, page_response, query_param
+from records.permissions import RECORDS_READ, RECORDS_WRITE
 from satisfaction.surveys import service
 from satisfaction.surveys.rates import (
     Targets,
@@ -24,6 +24,7 @@ from webapp.exceptions import ValidationError
 from webapp.extensions import db
 from webapp.i18n import _l
 from webapp.pagination import paginate
+from webapp.permissions import permission_required
 
 bp = Blueprint("surveys_api", __name__, url_prefix="/api/v1/survey-campaigns")
 
@@ -74,7 +75,7 @@ RESPONSES_PARAMS = [query_param("show", "default live", type="string", enum=["li
 
 
 @bp.get("")
-@permission_required(P.RECORDS_READ)
+@permission_required(RECORDS_READ)
 def list_campaigns():
     check_args(LIST_PARAMS)
     project_id = project_filter_arg()
@@ -88,7 +89,7 @@ def list_campaigns():
 
 
 @bp.post("")
-@permission_required(P.RECORDS_WRITE)
+@permission_required(RECORDS_WRITE)
 def create_campaign():
     data = with_project_id(json_body("SurveyCampaignInput"))
     if "categories" in data and "category_ids" not in data:
@@ -98,7 +99,7 @@ def create_campaign():
 
 
 @bp.get("/<int:campaign_id>")
-@permission_required(P.RECORDS_READ)
+@permission_required(RECORDS_READ)
 def get_campaign(campaign_id: int):
     check_args()
     campaign = service.get_campaign(campaign_id)
@@ -106,7 +107,7 @@ def get_campaign(campaign_id: int):
 
 
 @bp.get("/<int:campaign_id>/responses")
-@permission_required(P.RECORDS_READ)
+@permission_required(RECORDS_READ)
 def list_responses(campaign_id: int):
     check_args(RESPONSES_PARAMS)
     campaign = service.get_campaign(campaign_id)
@@ -120,7 +121,7 @@ def list_responses(campaign_id: int):
 
 
 @bp.post("/<int:campaign_id>/responses")
-@permission_required(P.RECORDS_WRITE)
+@permission_required(RECORDS_WRITE)
 def create_response(campaign_id: int):
     campaign = service.get_campaign(campaign_id)
     data = json_body("SurveyResponseInput")
@@ -182,7 +183,7 @@ def _json(ref: str) -> dict:
     return {"application/json": {"schema": {"$ref": f"#/components/schemas/{ref}"}}}
 
 
-register_paths({
+OPENAPI = ApiSection({
     "/survey-campaigns": {
         "get": {"summary": "Owner survey campaigns with their rates (your projects)", "tags": ["surveys"],
                 "parameters": LIST_PARAMS,

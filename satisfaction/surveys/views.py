@@ -7,8 +7,8 @@ from flask import Blueprint, flash, redirect, render_template, request, send_fil
 from flask_login import current_user
 
 from accounts.models import Project
-from accounts.permissions import P, permission_required
 from records import export
+from records.permissions import RECORDS_READ, RECORDS_VOID, RECORDS_WRITE
 from records.scope import visible_projects
 from satisfaction.categories import list_categories
 from satisfaction.surveys import importing as importer
@@ -32,11 +32,12 @@ from satisfaction.surveys.rates import (
     total,
     year_summary,
 )
-from webapp.dates import date_bounds
+from webapp.dates import date_bounds, local_today
 from webapp.exceptions import Conflict, InvalidTransition, ValidationError
 from webapp.extensions import db
 from webapp.i18n import _
 from webapp.pagination import paginate
+from webapp.permissions import permission_required
 
 bp = Blueprint("surveys", __name__, url_prefix="/satisfaction/surveys")
 
@@ -62,7 +63,7 @@ def _year_arg() -> int:
         year = int(request.args.get("year", ""))
     except ValueError:
         year = None
-    return year if year is not None and earliest.year <= year <= latest.year else service.local_today().year
+    return year if year is not None and earliest.year <= year <= latest.year else local_today().year
 
 
 def _project_arg(projects) -> Project | None:
@@ -86,7 +87,7 @@ def _campaign_list():
 
 
 @bp.get("/")
-@permission_required(P.RECORDS_READ)
+@permission_required(RECORDS_READ)
 def index():
     projects, year, project, show_voided, campaigns, rates, totals, targets = _campaign_list()
     return render_template("satisfaction/surveys/index.html", projects=projects, year=year, project=project,
@@ -102,7 +103,7 @@ def _rate_cells(r):
 
 
 @bp.get("/export.<any(csv, xlsx):fmt>")
-@permission_required(P.RECORDS_READ)
+@permission_required(RECORDS_READ)
 def export_campaigns(fmt: str):
     _projects, year, project, _v, campaigns, rates, totals, targets = _campaign_list()
     headers = [_("Project code"), _("Project"), _("Survey"), _("Status"), _("Occupied households"),
@@ -130,7 +131,7 @@ def _flags_text(r) -> str:
 
 
 @bp.get("/summary")
-@permission_required(P.RECORDS_READ)
+@permission_required(RECORDS_READ)
 def summary():
     year = _year_arg()
     data = year_summary(year, current_user.project_ids())
@@ -150,11 +151,11 @@ def _campaign_form(campaign=None):
 
 
 @bp.route("/new", methods=["GET", "POST"])
-@permission_required(P.RECORDS_WRITE)
+@permission_required(RECORDS_WRITE)
 def new():
     form = _campaign_form()
     if request.method == "GET":
-        form.year.data = str(service.local_today().year)
+        form.year.data = str(local_today().year)
         form.category_ids.data = [str(c.id) for c in list_categories()]
         if request.args.get("project"):
             form.project_id.data = request.args["project"]
@@ -178,7 +179,7 @@ def new():
 
 
 @bp.route("/<int:campaign_id>/edit", methods=["GET", "POST"])
-@permission_required(P.RECORDS_WRITE)
+@permission_required(RECORDS_WRITE)
 def edit(campaign_id: int):
     campaign = service.get_campaign(campaign_id)
     form = _campaign_form(campaign)
@@ -216,7 +217,7 @@ def _actions_for(campaign):
 
 
 @bp.get("/<int:campaign_id>")
-@permission_required(P.RECORDS_READ)
+@permission_required(RECORDS_READ)
 def detail(campaign_id: int):
     campaign = service.get_campaign(campaign_id)
     targets = Targets.current()
@@ -230,7 +231,7 @@ def detail(campaign_id: int):
 
 
 @bp.post("/<int:campaign_id>/close")
-@permission_required(P.RECORDS_WRITE)
+@permission_required(RECORDS_WRITE)
 def close(campaign_id: int):
     campaign = service.get_campaign(campaign_id)
     form = VersionForm()
@@ -243,7 +244,7 @@ def close(campaign_id: int):
 
 
 @bp.post("/<int:campaign_id>/reopen")
-@permission_required(P.RECORDS_WRITE)
+@permission_required(RECORDS_WRITE)
 def reopen(campaign_id: int):
     campaign = service.get_campaign(campaign_id)
     service.reopen_campaign(campaign, actor=current_user, version=VersionForm().version.data)
@@ -252,7 +253,7 @@ def reopen(campaign_id: int):
 
 
 @bp.post("/<int:campaign_id>/void")
-@permission_required(P.RECORDS_VOID)
+@permission_required(RECORDS_VOID)
 def void(campaign_id: int):
     campaign = service.get_campaign(campaign_id)
     form = ReasonForm()
@@ -272,7 +273,7 @@ def _entry_page(campaign, form, status=200):
 
 
 @bp.route("/<int:campaign_id>/entry", methods=["GET", "POST"])
-@permission_required(P.RECORDS_WRITE)
+@permission_required(RECORDS_WRITE)
 def entry(campaign_id: int):
     """Fast keyboard entry of paper forms; works without JavaScript (post, redirect, next form)."""
     campaign = service.get_campaign(campaign_id)
@@ -300,7 +301,7 @@ def _voided_arg() -> str:
 
 
 @bp.get("/<int:campaign_id>/responses")
-@permission_required(P.RECORDS_READ)
+@permission_required(RECORDS_READ)
 def responses(campaign_id: int):
     campaign = service.get_campaign(campaign_id)
     show = _voided_arg()
@@ -311,7 +312,7 @@ def responses(campaign_id: int):
 
 
 @bp.get("/<int:campaign_id>/responses.<any(csv, xlsx):fmt>")
-@permission_required(P.RECORDS_READ)
+@permission_required(RECORDS_READ)
 def export_responses(campaign_id: int, fmt: str):
     campaign = service.get_campaign(campaign_id)
     categories = service.categories_of(campaign)
@@ -337,7 +338,7 @@ def export_responses(campaign_id: int, fmt: str):
 
 
 @bp.post("/<int:campaign_id>/responses/<int:response_id>/void")
-@permission_required(P.RECORDS_VOID)
+@permission_required(RECORDS_VOID)
 def void_response(campaign_id: int, response_id: int):
     campaign = service.get_campaign(campaign_id)
     response = service.get_response(campaign, response_id)
@@ -349,7 +350,7 @@ def void_response(campaign_id: int, response_id: int):
 
 
 @bp.route("/<int:campaign_id>/import", methods=["GET", "POST"])
-@permission_required(P.RECORDS_WRITE)
+@permission_required(RECORDS_WRITE)
 def import_xlsx(campaign_id: int):
     campaign = service.get_campaign(campaign_id)
     form = ImportForm()
@@ -379,7 +380,7 @@ def import_xlsx(campaign_id: int):
 
 
 @bp.get("/<int:campaign_id>/import-template.xlsx")
-@permission_required(P.RECORDS_WRITE)
+@permission_required(RECORDS_WRITE)
 def import_template(campaign_id: int):
     campaign = service.get_campaign(campaign_id)
     response = send_file(io.BytesIO(importer.template_bytes(campaign)), mimetype=export.XLSX_MIMETYPE,
