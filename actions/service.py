@@ -15,9 +15,11 @@ from sqlalchemy.orm import joinedload
 
 from accounts.models import Department, Project, User
 from actions.models import Action
+from actions.sources import source_for
 from audit import service as audit
 from records import validation as v
 from records.scope import check_project
+from webapp.dates import local_today
 from webapp.db import utcnow
 from webapp.exceptions import InvalidTransition, NotFound, ValidationError
 from webapp.extensions import db
@@ -180,7 +182,7 @@ def create_manual(data: dict, *, actor) -> Action:
     if not data.get("project_id"):
         v.add_error(errors, "project_id", v.REQUIRED)
     due_on = v.day(data, "due_on", errors)
-    if due_on is not None and due_on < v.local_today():
+    if due_on is not None and due_on < local_today():
         v.add_error(errors, "due_on", _l("The due date cannot be in the past."))
     dept = v.reference(Department, data, "responsible_department_id", errors, _l("Unknown department."))
     person = v.reference(User, data, "responsible_user_id", errors, _l("Unknown person."))
@@ -225,7 +227,7 @@ def list_actions(*, user, status: str = "", kind: str = "", project_id=None, ove
     if project_id:
         stmt = stmt.where(Action.project_id == int(project_id))
     if overdue:
-        stmt = stmt.where(Action.due_on < (today or v.local_today()), Action.status.in_(OVERDUE_STATUSES),
+        stmt = stmt.where(Action.due_on < (today or local_today()), Action.status.in_(OVERDUE_STATUSES),
                           Action.voided_at.is_(None))
     return stmt.order_by(Action.due_on.is_(None), Action.due_on, Action.id.desc())
 
@@ -241,26 +243,19 @@ _IN_CHUNK = 500
 
 def sources_of(actions) -> dict[tuple[str, int], object]:
     """The records the actions came from, ``{(source_type, source_id): record}``: one query per
-    source type (per 500 ids), whatever the number of actions. Missing records are left out."""
-    from satisfaction.complaints.models import Complaint
-    from satisfaction.meetings.models import MeetingIssue
-    from satisfaction.surveys.models import SurveyCampaign
-
-    loaders = {
-        "complaint": (Complaint, ()),
-        "meeting_issue": (MeetingIssue, (joinedload(MeetingIssue.meeting),)),
-        "survey_campaign": (SurveyCampaign, (joinedload(SurveyCampaign.project),)),
-    }
+    source type (per 500 ids), whatever the number of actions. Missing records, and source types no
+    enabled feature registered (:mod:`actions.sources`), are left out."""
     wanted: dict[str, set[int]] = {}
     for action in actions:
-        if action.source_type in loaders and action.source_id is not None:
+        if source_for(action.source_type) is not None and action.source_id is not None:
             wanted.setdefault(action.source_type, set()).add(action.source_id)
     found: dict[tuple[str, int], object] = {}
     for kind, ids in wanted.items():
-        model, options = loaders[kind]
+        source = source_for(kind)
         ids = sorted(ids)
         for start in range(0, len(ids), _IN_CHUNK):
-            stmt = select(model).where(model.id.in_(ids[start:start + _IN_CHUNK])).options(*options)
+            stmt = select(source.model).where(source.model.id.in_(ids[start:start + _IN_CHUNK])).options(
+                *source.options)
             for record in db.session.execute(stmt).unique().scalars():
                 found[(kind, record.id)] = record
     return found
@@ -272,7 +267,7 @@ OVERDUE_STATUSES = ("open", "cause_analysed")
 
 def is_overdue(action: Action, today: date | None = None) -> bool:
     return bool(not action.voided and action.status in OVERDUE_STATUSES and action.due_on
-                and action.due_on < (today or v.local_today()))
+                and action.due_on < (today or local_today()))
 
 
 STALE = _l("Someone else changed this action at the same time. Reload and try again.")
@@ -318,7 +313,7 @@ def transition(action: Action, name: str, data: dict, *, actor, version=None) ->
         cause = v.text(data, "cause_analysis", errors, required=True, max_len=TEXT_MAX)
         plan = v.text(data, "planned_action", errors, required=True, max_len=TEXT_MAX)
         due_on = v.day(data, "due_on", errors)
-        if due_on is not None and due_on != action.due_on and due_on < v.local_today():
+        if due_on is not None and due_on != action.due_on and due_on < local_today():
             v.add_error(errors, "due_on", _l("The due date cannot be in the past."))
         # Keys left out keep their current value (API clients may send only what changes).
         dept = (v.reference(Department, data, "responsible_department_id", errors, _l("Unknown department."))

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import date
 
 from flask import current_app
+from flask_babel import force_locale
 from sqlalchemy import select
 from sqlalchemy.orm import contains_eager
 from sqlalchemy.orm.exc import StaleDataError
@@ -25,7 +26,9 @@ from webapp.dates import date_bounds, local_today
 from webapp.db import utcnow
 from webapp.exceptions import Conflict, InvalidTransition, NotFound, ValidationError
 from webapp.extensions import db
+from webapp.formatting import fmt_percent
 from webapp.i18n import _l
+from webapp.signals import campaign_below_target
 
 CAMPAIGN_FIELDS = ("project_id", "year", "period", "households", "distributed", "distributed_on", "category_ids",
                    "status", "closed_at", "voided_at", "void_reason")
@@ -375,28 +378,23 @@ def close_campaign(campaign: SurveyCampaign, *, actor, version=None):
 
 
 def _corrective_action_if_below_target(campaign: SurveyCampaign, actor):
-    """Procedure 4.4.1: below the satisfaction target → a corrective action, opened only once."""
+    """Procedure 4.4.1: below the satisfaction target, say so (:data:`campaign_below_target`).
+
+    The actions feature answers with the corrective action it opened (only once per campaign);
+    returns it, or None.
+    """
     rates = campaign_rates(campaign)
     if not rates.satisfaction_low:
         return None
-    try:
-        from actions.service import actions_for, open_action
-    except ImportError:  # the actions package is optional: without it the flag still shows
-        return None
-    if actions_for("survey_campaign", campaign.id):
-        return None
-    from flask_babel import force_locale
-
-    from webapp.formatting import fmt_percent
-
     # The action is a company record: written in the company's language, whoever closes the survey.
     with force_locale(current_app.config["DEFAULT_LOCALE"]):
-        title, description = _action_text(campaign, rates, fmt_percent)
-    return open_action(kind="corrective", source_type="survey_campaign", source_id=campaign.id,
-                       project_id=campaign.project_id, title=title, description=description, actor=actor)
+        title, description = _action_text(campaign, rates)
+    results = campaign_below_target.send(campaign, rate=rates.satisfaction_rate, target=rates.targets.satisfaction,
+                                         title=title, description=description, actor=actor)
+    return next((action for _receiver, action in results if action is not None), None)
 
 
-def _action_text(campaign, rates, fmt_percent) -> tuple[str, str]:
+def _action_text(campaign, rates) -> tuple[str, str]:
     title = _l("Owner survey %(survey)s of %(project)s: satisfaction %(rate)s below the %(target)s target",
                survey=campaign.label, project=campaign.project.name, rate=fmt_percent(rates.satisfaction_rate),
                target=fmt_percent(rates.targets.satisfaction, 0))
