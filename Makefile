@@ -33,6 +33,7 @@ serve: install
 test: install
 	@command -v chromium >/dev/null 2>&1 || test -x /usr/bin/chromium || \
 	  (echo "installing Debian's chromium for the browser tests" && (apt-get update -qq || true) && apt-get install -y -qq chromium >/dev/null)
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/pytest -q -p no:cacheprovider -n $${PYTEST_WORKERS:-2} $(PYTEST_ARGS)
 
 ## The same suite against PostgreSQL (127.0.0.1:5432, trust auth, database test)
@@ -42,6 +43,7 @@ test-postgres: install
 
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache
 
 i18n: install
 	$(BIN)/python -m webapp.i18n_tool update

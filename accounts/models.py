@@ -116,12 +116,8 @@ class User(UserMixin, db.Model):
     def has_role(self, code: str) -> bool:
         return any(role.code == code for role in self.roles)
 
-    def project_ids(self) -> set[int] | None:
-        """Projects whose records the user may see; ``None`` means all of them."""
-        from records.permissions import RECORDS_ALL_PROJECTS
-
-        if self.can(RECORDS_ALL_PROJECTS):
-            return None
+    def member_project_ids(self) -> set[int]:
+        """Ids of the projects the user works on (``records.scope.project_ids`` widens it to all)."""
         return {p.id for p in self.projects}
 
     def __repr__(self) -> str:

@@ -96,12 +96,8 @@ class Principal:
     def has_role(self, code: str) -> bool:
         return code in self.role_codes
 
-    def project_ids(self) -> set[int] | None:
-        """Projects whose records the user may see; ``None`` means all of them."""
-        from records.permissions import RECORDS_ALL_PROJECTS
-
-        if self.can(RECORDS_ALL_PROJECTS):
-            return None
+    def member_project_ids(self) -> frozenset[int]:
+        """Ids of the projects the user works on (``records.scope.project_ids`` widens it to all)."""
         if self._project_ids is _UNSET:
             ids = cache.cached(("projects", self.id), lambda: frozenset(
                 db.session.execute(_PROJECTS_QUERY, {"user_id": self.id}).scalars()))

@@ -11,15 +11,24 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from accounts.models import Project
+from records.permissions import RECORDS_ALL_PROJECTS
 from webapp.exceptions import NotFound
 from webapp.extensions import db
 from webapp.i18n import _l
 
 
+def project_ids(user=None) -> set[int] | frozenset[int] | None:
+    """Ids of the projects whose records the user may see; ``None`` means all of them."""
+    user = user or current_user
+    if user.can(RECORDS_ALL_PROJECTS):
+        return None
+    return user.member_project_ids()
+
+
 def visible_projects(user=None) -> list[Project]:
     """Active projects the user may see records of, by code."""
     user = user or current_user
-    allowed = user.project_ids()
+    allowed = project_ids(user)
     stmt = select(Project).where(Project.active.is_(True)).order_by(Project.code)
     if allowed is not None:
         stmt = stmt.where(Project.id.in_(allowed or [-1]))
@@ -34,7 +43,7 @@ def check_project(project_id, user=None) -> Project:
         project = db.session.get(Project, int(project_id))
     except (TypeError, ValueError):
         project = None
-    allowed = user.project_ids()
+    allowed = project_ids(user)
     if project is None or (allowed is not None and project.id not in allowed):
         raise NotFound(_l("Unknown project."))
     return project
@@ -43,7 +52,7 @@ def check_project(project_id, user=None) -> Project:
 def restrict(stmt, project_column, user=None):
     """Limit a query to the user's projects (no-op for users who see all projects)."""
     user = user or current_user
-    allowed = user.project_ids()
+    allowed = project_ids(user)
     if allowed is None:
         return stmt
     return stmt.where(project_column.in_(allowed or [-1]))

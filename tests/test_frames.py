@@ -12,8 +12,10 @@ import re
 import pytest
 
 from accounts.models import Role, User
-from accounts.permissions import P
+from accounts.permissions import USERS_MANAGE
 from accounts.principal import Principal
+from audit.permissions import AUDIT_READ
+from records.permissions import RECORDS_WRITE
 from tests.conftest import Client
 from tests.factories_procedures import commit_version
 from webapp.extensions import db
@@ -155,7 +157,7 @@ def test_current_user_is_a_read_only_principal(app, logged_in):
         user = db.session.execute(db.select(User).where(User.login == "clerk")).scalar_one()
         principal = load_principal(user.id, user.session_nonce)
         assert isinstance(principal, Principal)
-        assert principal.can(P.RECORDS_WRITE) and principal.has_role("clerk") and not principal.can(P.USERS_MANAGE)
+        assert principal.can(RECORDS_WRITE) and principal.has_role("clerk") and not principal.can(USERS_MANAGE)
         assert principal.account is user  # the same ORM object of this session
         assert principal == user
         with pytest.raises(AttributeError):
@@ -170,7 +172,7 @@ def test_role_and_permission_changes_reach_the_next_request(app, logged_in):
     assert client.get("/audit/").status_code == 403
     with app.app_context():
         role = db.session.execute(db.select(Role).where(Role.code == "reader")).scalar_one()
-        role.permissions = [*role.permissions, P.AUDIT_READ]
+        role.permissions = [*role.permissions, AUDIT_READ]
         db.session.commit()
     assert client.get("/audit/").status_code == 200
     with app.app_context():
@@ -196,4 +198,4 @@ def test_project_scope_comes_from_the_principal(app, logged_in, make_project):
 
         user = db.session.execute(db.select(User).where(User.login == "clerk")).scalar_one()
         principal = load_principal(user.id, user.session_nonce)
-        assert principal.project_ids() == {p.id for p in user.projects}
+        assert principal.member_project_ids() == {p.id for p in user.projects}

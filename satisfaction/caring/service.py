@@ -9,7 +9,7 @@ from sqlalchemy.orm import joinedload
 from accounts.models import LocalizedName, Project, User
 from audit import service as audit
 from records import validation as v
-from records.scope import check_project, restrict
+from records.scope import check_project, project_ids, restrict
 from satisfaction.caring.models import CaringService
 from webapp.db import utcnow
 from webapp.exceptions import InvalidTransition, NotFound, ValidationError
@@ -184,7 +184,7 @@ def staff_candidates(user) -> list[User]:
     from accounts.models import user_projects
 
     stmt = select(User).where(User.active.is_(True)).order_by(User.display_name)
-    allowed = user.project_ids()
+    allowed = project_ids(user)
     if allowed is not None:
         shared = select(user_projects.c.user_id).where(user_projects.c.project_id.in_(allowed or [-1]))
         stmt = stmt.where(or_(User.id.in_(shared), User.id == user.id))

@@ -11,6 +11,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from accounts.models import Department, Project, User
+from records.scope import project_ids
 from satisfaction.categories import ensure_default_categories
 from satisfaction.complaints import service
 from satisfaction.complaints.models import Complaint
@@ -70,7 +71,7 @@ SUGGESTIONS = [
 
 
 def _project_actor(project: Project, clerk: User, manager: User) -> User:
-    return clerk if project.id in (clerk.project_ids() or set()) else manager
+    return clerk if project.id in (project_ids(clerk) or set()) else manager
 
 
 def load_demo() -> list[str]:

@@ -13,7 +13,6 @@ Every change is audited and leaves an event on the entry's timeline; nothing is 
 """
 from __future__ import annotations
 
-import importlib
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -25,8 +24,10 @@ from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
 from accounts.models import Department, User
+from actions import service as actions
 from audit import service as audit
-from records.scope import check_project
+from procedures import catalog
+from records.scope import check_project, project_ids
 from records.validation import check_day
 from satisfaction import categories as category_service
 from satisfaction.complaints.models import (
@@ -47,6 +48,7 @@ from webapp.db import utcnow
 from webapp.exceptions import Conflict, InvalidTransition, NotFound, ValidationError
 from webapp.extensions import db
 from webapp.i18n import _l
+from webapp.signals import review_requested
 
 KIND_LABELS = {"complaint": _l("Complaint"), "praise": _l("Praise"), "suggestion": _l("Suggestion")}
 CHANNEL_LABELS = {"letter": _l("Letter"), "visit": _l("Visit"), "phone": _l("Phone"), "online": _l("Online"),
@@ -107,10 +109,6 @@ REQUIRED = _l("This field is required.")
 
 def zone() -> ZoneInfo:
     return ZoneInfo(current_app.config.get("TIMEZONE", "Asia/Shanghai") if has_app_context() else "Asia/Shanghai")
-
-
-def local_today(now: datetime | None = None) -> date:
-    return (now or utcnow()).astimezone(zone()).date()
 
 
 def local_midnight(day: date) -> datetime:
@@ -187,7 +185,7 @@ def get_entry(entry_id, user) -> Complaint:
         entry = db.session.get(Complaint, int(entry_id))
     except (TypeError, ValueError):
         entry = None
-    allowed = user.project_ids()
+    allowed = project_ids(user)
     if entry is None or (allowed is not None and entry.project_id not in allowed):
         raise NotFound(_l("This entry does not exist or belongs to a project you do not work on."))
     return entry
@@ -202,30 +200,9 @@ def available_actions(entry: Complaint) -> list[str]:
 
 
 def procedure_choices() -> list[tuple[str, str]] | None:
-    """(code, title) of the procedures in the catalogue, or None when there is no catalogue (yet)."""
-    try:
-        catalog = importlib.import_module("procedures.catalog")
-    except ImportError:
-        return None
-    lister = getattr(catalog, "list_procedures", None)
-    if lister is None:
-        return None
-    result = []
-    for item in lister():
-        code = item.get("code") if isinstance(item, dict) else getattr(item, "code", item)
-        title = item.get("title") if isinstance(item, dict) else getattr(item, "title", "")
-        if code:
-            result.append((str(code), str(title or "")))
-    # An empty catalogue (nothing published yet) leaves the code to be typed and checked by pattern.
-    return sorted(result) or None
-
-
-def actions_available() -> bool:
-    """True when the corrective-action package offers ``open_action``."""
-    try:
-        return hasattr(importlib.import_module("actions.service"), "open_action")
-    except ImportError:
-        return False
+    """(code, title) of the procedures in the catalogue, or None while nothing is published yet."""
+    # An empty catalogue leaves the code to be typed and checked by pattern.
+    return sorted((view.code, view.title or "") for view in catalog.list_procedures()) or None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -599,8 +576,9 @@ def void_entry(entry: Complaint, reason: str, *, actor, expected_version=None, n
 def request_review(entry: Complaint, procedure_code: str, *, actor, now: datetime | None = None) -> Complaint:
     """Record that this major complaint starts an incident-triggered review of a procedure.
 
-    Review rule 2: a major customer complaint immediately starts a revision of the procedure.
-    Until the review workflow exists, the request itself is the record: code, who, when.
+    Review rule 2: a major customer complaint immediately starts a revision of the procedure. The
+    request is recorded on the entry (code, who, when) and announced as :data:`review_requested`,
+    for whichever feature runs reviews.
     """
     now = now or utcnow()
     check_project(entry.project_id, user=actor)
@@ -622,6 +600,9 @@ def request_review(entry: Complaint, procedure_code: str, *, actor, now: datetim
     _event(entry, "review_requested", actor, now, note=code)
     audit.record("complaint.review_requested", entry, before={"review_procedure_code": None},
                  after={"review_procedure_code": code, "review_requested_at": audit.to_jsonable(now)}, actor=actor)
+    # Inside this transaction: a receiver that fails undoes the request too.
+    review_requested.send(entry, procedure_code=code, reason=f"{entry.number} {entry.description}",
+                          source_type="complaint", source_id=entry.id, actor=actor)
     _commit()
     return entry
 
@@ -634,18 +615,10 @@ def open_corrective_action(entry: Complaint, *, actor, now: datetime | None = No
         raise InvalidTransition(_l("A corrective action can only be opened for a complaint."))
     if entry.action_id is not None:
         raise Conflict(_l("A corrective action is already linked to this complaint."))
-    if not actions_available():
-        raise NotFound(_l("Corrective actions are not available."))
-    service = importlib.import_module("actions.service")
-    action = None
-    finder = getattr(service, "find_open_for", None)
-    if finder is not None:
-        action = finder("complaint", entry.id)
-    if action is None:
-        action = service.open_action(
-            kind="corrective", source_type="complaint", source_id=entry.id, project_id=entry.project_id,
-            title=f"{entry.number} {entry.description[:80]}",
-            description=entry.description, actor=actor)
+    # open_action returns the action already open for this complaint, if any, instead of a second one.
+    action = actions.open_action(
+        kind="corrective", source_type="complaint", source_id=entry.id, project_id=entry.project_id,
+        title=f"{entry.number} {entry.description[:80]}", description=entry.description, actor=actor)
     entry.action_id = action.id
     entry.updated_at = now
     _flush()
@@ -755,7 +728,7 @@ def list_statement(filters: Filters, user, now: datetime | None = None):
     """SELECT of the entries matching ``filters`` that ``user`` may see (no order, no limit)."""
     now = now or utcnow()
     stmt = select(Complaint)
-    allowed = user.project_ids()
+    allowed = project_ids(user)
     if allowed is not None:
         stmt = stmt.where(Complaint.project_id.in_(allowed or [-1]))
     if filters.project_id:
@@ -832,7 +805,7 @@ def list_page(filters: Filters, user, *, now: datetime | None = None, after: str
               before: str | None = None, per_page: int = 50) -> KeysetPage:
     """One page of the register for ``user`` (newest first), as the list page and the API show it."""
     stmt = list_statement(filters, user, now)
-    allowed = user.project_ids()
+    allowed = project_ids(user)
     split = None
     if not filters.project_id and allowed is not None and 1 < len(allowed) <= SPLIT_MAX:
         split = sorted(allowed)

@@ -11,6 +11,7 @@ from flask_login import current_user
 from api.helpers import PROJECT_PARAMS, check_args, json_body, project_filter_arg, with_project_id
 from api.openapi import PAGE_PARAMS, ApiSection, error_responses, page_response, query_param
 from records.permissions import RECORDS_READ, RECORDS_WRITE
+from records.scope import project_ids
 from satisfaction.surveys import service
 from satisfaction.surveys.rates import (
     Targets,
@@ -80,7 +81,7 @@ def list_campaigns():
     check_args(LIST_PARAMS)
     project_id = project_filter_arg()
     stmt = service.campaigns_stmt(year=_int_arg("year"), project_id=project_id,
-                                  project_ids=current_user.project_ids(),
+                                  project_ids=project_ids(current_user),
                                   include_voided=request.args.get("include_voided") in ("1", "true"))
     campaigns = list(db.session.execute(stmt).scalars())
     rates = rates_for(campaigns, Targets.current())

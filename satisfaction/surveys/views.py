@@ -9,7 +9,7 @@ from flask_login import current_user
 from accounts.models import Project
 from records import export
 from records.permissions import RECORDS_READ, RECORDS_VOID, RECORDS_WRITE
-from records.scope import visible_projects
+from records.scope import project_ids, visible_projects
 from satisfaction.categories import list_categories
 from satisfaction.surveys import importing as importer
 from satisfaction.surveys import service
@@ -78,7 +78,7 @@ def _campaign_list():
     project = _project_arg(projects)
     show_voided = request.args.get("voided") == "1"
     stmt = service.campaigns_stmt(year=year, project_id=project.id if project else None,
-                                  project_ids=current_user.project_ids(), include_voided=show_voided)
+                                  project_ids=project_ids(current_user), include_voided=show_voided)
     campaigns = list(db.session.execute(stmt).scalars())
     targets = Targets.current()
     rates = rates_for(campaigns, targets)
@@ -92,7 +92,7 @@ def index():
     projects, year, project, show_voided, campaigns, rates, totals, targets = _campaign_list()
     return render_template("satisfaction/surveys/index.html", projects=projects, year=year, project=project,
                            show_voided=show_voided, campaigns=campaigns, rates=rates, totals=totals, targets=targets,
-                           years=service.campaign_years(current_user.project_ids()),
+                           years=service.campaign_years(project_ids(current_user)),
                            definition=satisfied_definition(targets.satisfied_min_rating))
 
 
@@ -134,9 +134,10 @@ def _flags_text(r) -> str:
 @permission_required(RECORDS_READ)
 def summary():
     year = _year_arg()
-    data = year_summary(year, current_user.project_ids())
+    allowed = project_ids(current_user)
+    data = year_summary(year, allowed)
     return render_template("satisfaction/surveys/summary.html", year=year, summary=data,
-                           years=service.campaign_years(current_user.project_ids()),
+                           years=service.campaign_years(allowed), own_projects_only=allowed is not None,
                            definition=satisfied_definition(data.targets.satisfied_min_rating),
                            labels=service.RATING_LABELS)
 
