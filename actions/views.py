@@ -210,6 +210,3 @@ def void(action_id: int):
         return _detail(service.get_action(action_id), void_form=form, status=exc.status_code)
     flash(_("Action %(number)s voided.", number=action.number), "success")
     return redirect(url_for("actions.detail", action_id=action.id))
-
-
-from actions import listeners  # noqa: E402, F401  (connects receivers; moves to the Feature record)

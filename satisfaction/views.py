@@ -88,6 +88,3 @@ def settings():
     elif form.is_submitted():
         status = 400
     return render_template("satisfaction/settings.html", form=form), status
-
-
-from satisfaction import listeners  # noqa: E402, F401  (connects receivers; moves to the Feature record)

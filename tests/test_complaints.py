@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 from openpyxl import load_workbook
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from audit.models import AuditEntry
 from satisfaction.categories import ensure_default_categories
@@ -554,6 +554,44 @@ def test_major_complaint_records_a_review_request_and_opens_a_corrective_action(
             AuditEntry.object_id == str(mid), AuditEntry.object_type == "complaints")).scalars())
         assert {"complaint.review_requested", "complaint.action_opened"} <= audit_actions
     assert clerk.post(f"/satisfaction/complaints/{mid}/corrective-action", {}).status_code == 409
+
+
+def test_a_review_request_is_announced_to_review_requested_receivers(world):
+    from webapp.signals import review_requested
+
+    heard = []
+
+    def receiver(sender, **kwargs):
+        heard.append((sender.id, kwargs))
+
+    with world.app_context():
+        entry = make_entry("P1", "writer", utcnow() - timedelta(hours=3), severity="major", description="被盗")
+        clerk = user("clerk")
+        with review_requested.connected_to(receiver):
+            service.request_review(entry, "qp-cs-001", actor=clerk)
+        assert heard == [(entry.id, {"procedure_code": "QP-CS-001", "reason": f"{entry.number} 被盗",
+                                     "source_type": "complaint", "source_id": entry.id, "actor": clerk})]
+
+
+def test_a_failing_review_requested_receiver_undoes_the_whole_request(world):
+    from webapp.signals import review_requested
+
+    def refuse(sender, **kwargs):
+        raise RuntimeError("no review for you")
+
+    with world.app_context():
+        entry = make_entry("P1", "writer", utcnow() - timedelta(hours=3), severity="major", description="被盗")
+        eid = entry.id
+        audit_before = db.session.execute(select(func.count()).select_from(AuditEntry)).scalar()
+        with review_requested.connected_to(refuse), pytest.raises(RuntimeError):
+            service.request_review(entry, "QP-CS-001", actor=user("clerk"))
+        db.session.rollback()  # what the caller (the request teardown) does with an unfinished transaction
+    with world.app_context():
+        entry = db.session.get(Complaint, eid)
+        assert entry.review_procedure_code is None and entry.review_requested_at is None
+        assert db.session.execute(select(func.count()).select_from(AuditEntry)).scalar() == audit_before
+        assert "review_requested" not in {e.action for e in db.session.execute(
+            select(ComplaintEvent).where(ComplaintEvent.complaint_id == eid)).scalars()}
 
 
 # ---------------------------------------------------------------------------------------------

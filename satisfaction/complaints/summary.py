@@ -19,13 +19,13 @@ A rate is ``None`` (shown as "—") when its denominator is zero.
 """
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import and_, case, func, select
 
 from accounts.models import Project
+from satisfaction.caring.models import CaringService
 from satisfaction.complaints.models import CHANNELS, Complaint
 from satisfaction.complaints.service import month_bounds
 from satisfaction.models import ServiceCategory
@@ -192,11 +192,7 @@ def _register_figures(project_ids: list[int] | None, start: datetime, end: datet
 
 
 def _caring_counts(project_ids: list[int] | None, month: date) -> dict[int, int]:
-    """Non-voided caring services per project served in the month (0 when that module is absent)."""
-    try:
-        CaringService = importlib.import_module("satisfaction.caring.models").CaringService  # noqa: N806
-    except (ImportError, AttributeError):
-        return {}
+    """Non-voided caring services per project served in the month."""
     first = month.replace(day=1)
     nxt = (first + timedelta(days=32)).replace(day=1)
     stmt = (select(CaringService.project_id, func.count())

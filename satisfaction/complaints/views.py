@@ -12,6 +12,7 @@ from wtforms import HiddenField, RadioField, SelectField, StringField, SubmitFie
 from wtforms.validators import Optional
 
 from accounts.models import Department, User
+from actions.models import Action
 from records.export import Percent, csv_response, workbook_response, write_sheet, xlsx_response
 from records.permissions import RECORDS_READ, RECORDS_VOID, RECORDS_WRITE
 from records.scope import check_project, visible_projects
@@ -249,19 +250,11 @@ def _detail(entry, *, forms=None, status=200, open_action=None):
     vform = forms.get("void") or VoidForm(formdata=None, version=entry.version)
     rform = forms.get("review") or ReviewForm(formdata=None)
     wants_review = entry.kind == "complaint" and entry.severity == "major" and not entry.review_procedure_code
-    linked_action = None
-    if entry.action_id is not None:
-        try:
-            from actions.models import Action
-
-            linked_action = db.session.get(Action, entry.action_id)
-        except ImportError:  # pragma: no cover
-            linked_action = None
+    linked_action = db.session.get(Action, entry.action_id) if entry.action_id is not None else None
     return render_template(
         "satisfaction/complaints/detail.html", entry=entry, now=now, actions=service.available_actions(entry),
         tform=tform, vform=vform, rform=rform, open_action=open_action,
         procedures=service.procedure_choices() if wants_review else None,
-        actions_available=service.actions_available(),
         linked_action=linked_action), status
 
 
