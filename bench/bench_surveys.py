@@ -91,7 +91,7 @@ def generate(app, rng: random.Random) -> dict:
     from satisfaction.categories import ensure_default_categories, list_categories
     from satisfaction.surveys.importing import bulk_insert
     from satisfaction.surveys.models import SurveyCampaign
-    from satisfaction.surveys.service import local_today
+    from webapp.dates import local_today
     from webapp.db import utcnow
     from webapp.extensions import db
 

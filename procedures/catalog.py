@@ -26,7 +26,6 @@ import subprocess
 import time
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import force_locale
@@ -61,7 +60,7 @@ from webapp.store import get_store
 log = logging.getLogger(__name__)
 
 __all__ = [
-    "BRANCH", "VersionView", "Comparison", "sync", "ensure_synced", "synced_head", "local_today",
+    "BRANCH", "VersionView", "Comparison", "sync", "ensure_synced", "synced_head",
     "get_current", "list_versions", "get_version", "current_versions", "all_versions", "list_procedures", "compare",
     "parse_ref", "REVIEW_SOON_DAYS", "DocumentUnreadable", "render_view", "problems", "open_problems_count",
 ]
@@ -133,11 +132,6 @@ def _app_state() -> _AppState:
 def fragment_cache() -> LockedLRU:
     """A per-app LRU for rendered page parts; callers key it by immutable values only."""
     return _app_state().fragments
-
-
-def local_today() -> date:
-    """Today's date where the company is (``TIMEZONE``, Asia/Shanghai by default)."""
-    return datetime.now(ZoneInfo(current_app.config["TIMEZONE"])).date()
 
 
 # --------------------------------------------------------------------------
@@ -446,7 +440,7 @@ def get_current(code: str, today: date | None = None) -> VersionView:
     When no version is in force yet (a first version with a future date) the earliest
     upcoming one is returned with ``state == "upcoming"``. Raises :class:`NotFound`.
     """
-    today = today or local_today()
+    today = today or dates.local_today()
     views = _versions_of(code, today)
     for v in views:
         if v.state == STATE_CURRENT:
@@ -456,7 +450,7 @@ def get_current(code: str, today: date | None = None) -> VersionView:
 
 def list_versions(code: str, today: date | None = None) -> list[VersionView]:
     """Every version of ``code``, newest first. Raises :class:`NotFound`."""
-    return list(reversed(_versions_of(code, today or local_today())))
+    return list(reversed(_versions_of(code, today or dates.local_today())))
 
 
 def parse_ref(ref: str) -> tuple[str, str]:
@@ -473,7 +467,7 @@ def parse_ref(ref: str) -> tuple[str, str]:
 def get_version(code: str, version: str, today: date | None = None) -> VersionView:
     """One version by label (``A/1`` or ``A-1``: the newest commit with that label) or commit sha."""
     kind, value = parse_ref(version)
-    views = _versions_of(code, today or local_today())
+    views = _versions_of(code, today or dates.local_today())
     if kind == "version":
         found = [v for v in views if v.version == value]
     else:
@@ -485,7 +479,7 @@ def get_version(code: str, version: str, today: date | None = None) -> VersionVi
 
 def all_versions(today: date | None = None) -> dict[str, tuple[VersionView, ...]]:
     """``{code: (versions in commit order)}`` for every procedure (one query, cached per head and day)."""
-    today = today or local_today()
+    today = today or dates.local_today()
     state = _app_state()
     key = ("all", _head_for_cache(), today)
     result = state.views.get(key)
@@ -504,7 +498,7 @@ def all_versions(today: date | None = None) -> dict[str, tuple[VersionView, ...]
 
 def current_versions(today: date | None = None) -> dict[str, VersionView]:
     """``{code: version in force}`` for every procedure, in code order (one query, cached per head)."""
-    today = today or local_today()
+    today = today or dates.local_today()
     state = _app_state()
     key = ("current", _head_for_cache(), today)
     result = state.views.get(key)
@@ -529,7 +523,7 @@ def list_procedures(department: str | None = None, status: str | None = None, in
     still to take effect), ``withdrawn``, ``review_overdue``, ``review_soon``. Withdrawn
     procedures are left out unless ``include_withdrawn`` or ``status="withdrawn"``.
     """
-    today = today or local_today()
+    today = today or dates.local_today()
     items = list(current_versions(today).values())
     if department:
         items = [v for v in items if department in v.departments]
@@ -568,7 +562,7 @@ def compare(code: str, from_ref: str | None = None, to_ref: str | None = None,
     """Redline of two versions of ``code``: ``to`` defaults to the current version, ``from`` to
     the version before ``to``. Raises :class:`NotFound` for unknown versions and
     :class:`ValidationError` when there is nothing earlier to compare with."""
-    today = today or local_today()
+    today = today or dates.local_today()
     new = get_version(code, to_ref, today) if to_ref else get_current(code, today)
     if from_ref:
         old = get_version(code, from_ref, today)

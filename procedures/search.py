@@ -21,6 +21,7 @@ from markupsafe import Markup, escape
 from procedures import catalog
 from repo_store import StoreError
 from support.caching import LockedLRU
+from webapp import dates
 
 __all__ = ["Hit", "Results", "search", "terms_of", "MAX_QUERY"]
 
@@ -178,7 +179,7 @@ def search(query: str, *, all_versions: bool = False, today: date | None = None,
     terms = terms_of(query)
     if not terms:
         return Results(query or "", (), (), 0, all_versions)
-    today = today or catalog.local_today()
+    today = today or dates.local_today()
     scored = []
     for view, code_l, title_l, body in _index(all_versions, today):
         score = 0

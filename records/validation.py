@@ -20,7 +20,7 @@ from webapp.i18n import _l
 
 REQUIRED = _l("This field is required.")
 
-__all__ = ["REQUIRED", "add_error", "check_day", "day", "integer", "local_today", "raise_errors", "reference",
+__all__ = ["REQUIRED", "add_error", "check_day", "day", "integer", "raise_errors", "reference",
            "text"]
 
 

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from actions import service
 from actions.models import Action
+from webapp.dates import local_today
 from webapp.exceptions import Conflict, InvalidTransition, ValidationError
 from webapp.extensions import db
 
@@ -76,7 +77,7 @@ def test_full_life_cycle_with_an_ineffective_verification(app, setup):
         assert {"cause_analysis", "planned_action", "responsible_department_id"} <= set(exc.value.errors)
         db.session.rollback()
         assert db.session.get(Action, action.id).status == "open"
-        due = service.v.local_today() + timedelta(days=14)
+        due = local_today() + timedelta(days=14)
         service.transition(action, "analyse", {"cause_analysis": "灯具老化，巡检漏项", "planned_action": "更换灯管，增加月检",
                                                "responsible_department_id": setup["ENG"], "due_on": due.isoformat()},
                            actor=clerk, version=action.version)
@@ -161,7 +162,7 @@ def test_scope_and_overdue_filter(app, client, setup, make_user):
         mine = _open(setup)
         late = service.open_action(kind="corrective", source_type="manual", source_id=None, project_id=setup["P1"],
                                    title="逾期的措施", actor=clerk,
-                                   due_on=service.v.local_today() - timedelta(days=3))
+                                   due_on=local_today() - timedelta(days=3))
         theirs = service.open_action(kind="corrective", source_type="manual", source_id=None, project_id=setup["P2"],
                                      title="别的项目", actor=None)
         db.session.commit()
@@ -260,7 +261,7 @@ def _actions_from_every_source(app, ids, n: int, start: int = 0) -> None:
         ensure_default_categories()
         db.session.commit()
         clerk = _user("clerk")
-        today = service.v.local_today()
+        today = local_today()
         for i in range(start, start + n):
             if i % 3 == 0:
                 source_type, source_id = "complaint", create_entry({

@@ -29,7 +29,7 @@ def staff(setup, make_user):
 
 def _today(app) -> date:
     with app.app_context():
-        from records.validation import local_today
+        from webapp.dates import local_today
 
         return local_today()
 

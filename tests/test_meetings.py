@@ -89,7 +89,7 @@ def test_bad_input_is_400_at_the_field_and_nothing_saved(app, client, setup):
 
 
 def test_future_date_says_so_in_chinese(app, client, setup):
-    from records.validation import local_today
+    from webapp.dates import local_today
 
     with app.app_context():
         tomorrow = (local_today() + timedelta(days=1)).isoformat()

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from procedures import catalog, trailers
 from procedures.models import Procedure, ProcedureVersion, StoreState
 from tests.factories_procedures import APPROVER, AUTHOR, commit_version, procedure_text
+from webapp import dates
 from webapp.extensions import db
 from webapp.store import get_store
 
@@ -29,7 +30,7 @@ def today(monkeypatch):
             self.value = value
 
     t = Today()
-    monkeypatch.setattr(catalog, "local_today", lambda: t.value)
+    monkeypatch.setattr(dates, "local_today", lambda: t.value)
     return t
 
 

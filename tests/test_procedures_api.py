@@ -5,13 +5,13 @@ from datetime import date
 
 import pytest
 
-from procedures import catalog
 from tests.factories_procedures import APPROVER, commit_version
+from webapp import dates
 
 
 @pytest.fixture
 def api(logged_in, monkeypatch):
-    monkeypatch.setattr(catalog, "local_today", lambda: date(2026, 11, 27))
+    monkeypatch.setattr(dates, "local_today", lambda: date(2026, 11, 27))
     return logged_in("reader")
 
 

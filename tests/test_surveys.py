@@ -33,7 +33,7 @@ def world(app, make_project, make_user):
         ensure_default_categories()
         db.session.commit()
         cats = {c: get_category(c).id for c in ("security", "environment", "maintenance", "customer_service", "other")}
-        from satisfaction.surveys.service import local_today
+        from webapp.dates import local_today
 
         today = local_today()
     return SimpleNamespace(p1=p1, p2=p2, cats=cats, today=today, year=today.year)
@@ -45,7 +45,8 @@ def _user(login):
 
 def make_campaign(app, project_id, *, distributed=90, households=None, categories=("security", "maintenance"),
                   period="", year=None, actor="boss"):
-    from satisfaction.surveys.service import create_campaign, local_today
+    from satisfaction.surveys.service import create_campaign
+    from webapp.dates import local_today
 
     with app.app_context():
         data = {"project_id": project_id, "year": year or local_today().year, "period": period,

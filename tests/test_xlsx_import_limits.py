@@ -48,7 +48,8 @@ def world(app, make_project, make_user, client):
     """Project P1 with a campaign of 30,000 forms distributed; clerk1 logged in on it."""
     from accounts.models import Project, User
     from satisfaction.categories import ensure_default_categories
-    from satisfaction.surveys.service import create_campaign, local_today
+    from satisfaction.surveys.service import create_campaign
+    from webapp.dates import local_today
 
     make_project("P1", households=30_000)
     make_user("clerk1", roles=("clerk",), projects=("P1",))

@@ -42,12 +42,12 @@ def _users(*logins) -> dict[str, User]:
 def load_demo() -> list[str]:
     from actions import service as actions
     from actions.models import Action
-    from records.validation import local_today
     from satisfaction.caring import service as caring
     from satisfaction.caring.models import CaringService
     from satisfaction.categories import ensure_default_categories, get_category
     from satisfaction.meetings import service as meetings
     from satisfaction.meetings.models import Meeting
+    from webapp.dates import local_today
 
     lines = []
     ensure_default_categories()

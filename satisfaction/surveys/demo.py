@@ -20,7 +20,8 @@ from audit import service as audit
 from satisfaction.categories import ensure_default_categories, list_categories
 from satisfaction.surveys.importing import bulk_insert
 from satisfaction.surveys.models import SurveyCampaign
-from satisfaction.surveys.service import close_campaign, create_campaign, local_today
+from satisfaction.surveys.service import close_campaign, create_campaign
+from webapp.dates import local_today
 from webapp.extensions import db
 
 # project code -> distributed, returned, overall rating shares (5,4,3,2,1), per-category

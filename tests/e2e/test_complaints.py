@@ -7,9 +7,9 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from accounts.models import Project
-from satisfaction.complaints import service
 from satisfaction.complaints.summary import monthly_summary
 from tests.e2e.conftest import login
+from webapp.dates import local_today
 from webapp.extensions import db
 
 
@@ -79,7 +79,7 @@ def test_complaint_lifecycle_with_a_dissatisfied_follow_up_then_the_summary_xlsx
     with open(info.value.path(), "rb") as fh:
         wb = load_workbook(io.BytesIO(fh.read()))
     ws = wb["汇总"]
-    month = service.local_today()
+    month = local_today()
     assert ws["A1"].value == f"投诉情况月汇总表（{ljy_label} {month.year}年{month.month}月）"
     headers = [c.value for c in ws[3]]
     row = dict(zip(headers, [c.value for c in ws[4]], strict=False))
