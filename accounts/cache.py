@@ -23,7 +23,6 @@ from itertools import chain
 
 from flask import current_app, g, has_app_context
 from sqlalchemy import event, inspect
-from sqlalchemy.orm import Session
 
 from accounts.models import Department, Project, Role, User
 from repo_store import StoreError
@@ -120,7 +119,14 @@ def _changes_accounts(obj) -> bool:
     return bool(changed - _UNWATCHED_USER_FIELDS)
 
 
-@event.listens_for(Session, "before_flush")
+def listen(session) -> None:
+    """Watch ``session`` (the app's scoped session) for account changes; called once per app by the
+    accounts feature's setup. Idempotent, so several apps in one process register the hooks once."""
+    for name, hook in (("before_flush", _note_account_changes), ("after_commit", _announce_account_changes)):
+        if not event.contains(session, name, hook):
+            event.listen(session, name, hook)
+
+
 def _note_account_changes(session, _flush_context, _instances):
     if session.info.get("accounts_changed"):
         return
@@ -129,7 +135,6 @@ def _note_account_changes(session, _flush_context, _instances):
         session.info["accounts_changed"] = True
 
 
-@event.listens_for(Session, "after_commit")
 def _announce_account_changes(session):
     if session.info.pop("accounts_changed", False) and has_app_context():
         accounts_changed()

@@ -3,16 +3,15 @@ from __future__ import annotations
 
 from flask import Flask, current_app
 
-from accounts import services
+from accounts import cache, services
 from accounts.principal import Principal, principal_for_login_id
-from webapp.extensions import login_manager
+from webapp.extensions import db, login_manager
 from webapp.security import TOKEN_AUTHENTICATOR
 
 
 def init_app(app: Flask) -> None:
     # The ORM hooks that announce account changes to every process's cached copies.
-    import accounts.cache  # noqa: F401
-
+    cache.listen(db.session)
     login_manager.user_loader(load_user)
     app.extensions[TOKEN_AUTHENTICATOR] = user_for_token
 

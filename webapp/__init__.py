@@ -61,10 +61,13 @@ def _trust_proxies(app: Flask) -> None:
 
 def _init_extensions(app: Flask) -> None:
     from webapp import i18n_setup
+    from webapp.db import init_engine
     from webapp.extensions import csrf, db, login_manager, migrate
     from webapp.store import init_store
 
     db.init_app(app)
+    with app.app_context():
+        init_engine(db.engine)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True, compare_type=True)
     csrf.init_app(app)
     login_manager.init_app(app)

@@ -36,7 +36,12 @@ class UTCDateTime(TypeDecorator):
         return value.replace(tzinfo=UTC)
 
 
-@event.listens_for(Engine, "connect")
+def init_engine(engine: Engine) -> None:
+    """Per-engine connection settings (SQLite pragmas), registered on this app's engine only."""
+    if engine.dialect.name == "sqlite" and not event.contains(engine, "connect", _sqlite_pragmas):
+        event.listen(engine, "connect", _sqlite_pragmas)
+
+
 def _sqlite_pragmas(dbapi_connection, connection_record):
     """Foreign keys on, WAL for concurrent readers, and wait instead of failing on a busy lock."""
     module = type(dbapi_connection).__module__
