@@ -52,8 +52,13 @@ def test_numbers_and_dates_formatting(app):
         with force_locale("zh_Hans"):
             assert fmt_datetime(datetime(2026, 3, 1, 23, 5, tzinfo=UTC)) == "2026-03-02 07:05"
             assert fmt_date(date(2026, 3, 1)) == "2026-03-01"
+            assert fmt_date(datetime(2026, 3, 1, 17, 5, tzinfo=UTC)) == "2026-03-02"
+            assert fmt_datetime(datetime(2026, 3, 1, 23, 5)) == "2026-03-02 07:05"  # naive is UTC
+            assert fmt_date(None) == fmt_datetime(None) == ""
             assert fmt_percent(0.8567) == "85.7%"
             assert fmt_number(12345) == "12,345"
             assert fmt_percent(None) == "—"
         with force_locale("en"):
             assert fmt_date(date(2026, 3, 1)) == "1 Mar 2026"
+            assert fmt_date(date(2025, 9, 30)) == "30 Sep 2025"
+            assert fmt_datetime(datetime(2025, 12, 31, 20, 0, tzinfo=UTC)) == "1 Jan 2026, 04:00"

@@ -550,25 +550,6 @@ def test_demo_procedures_are_loaded_once(app):
         assert set(catalog.current_versions(TODAY)) == {"QP-CS-001", "QP-CS-002", "QP-ENV-001"}
 
 
-@pytest.mark.parametrize("lang", ["zh_Hans", "en"])
-def test_fast_date_formatters_match_the_shared_filters(app, lang):
-    from datetime import UTC, datetime
-
-    from procedures.views import _date_formatters
-    from webapp.formatting import fmt_date, fmt_datetime
-
-    with app.test_request_context(f"/?lang={lang}"):
-        from flask import g
-
-        g.locale_override = lang
-        f = _date_formatters()
-        for d in (date(2026, 1, 5), date(2025, 9, 30), date(2026, 12, 31)):
-            assert f["fdate"](d) == fmt_date(d)
-        for dt in (datetime(2026, 3, 1, 17, 5, tzinfo=UTC), datetime(2025, 12, 31, 20, 0, tzinfo=UTC)):
-            assert f["fdatetime"](dt) == fmt_datetime(dt)
-            assert f["fdate"](dt) == fmt_date(dt)
-
-
 def test_pages_keep_to_the_content_security_policy(app, reader):
     commit_version(app, "QP-CS-001", "A/0")
     commit_version(app, "QP-CS-001", "A/1", body="## 1.0 目的\n\n改写。\n")

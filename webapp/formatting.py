@@ -1,32 +1,49 @@
 """Jinja filters for dates, numbers and rates as Chinese (and English) readers expect."""
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from functools import lru_cache
+from zoneinfo import ZoneInfo
 
 from babel import Locale
 from babel.numbers import parse_pattern
-from flask import Flask
-from flask_babel import format_date, format_datetime, get_locale
+from flask import Flask, current_app
+from flask_babel import get_locale
+
+# Dates are formatted by hand, not by Babel: a Babel call takes 20–40 µs and a long list or
+# the history of a 500-version procedure formats a thousand dates. Only Chinese and English
+# are offered, so the two patterns are all there is.
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
 def _is_zh() -> bool:
     return str(get_locale() or "zh_Hans").startswith("zh")
 
 
+def _local(value: datetime) -> datetime:
+    """A stored (UTC) time in the configured zone; a naive one is taken as UTC."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(ZoneInfo(current_app.config["TIMEZONE"]))
+
+
 def fmt_datetime(value: datetime | None) -> str:
     """UTC → the configured zone; ``2026-11-27 13:45`` in Chinese, ``27 Nov 2026, 13:45`` in English."""
     if value is None:
         return ""
-    return format_datetime(value, "yyyy-MM-dd HH:mm" if _is_zh() else "d MMM yyyy, HH:mm")
+    local = _local(value)
+    if _is_zh():
+        return f"{local:%Y-%m-%d %H:%M}"
+    return f"{local.day} {_MONTHS[local.month - 1]} {local.year}, {local:%H:%M}"
 
 
 def fmt_date(value: date | datetime | None) -> str:
+    """``2026-11-27`` in Chinese, ``27 Nov 2026`` in English; a time is first put in the configured zone."""
     if value is None:
         return ""
     if isinstance(value, datetime):
-        return format_datetime(value, "yyyy-MM-dd" if _is_zh() else "d MMM yyyy")
-    return format_date(value, "yyyy-MM-dd" if _is_zh() else "d MMM yyyy")
+        value = _local(value).date()
+    return value.isoformat() if _is_zh() else f"{value.day} {_MONTHS[value.month - 1]} {value.year}"
 
 
 @lru_cache(maxsize=64)
