@@ -17,7 +17,6 @@ from flask_babel import get_locale
 from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import select
-from werkzeug.routing import BuildError
 
 from accounts import cache as accounts_cache
 from accounts.models import Department
@@ -29,18 +28,14 @@ from webapp.extensions import db
 from webapp.formatting import fmt_date, fmt_datetime
 from webapp.frames import render_framed
 from webapp.i18n import _
-from webapp.navigation import has_endpoint
 from webapp.pagination import Page
 from webapp.permissions import permission_required
 from webapp.security import CSRF_FIELD, csrf_token
+from webapp.signals import review_page_wanted
 
 bp = Blueprint("procedures", __name__, url_prefix="/procedures")
 
 PER_PAGE = 100
-
-#: Where a review is shown, tried in order (the workflow feature may not be installed).
-REVIEW_ENDPOINTS = (("workflow.review", "review_id"), ("workflow.show", "review_id"), ("workflow.detail", "review_id"))
-
 
 @bp.before_request
 def _sync_catalogue():
@@ -60,15 +55,11 @@ def _departments() -> dict[str, str]:
 
 
 def review_url(review_id: int | None) -> str | None:
+    """The page of review ``review_id`` from the feature that runs reviews (:data:`review_page_wanted`),
+    or None (the pages then show the bare number)."""
     if review_id is None:
         return None
-    for endpoint, arg in REVIEW_ENDPOINTS:
-        if has_endpoint(endpoint):
-            try:
-                return url_for(endpoint, **{arg: review_id})
-            except BuildError:
-                continue
-    return None
+    return next((url for _receiver, url in review_page_wanted.send(review_id) if url), None)
 
 
 # --------------------------------------------------------------------------

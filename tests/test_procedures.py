@@ -313,6 +313,21 @@ def test_history_lists_every_version_with_approver(app, reader):
     assert 'href="/procedures/QP-CS-001/versions/A-0"' in page
 
 
+def test_review_numbers_link_to_the_page_a_review_page_wanted_receiver_names(app, reader):
+    from webapp.signals import review_page_wanted
+
+    def known_reviews(review_id, **extra):
+        return f"/reviews/{review_id}" if review_id == 7 else None
+
+    commit_version(app, "QP-CS-001", "A/0", review_id=8)
+    commit_version(app, "QP-CS-001", "A/1", review_id=7)
+    with review_page_wanted.connected_to(known_reviews):
+        read = _text(reader.get("/procedures/QP-CS-001"))
+        history = _text(reader.get("/procedures/QP-CS-001/history"))
+    assert 'href="/reviews/7"' in read
+    assert 'href="/reviews/7"' in history and "#8" in history and 'href="/reviews/8"' not in history
+
+
 def test_one_commit_changing_two_procedures_keeps_their_pages_apart(app, reader):
     # A bulk change (import, plain git) puts several procedures in one commit; cached pages must not mix.
     from webapp.store import get_store

@@ -448,6 +448,30 @@ def test_closing_below_target_opens_one_corrective_action(app, world, client):
     assert count(app, Action) == 1  # 100 % satisfied: no action
 
 
+def test_a_failing_below_target_receiver_undoes_the_close_and_the_action(app, world):
+    from actions.models import Action
+    from satisfaction.surveys.service import close_campaign, get_campaign
+    from webapp.signals import campaign_below_target
+
+    low = make_campaign(app, world.p1, distributed=10)
+    respond(app, low, [5, 2])  # 50 %
+
+    def refuse(sender, **extra):
+        raise RuntimeError("cannot follow up")
+
+    with app.app_context():
+        audit_before = db.session.execute(select(func.count()).select_from(AuditEntry)).scalar()
+        boss = _user("boss")
+        # Next to the actions feature's receiver (which opens the action): whichever runs first, nothing stays.
+        with campaign_below_target.connected_to(refuse), pytest.raises(RuntimeError):
+            close_campaign(get_campaign(low, boss), actor=boss)
+        db.session.rollback()  # what the caller (the request teardown) does with an unfinished transaction
+    with app.app_context():
+        assert db.session.get(SurveyCampaign, low).status == "open"
+        assert db.session.execute(select(func.count()).select_from(Action)).scalar() == 0
+        assert db.session.execute(select(func.count()).select_from(AuditEntry)).scalar() == audit_before
+
+
 def action_number(app):
     from actions.models import Action
 

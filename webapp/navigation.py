@@ -1,7 +1,7 @@
 """The main navigation: the entries the enabled features declare, filtered by the user's permissions."""
 from __future__ import annotations
 
-from flask import Flask, current_app, request, url_for
+from flask import Flask, request, url_for
 from flask_login import current_user
 
 from webapp.features import NavEntry, nav_entries
@@ -24,11 +24,5 @@ def nav_items() -> list[dict]:
     return items
 
 
-def has_endpoint(name: str) -> bool:
-    """For templates: link to a page only when the feature providing it is installed."""
-    return name in current_app.view_functions
-
-
 def init_app(app: Flask) -> None:
     app.context_processor(lambda: {"nav_items": nav_items})
-    app.jinja_env.globals["has_endpoint"] = has_endpoint

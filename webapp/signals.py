@@ -11,7 +11,11 @@ receiver that raises aborts the sender's change as well (the sender's caller rol
 we want for rules such as "satisfaction below target opens a corrective action".
 
 Senders pass the record as ``sender`` and keyword arguments as documented on each signal; receivers must
-accept ``**extra`` so that new keyword arguments do not break them.
+accept ``**extra`` so that new keyword arguments do not break them. Where a signal says what receivers
+return, the sender reads it from ``send()`` (a list of ``(receiver, value)`` pairs) and skips ``None``.
+
+Besides events there are questions: a page asks "who can show this?" (``review_page_wanted``) and the
+feature that can answers with a value. Receivers of questions only read.
 """
 from __future__ import annotations
 
@@ -25,13 +29,20 @@ _signals = Namespace()
 review_requested = _signals.signal("review-requested")
 
 #: A survey campaign was closed with a satisfaction rate below its target (procedure 4.4: open a corrective
-#: or preventive action). sender: the campaign; kwargs: ``rate`` (Decimal, percent), ``target`` (Decimal,
-#: percent), ``actor`` (User).
+#: or preventive action). sender: the campaign; kwargs: ``rate`` and ``target`` (float ratios, 0.8 for 80 %),
+#: ``title`` (str, at most 200 characters) and ``description`` (str) of the problem, written in the company's
+#: language, ``actor`` (User). A receiver returns the action it opened now, or None (the actions feature
+#: opens one per campaign, ever).
 campaign_below_target = _signals.signal("campaign-below-target")
 
 #: A new version of a procedure became the current one on ``main``. sender: the procedure code (str); kwargs:
 #: ``version`` (str), ``commit`` (str, the commit sha), ``actor`` (User or None for a push seen by sync).
 version_published = _signals.signal("version-published")
+
+#: Question from the procedure pages: where can review ``#id`` (a version's ``Review:`` trailer) be read?
+#: sender: the review id (int); no kwargs. A receiver returns the URL of that review's page (str), or None
+#: when it does not know the review. Without an answer the pages show the bare ``#id``.
+review_page_wanted = _signals.signal("review-page-wanted")
 
 #: ``flask demo load`` committed every feature's demo data. sender: the app; receivers may return a line
 #: for the command to print (the audit feature anchors the log, as the nightly cron would). Sent after the

@@ -56,16 +56,10 @@ def _fields(data: dict, *keys: str, optional: tuple[str, ...] = ()) -> dict:
 
 
 def _created(result: PublishResult):
-    from webapp.navigation import has_endpoint
-
-    body = {"code": result.code, "version": result.version, "revision": result.commit,
-            "effective": result.effective.isoformat()}
-    if has_endpoint("procedures.read"):
-        body["url"] = url_for("procedures.read", code=result.code)
-    response = jsonify(body)
+    response = jsonify(code=result.code, version=result.version, revision=result.commit,
+                       effective=result.effective.isoformat(), url=url_for("procedures.read", code=result.code))
     response.status_code = 201
-    if has_endpoint("procedures_api.procedure"):
-        response.headers["Location"] = url_for("procedures_api.procedure", code=result.code)
+    response.headers["Location"] = url_for("procedures_api.procedure", code=result.code)
     return response
 
 
@@ -109,16 +103,13 @@ def withdraw(code: str):
 @bp.get("/acknowledgements")
 @permission_required(PROCEDURES_READ)
 def to_read():
-    from webapp.navigation import has_endpoint
-
     check_args()
     items = []
     for item in acknowledgements.to_read(current_user):
         v = item.current
         entry = {"code": v.code, "title": v.title, "version": v.version, "effective": v.effective.isoformat(),
-                 "revision": v.commit, "summary": v.summary, "last_acknowledged_version": item.last_version}
-        if has_endpoint("procedures.read"):
-            entry["url"] = url_for("procedures.read", code=v.code)
+                 "revision": v.commit, "summary": v.summary, "last_acknowledged_version": item.last_version,
+                 "url": url_for("procedures.read", code=v.code)}
         items.append(entry)
     return jsonify(items=items, count=len(items))
 

@@ -140,11 +140,7 @@ def _conflict_page(form, code: str, exc: Conflict, action_url: str):
 
 
 def _after_publish_url(code: str) -> str:
-    from webapp.navigation import has_endpoint
-
-    if has_endpoint("procedures.read"):
-        return url_for("procedures.read", code=code)
-    return url_for("publishing.edit", code=code)
+    return url_for("procedures.read", code=code)
 
 
 @bp.route("/new", methods=["GET", "POST"])
