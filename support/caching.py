@@ -52,11 +52,11 @@ class LockedLRU:
     def get(self, key, default=None):
         """The value cached for ``key`` (now the most recently used), or ``default``."""
         with self._lock:
-            try:
-                entry = self._cache[key]
-            except KeyError:
+            cache = self._cache
+            if key not in cache:  # cheaper than the two KeyErrors cachetools raises on a miss
                 self._misses += 1
                 return default
+            entry = cache[key]
             self._hits += 1
         return entry[0] if self.max_cost else entry
 
