@@ -20,7 +20,7 @@ from accounts.models import Department, User
 from audit import service as audit
 from procedures import catalog, document, rendering, trailers
 from repo_store import Conflict as StoreConflict
-from repo_store import Signature, StoreError
+from repo_store import Signature
 from webapp.dates import date_bounds
 from webapp.exceptions import DomainError, ValidationError
 from webapp.extensions import db
@@ -224,35 +224,28 @@ def maintenance_cmd(no_gc):
     was stopped while writing. Exit status 1 when anything is still wrong (damaged
     objects, a lock too young to remove, gc failing), so cron mails the output, e.g.
     ``30 3 * * * cd /srv/procdesk && .venv/bin/flask --app wsgi procedures maintenance``.
-    gc is skipped when fsck finds damage: restore the objects first.
+    gc is skipped when fsck finds damage: restore the objects first. The work is the store's
+    (:meth:`repo_store.GitStore.maintenance`); this command reports it.
     """
     store = get_store()
     safe = int(current_app.config["STORE_LOCK_STALE_SECONDS"])
-    problems = False
-    removed, kept = store.clear_stale_locks(safe)
-    for lock in removed:
+    report = store.maintenance(stale_locks_after=safe, pack=not no_gc)
+    for lock in report.removed:
         click.echo(f"removed stale lock {lock.path} (last modified {lock.age:.0f} s ago)")
-    for lock in kept:
-        if lock.age >= store.lock_patience:
-            problems = True
-            click.echo(f"lock {lock.path} is {lock.age:.0f} s old, younger than STORE_LOCK_STALE_SECONDS "
-                       f"({safe} s): left alone (a writer may hold it); run again later", err=True)
-    result = store.fsck()
-    if result.ok:
+    for lock in report.stuck:
+        click.echo(f"lock {lock.path} is {lock.age:.0f} s old, younger than STORE_LOCK_STALE_SECONDS "
+                   f"({safe} s): left alone (a writer may hold it); run again later", err=True)
+    if report.fsck.ok:
         click.echo("git fsck: no problems")
     else:
-        problems = True
         click.echo(f"git fsck found problems in {store.git_dir}:", err=True)
-        click.echo(result.output.rstrip(), err=True)
+        click.echo(report.fsck.output.rstrip(), err=True)
         click.echo("restore the damaged objects from a backup or a clone of the store, then run again", err=True)
-    if not no_gc and result.ok:
-        try:
-            store.maintenance()
-            click.echo("git gc: store packed")
-        except StoreError as exc:
-            problems = True
-            click.echo(f"git gc failed: {exc}", err=True)
-    if problems:
+    if report.packed:
+        click.echo("git gc: store packed")
+    elif report.pack_error:
+        click.echo(f"git gc failed: {report.pack_error}", err=True)
+    if not report.ok:
         raise SystemExit(1)
 
 

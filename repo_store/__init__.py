@@ -1,7 +1,7 @@
-"""Git store for procedure documents (pure library: stdlib + GitPython only).
+"""Git store for procedure documents (pure library: stdlib, GitPython and ``support`` only).
 
-See :mod:`repo_store.store` for the design; everything callers need is
-re-exported here.
+See :mod:`repo_store.store` for the design and the modules it is made of; everything
+callers need is re-exported here.
 """
 
 from .errors import (
@@ -15,14 +15,16 @@ from .errors import (
     StoreError,
     StoreLocked,
 )
-from .store import (
+from .store import GitStore
+from .values import (
     EMPTY_TREE,
     CommitInfo,
+    FileChange,
     FileVersion,
     FsckResult,
-    GitStore,
     GrepHit,
     LockFile,
+    MaintenanceReport,
     Signature,
     StoreHealth,
     validate_branch,
@@ -34,6 +36,7 @@ __all__ = [
     "GitStore",
     "Signature",
     "FileVersion",
+    "FileChange",
     "CommitInfo",
     "GrepHit",
     "validate_path",
@@ -52,4 +55,5 @@ __all__ = [
     "StoreHealth",
     "LockFile",
     "FsckResult",
+    "MaintenanceReport",
 ]

@@ -6,6 +6,7 @@ import multiprocessing
 import os
 import subprocess
 import threading
+import zlib
 from datetime import UTC
 
 import pytest
@@ -583,7 +584,8 @@ def test_maintenance_keeps_everything_readable(store):
     base = None
     for i in range(5):
         base = store.commit({"a.md": f"{i}\n"}, summary=str(i), author=ALICE, base=base)
-    store.maintenance()
+    report = store.maintenance()
+    assert report.ok and report.packed and report.fsck.ok and not report.removed
     stats = run_git("--git-dir", store.git_dir, "count-objects", "-v")
     assert "in-pack: 0" not in stats and "\ncount: 0" in "\n" + stats
     store._caches.blobs.clear()  # force reading from the new pack
@@ -601,6 +603,63 @@ def test_auto_gc_does_not_disturb_writes(repo_path):
         base = s.commit({f"f{i}.md": str(i)}, summary=str(i), author=ALICE, base=base)
     assert len(s.list_files()) == 4 and s.head() == base
     s.close()
+
+
+def test_maintenance_removes_stale_locks_and_never_packs_a_damaged_store(store):
+    c1 = store.commit({"a.md": "alpha\n"}, summary="1", author=ALICE, base=None)
+    lock = os.path.join(store.git_dir, "packed-refs.lock")
+    open(lock, "w").close()
+    os.utime(lock, (0, 0))  # left by a git process killed long ago
+    with pytest.raises(InvalidArgument):
+        store.maintenance(stale_locks_after=5)
+    report = store.maintenance(pack=False)
+    assert [found.name for found in report.removed] == ["packed-refs.lock"] and not os.path.exists(lock)
+    assert report.ok and not report.packed
+    blob = store.blob_sha("a.md", c1)
+    os.unlink(os.path.join(store.git_dir, "objects", blob[:2], blob[2:]))
+    report = store.maintenance()
+    assert not report.ok and not report.fsck.ok and not report.packed and blob in report.fsck.output
+
+
+# ---------------------------------------------------------------------------
+# bulk reads (a catalogue sync)
+# ---------------------------------------------------------------------------
+
+
+def test_changes_since_lists_each_first_parent_commit_with_new_blobs(store):
+    c1 = store.commit({"a.md": "1", "d/b.md": "b"}, summary="1", author=ALICE, base=None)
+    c2 = store.commit({"a.md": "2", "d/b.md": None, "c.md": "c"}, summary="2", author=ALICE, base=c1)
+    store.create_branch("reviews/1", c2)
+    r1 = store.commit({"e.md": "e"}, summary="draft", author=ALICE, base=c2, branch="reviews/1")
+    store.commit({"e.md": "e2"}, summary="draft 2", author=ALICE, base=r1, branch="reviews/1")
+    m = store.merge("reviews/1", author=ALICE, summary="publish")
+    changes = store.changes_since(None)
+    assert list(changes) == [m, c2, c1]  # newest first; the drafts are not first-parent commits
+    assert changes[c1] == [("A", "a.md", store.blob_sha("a.md", c1)), ("A", "d/b.md", store.blob_sha("d/b.md", c1))]
+    assert sorted(changes[c2]) == [("A", "c.md", store.blob_sha("c.md", c2)), ("D", "d/b.md", None),
+                                   ("M", "a.md", store.blob_sha("a.md", c2))]
+    assert changes[m] == [("A", "e.md", store.blob_sha("e.md", m))]  # the merge against its first parent
+    assert changes[m][0].status == "A" and changes[m][0].path == "e.md"
+    assert list(store.changes_since(c2)) == [m] and store.changes_since(m) == {}
+    for status, path, _blob in changes[c2]:  # the same as the cached tree comparison
+        assert (status, path) in store.diff_paths(c1, c2)
+    with pytest.raises(InvalidPath):
+        store.changes_since("main")  # a sha, not a revision
+
+
+def test_read_blobs_reads_many_at_once_and_leaves_out_what_it_cannot(store):
+    c1 = store.commit({f"f{i}.md": f"content {i}\n" for i in range(20)}, summary="1", author=ALICE, base=None)
+    blobs = {path: blob for path, blob in store.list_files(c1)}
+    store.read("f0.md")  # one from the cache, the rest from git
+    found = store.read_blobs([*blobs.values(), "ab" * 20, c1, "not-a-sha", blobs["f1.md"]])
+    assert found == {blob: f"content {path[1:-3]}\n".encode() for path, blob in blobs.items()}
+    assert store.read_blobs([]) == {}
+    # Bit rot is left out, not served: read() then says what is wrong.
+    path = os.path.join(store.git_dir, "objects", blobs["f5.md"][:2], blobs["f5.md"][2:])
+    os.chmod(path, 0o644)
+    with open(path, "wb") as fh:
+        fh.write(zlib.compress(b"blob 5\0wrong"))
+    assert blobs["f5.md"] not in store.read_blobs([blobs["f5.md"], blobs["f6.md"]])
 
 
 # ---------------------------------------------------------------------------

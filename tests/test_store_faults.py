@@ -24,7 +24,7 @@ from repo_store import (
     StoreError,
     StoreLocked,
 )
-from repo_store import store as store_module
+from repo_store import caches as store_caches
 from tests.conftest import Client
 from tests.factories_publishing import BODY, procedure_text, seed_procedure
 from webapp.store import get_store
@@ -69,11 +69,7 @@ def forget_caches(app=None) -> None:
     """What a freshly started worker knows: nothing read yet."""
     from procedures import catalog, rendering, search
 
-    for lru in list(store_module._ALL_LRUS):
-        lru.clear()
-    for caches in store_module._CACHES.values():
-        caches.damaged.clear()
-        caches.verified = (None, 0.0, ())
+    store_caches.forget_all()
     catalog._bodies.clear()
     catalog._comparisons.clear()
     rendering.clear_cache()
