@@ -19,10 +19,8 @@ never changes), and the views built from the mirror are cached per process keyed
 from __future__ import annotations
 
 import logging
-import os
 import random
 import re
-import subprocess
 import time
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
@@ -182,7 +180,7 @@ def _parts(data: bytes) -> tuple[str, str, str]:
 
 
 def preload(views) -> None:
-    """Load the texts of many versions at once (one ``git cat-file --batch``), e.g. before a search."""
+    """Load the texts of many versions at once (:meth:`repo_store.GitStore.read_blobs`), e.g. before a search."""
     missing = {v.blob: v for v in views if _bodies.get(v.blob) is None}
     if len(missing) < 8:
         return  # one by one is as quick
@@ -720,70 +718,31 @@ def _commits_since(store, head: str, old: str):
     return None
 
 
-_SHA40_RE = re.compile(r"^[0-9a-f]{40}$")
 #: Syncs walking more commits than this ask git for all changes at once.
 BULK_COMMITS = 16
 
 
-def _git(store, *args: str, stdin: bytes | None = None) -> bytes:
-    return subprocess.run(["git", "--git-dir", store.git_dir, "-c", "core.quotePath=false", *args], input=stdin,
-                          capture_output=True, check=True, timeout=300, env={**os.environ, "LC_ALL": "C"}).stdout
-
-
 def _changed_files(store, head: str, old: str | None) -> dict[str, list[tuple[str, str, str | None]]]:
-    """``{commit: [(status, path, new blob)]}`` for the first-parent commits in ``old..head``, from ONE ``git log``.
+    """``{commit: [(status, path, new blob)]}`` for the first-parent commits in ``old..head`` (one ``git log``).
 
     The store's ``diff_paths`` compares two flattened trees, which for a first sync of
     thousands of commits means parsing thousands of root trees; git does the same walk
     natively in a fraction of a second. Empty on any problem (the caller falls back).
     """
-    if not _SHA40_RE.match(head) or (old is not None and not _SHA40_RE.match(old)):
-        return {}
     try:
-        out = _git(store, "log", "--first-parent", "--diff-merges=first-parent", "--no-renames", "--raw",
-                   "--no-abbrev", "-z", "--format=%x01%H", f"{old}..{head}" if old else head, "--")
-    except (OSError, subprocess.SubprocessError) as exc:
-        log.warning("git log for the catalogue sync failed (%s); comparing trees instead", exc)
+        return store.changes_since(old, head)
+    except StoreError as exc:
+        log.warning("listing the changes for the catalogue sync failed (%s); comparing trees instead", exc)
         return {}
-    result: dict[str, list[tuple[str, str, str | None]]] = {}
-    for record in out.split(b"\x01")[1:]:
-        sha, _sep, rest = record.partition(b"\0")
-        fields = rest.lstrip(b"\n").split(b"\0")
-        changes = []
-        for i in range(0, len(fields) - 1, 2):
-            # ":100644 100644 <old blob> <new blob> M"
-            meta = fields[i].decode("ascii", "replace").split()
-            if len(meta) < 5:
-                continue
-            status = "M" if meta[4][:1] == "T" else meta[4][:1]
-            changes.append((status, fields[i + 1].decode("utf-8", "surrogateescape"),
-                            meta[3] if status != "D" else None))
-        result[sha.decode("ascii")] = changes
-    return result
 
 
 def _read_blobs(store, blobs) -> dict[str, bytes]:
-    """Contents of many blobs from ONE ``git cat-file --batch`` (empty on any problem)."""
-    wanted = [b for b in dict.fromkeys(blobs) if b and _SHA40_RE.match(b)]
-    if not wanted:
-        return {}
+    """Contents of many blobs read at once (empty on any problem: the caller reads them one by one)."""
     try:
-        out = _git(store, "cat-file", "--batch", stdin=("\n".join(wanted) + "\n").encode())
-    except (OSError, subprocess.SubprocessError) as exc:
-        log.warning("git cat-file for the catalogue sync failed (%s); reading blobs one by one", exc)
+        return store.read_blobs(blobs)
+    except StoreError as exc:
+        log.warning("reading blobs for the catalogue sync failed (%s); reading them one by one", exc)
         return {}
-    result: dict[str, bytes] = {}
-    pos = 0
-    while pos < len(out):
-        eol = out.index(b"\n", pos)
-        header = out[pos:eol].split()
-        if len(header) != 3:  # "<sha> missing"
-            pos = eol + 1
-            continue
-        size = int(header[2])
-        result[header[0].decode()] = out[eol + 1:eol + 1 + size]
-        pos = eol + 1 + size + 1
-    return result
 
 
 _UNPARSABLE_MESSAGE = _l("The file cannot be read as a procedure file.")
