@@ -37,6 +37,7 @@ bp = Blueprint("procedures", __name__, url_prefix="/procedures")
 
 PER_PAGE = 100
 
+
 @bp.before_request
 def _sync_catalogue():
     # A commit pushed with plain git shows up on the next page view: one ref-file read when nothing moved.
