@@ -442,7 +442,7 @@ def test_the_sync_of_another_worker_never_doubles_a_publish(app, controller, mon
     """A publish whose git commit another worker's sync sees before its audit entry is written."""
     seed_procedure(app)
     other = make_app(tmp_path, database_url)
-    real_after_commit = publishing._after_commit
+    real_after_commit = publishing.after.finish
     seen = {}
 
     def other_worker_syncs_first(action, code, **kw):
@@ -451,7 +451,7 @@ def test_the_sync_of_another_worker_never_doubles_a_publish(app, controller, mon
             seen["entries"] = len(_entries_for(kw["sha"]))
         return real_after_commit(action, code, **kw)
 
-    monkeypatch.setattr(publishing, "_after_commit", other_worker_syncs_first)
+    monkeypatch.setattr(publishing.after, "finish", other_worker_syncs_first)
     with app.app_context():
         base = get_store().head()
         r1 = publishing.publish(CODE, procedure_text(body=BODY + "\n4.3 a\n"), summary="a", base=base,

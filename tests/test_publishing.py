@@ -8,10 +8,13 @@ import subprocess
 import pytest
 from sqlalchemy import func, select
 
+import repo_store
+from audit import service as audit_service
 from audit.models import AuditEntry
 from procedures import catalog, document
 from procedures.models import ProcedureVersion
 from procedures.publishing import service as publishing
+from procedures.publishing import validate as publishing_checks
 from tests.factories_publishing import (
     BODY,
     head,
@@ -21,6 +24,7 @@ from tests.factories_publishing import (
     seed_procedure,
     user,
 )
+from webapp import signals
 from webapp.exceptions import Conflict, NotFound, ValidationError
 from webapp.extensions import db
 from webapp.store import get_store
@@ -128,7 +132,7 @@ def test_crash_after_git_write_leaves_a_consistent_store(app, controller, monkey
     def boom(*args, **kwargs):
         raise RuntimeError("power cut")
 
-    target = {"audit": (publishing.audit, "record"), "sync": (catalog, "sync"),
+    target = {"audit": (audit_service, "record"), "sync": (catalog, "sync"),
               "commit": (db.session, "commit")}[step]
     with app.app_context():
         monkeypatch.setattr(*target, boom)
@@ -208,6 +212,128 @@ def test_service_validation(app, controller):
             publishing.resolve_approver("controller-does-not-exist", u)
         assert "approved_by" in info.value.errors
     assert head(app) == base  # nothing was committed
+
+
+# ---------------------------------------------------------------------------
+# publishing a review's draft from its branch
+# ---------------------------------------------------------------------------
+
+DRAFT = "reviews/7"
+REVIEWER = repo_store.Signature("评审 王强", "wang@example.com")
+
+
+def _draft_branch(app, body=NEW_BODY, *, changes=None) -> str:
+    """A review draft on ``reviews/7`` started from main (the store's public API); returns that start."""
+    with app.app_context():
+        store = get_store()
+        start = store.create_branch(DRAFT)
+        store.commit(changes or {f"{CODE}.md": procedure_text(body=body)}, summary="评审草稿", author=REVIEWER,
+                     base=start, branch=DRAFT)
+        return start
+
+
+def _publish_draft(base, **kw):
+    return publishing.publish_branch(CODE, DRAFT, base=base, summary="评审通过：加回访条款", author=user("controller"),
+                                     approved_by=None, review_id=7, **kw)
+
+
+def test_an_adopted_draft_is_published_by_merging_its_branch(app, controller):
+    seed_procedure(app)
+    base = _draft_branch(app)
+    seed_procedure(app, "QP-ENG-001", departments="[ENG]")  # main moves meanwhile, our file does not
+    announced = []
+
+    def receiver(sender, **kw):
+        announced.append((sender, kw["version"], kw["commit"], kw["actor"].login))
+
+    with app.app_context(), signals.version_published.connected_to(receiver):
+        result = _publish_draft(base)
+        store = get_store()
+        [merge] = store.history(rev=result.commit, limit=1)
+        tip = store.head(DRAFT)
+    assert result.version == "A/1" and head(app) == result.commit
+    # A merge commit on main: first parent the old head, second the draft (numbered by the service).
+    assert merge.parents[1] == tip and merge.parents[0] != base
+    text = read_file(app)
+    assert text == read_file(app, rev=tip)
+    assert "4.3 投诉处理完毕后三日内回访" in text and document.parse(text.encode()).version == "A/1"
+    # The trailers of a publish (and the review), the publisher as author, the catalogue and the audit.
+    assert [key for key, _value in merge.trailers] == ["Procedure", "Version", "Effective", "Approved-by", "Review"]
+    assert (merge.trailer("Procedure"), merge.trailer("Version"), merge.trailer("Review")) == (CODE, "A/1", "7")
+    assert merge.summary == f"{CODE} A/1: 评审通过：加回访条款" and merge.author.name == "文控 周敏"
+    assert announced == [(CODE, "A/1", result.commit, "controller")]
+    with app.app_context():
+        current = catalog.get_current(CODE)
+        assert (current.version, current.commit) == ("A/1", result.commit)
+        [entry] = db.session.execute(select(AuditEntry).where(AuditEntry.git_commit == result.commit)).scalars()
+        assert (entry.action, entry.after["version"], entry.actor_id) == ("procedure.published", "A/1",
+                                                                           user("controller").id)
+        # The next editor publish goes on from the merge like from any version.
+        r = publishing.publish(CODE, procedure_text(body=NEW_BODY + "\n4.4 x\n"), summary="再改",
+                               base=get_store().head(), author=user("controller"), approved_by=None)
+        assert r.version == "A/2"
+        [after_merge] = get_store().history(rev=r.commit, limit=1)
+        assert [key for key, _value in after_merge.trailers] == ["Procedure", "Version", "Effective", "Approved-by"]
+        assert audit_service.verify().ok  # every commit on main accounted for, the merge included
+
+
+@pytest.mark.parametrize("meanwhile", ["other procedure", "this procedure"])
+def test_main_moving_while_a_draft_is_merged_is_handled_like_a_publish(app, controller, monkeypatch, meanwhile):
+    """Between the check and the CAS someone commits to main: retried, or Conflict with both sides."""
+    seed_procedure(app)
+    base = _draft_branch(app)
+    real_merge = repo_store.GitStore.merge
+    pushed = []
+
+    def merge_after_a_push(store, *args, **kw):
+        if not pushed:  # the concurrent writer gets in first, once
+            path, text = (("QP-ENG-009.md", "plain git\n") if meanwhile == "other procedure"
+                          else (f"{CODE}.md", procedure_text(body=BODY.replace("次月 5 日", "次月 3 日"))))
+            pushed.append(store.commit({path: text}, summary="quick fix", author=REVIEWER, base=store.head()))
+        return real_merge(store, *args, **kw)
+
+    monkeypatch.setattr(repo_store.GitStore, "merge", merge_after_a_push)
+    with app.app_context():
+        if meanwhile == "other procedure":
+            result = _publish_draft(base)
+            [merge] = get_store().history(rev=result.commit, limit=1)
+            assert result.version == "A/1" and merge.parents[0] == pushed[0]
+            return
+        with pytest.raises(Conflict) as info:
+            _publish_draft(base)
+    assert head(app) == pushed[0]  # nothing overwritten
+    details = info.value.details
+    assert details["current"] == pushed[0] and details["theirs"]["summary"] == "quick fix"
+    assert "次月 3 日" in details["theirs"]["markdown"]
+    assert details["yours"]["summary"] == "评审通过：加回访条款"
+    assert "4.3 投诉处理完毕后三日内回访" in details["yours"]["markdown"]
+
+
+def test_a_draft_of_a_procedure_changed_since_its_start_conflicts(app, controller):
+    seed_procedure(app)
+    base = _draft_branch(app)
+    with app.app_context():
+        theirs = publishing.publish(CODE, procedure_text(body=BODY + "\n4.3 其他修改\n"), summary="其他修改",
+                                    base=base, author=user("controller"), approved_by=None)
+        with pytest.raises(Conflict) as info:
+            _publish_draft(base)
+    assert info.value.details["theirs"]["commit"] == theirs.commit and head(app) == theirs.commit
+
+
+def test_a_draft_must_exist_and_change_only_its_procedure(app, controller):
+    seed_procedure(app)
+    base = _draft_branch(app, changes={f"{CODE}.md": procedure_text(body=NEW_BODY), "QP-ENG-001.md": "x\n"})
+    with app.app_context():
+        with pytest.raises(ValidationError) as info:
+            _publish_draft(base)
+        assert "markdown" in info.value.errors
+        with pytest.raises(NotFound):
+            publishing.publish_branch(CODE, "reviews/404", base=base, summary="s", author=user("controller"),
+                                      approved_by=None)
+        with pytest.raises(NotFound):
+            publishing.publish_branch(CODE, "main", base=base, summary="s", author=user("controller"),
+                                      approved_by=None)
+    assert head(app) == base
 
 
 # ---------------------------------------------------------------------------
@@ -339,7 +465,7 @@ def test_upload_md_file(app, seeded):
     ("QP-CS-001.md", b"  \n", "empty"),
 ])
 def test_bad_uploads_are_refused(app, seeded, filename, payload, message, monkeypatch):
-    monkeypatch.setattr(publishing, "MAX_DOCUMENT_BYTES", 2048)
+    monkeypatch.setattr(publishing_checks, "MAX_DOCUMENT_BYTES", 2048)
     base = _edit_form(seeded)
     r = seeded.post(EDIT + "?lang=en", {"summary": "s", "base": base, "markdown": procedure_text(body=NEW_BODY),
                                         "file": (io.BytesIO(payload), filename)},

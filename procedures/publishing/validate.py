@@ -1,0 +1,394 @@
+"""Checking a proposed version and building the file to store: step 1 of a publish.
+
+Everything here reads (the store, the database) and raises domain errors
+(:class:`~webapp.exceptions.ValidationError` with field errors, ``NotFound``,
+``InvalidTransition``); nothing here writes to git or commits the database. The
+version number is the service's: :func:`new_version`, :func:`first_version` and
+:func:`withdrawal` put it into the front matter and return ``(doc, text)``, the
+parsed document and the exact file content that :mod:`.commit` then writes.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+from markupsafe import Markup
+from sqlalchemy import select
+
+import repo_store
+from accounts.models import Department, User
+from procedures import document, rendering
+from procedures.permissions import REVIEWS_MANAGE
+from support.caching import LockedLRU
+from webapp import dates
+from webapp.exceptions import InvalidTransition, NotFound, ValidationError
+from webapp.extensions import db
+from webapp.i18n import _l
+from webapp.store import get_store
+
+__all__ = [
+    "MAX_DOCUMENT_BYTES",
+    "MAX_SUMMARY_LENGTH",
+    "MAX_REASON_LENGTH",
+    "field_error",
+    "check_summary",
+    "check_size",
+    "check_base",
+    "base_blob",
+    "approvers",
+    "resolve_approver",
+    "head_file",
+    "parse_stored",
+    "head_version",
+    "new_version",
+    "first_version",
+    "withdrawal",
+    "draft_on_branch",
+    "check",
+    "preview",
+    "read_upload",
+]
+
+#: A procedure is a few to a few dozen KB; anything far larger is a mistake (or an attack).
+#: Bounds both what is sent and what is stored (the serialised file).
+MAX_DOCUMENT_BYTES = document.MAX_FILE_BYTES
+MAX_SUMMARY_LENGTH = 2000
+MAX_REASON_LENGTH = 1000
+UPLOAD_SUFFIXES = (".md", ".markdown", ".txt")
+
+_SHA_RE = re.compile(r"\A[0-9a-f]{40}\Z")
+_VERSION_LINE_RE = re.compile(r"^version[ \t]*:.*$", re.MULTILINE)
+_INVALID_IN_STORE = _l("The current file of this procedure in the store is not valid; "
+                       "ask an administrator to repair it.")
+
+
+# ---------------------------------------------------------------------------
+# the submitted fields
+# ---------------------------------------------------------------------------
+
+
+def field_error(field: str, message) -> ValidationError:
+    """A ValidationError carrying ``message`` for one form field."""
+    return ValidationError(message, errors={field: [message]})
+
+
+def check_summary(summary, field: str = "summary", *, limit: int = MAX_SUMMARY_LENGTH, message=None) -> str:
+    """The change summary (or withdrawal reason), trimmed; field error when empty, too long or with NULs."""
+    summary = (summary or "").replace("\r\n", "\n").strip() if isinstance(summary, str) else ""
+    if not summary:
+        raise field_error(field, message or _l("Describe what changed in this version."))
+    if len(summary) > limit:
+        raise field_error(field, _l("Keep it under %(max)d characters.", max=limit))
+    if "\x00" in summary:
+        raise field_error(field, _l("The text contains characters that are not allowed."))
+    return summary
+
+
+def check_size(markdown_text) -> str:
+    """The submitted text unchanged; field error when empty, over :data:`MAX_DOCUMENT_BYTES` or with NULs."""
+    if not isinstance(markdown_text, str) or not markdown_text.strip():
+        raise field_error("markdown", _l("The procedure text is empty."))
+    if len(markdown_text.encode("utf-8")) > MAX_DOCUMENT_BYTES:
+        raise field_error("markdown", _l("The procedure text is larger than %(kb)d KB.",
+                                         kb=MAX_DOCUMENT_BYTES // 1024))
+    if "\x00" in markdown_text:
+        raise field_error("markdown", _l("The text contains characters that are not allowed."))
+    return markdown_text
+
+
+def check_base(base) -> str:
+    """The editor's base revision as a lower-case 40-hex sha; field error otherwise."""
+    if not isinstance(base, str) or not _SHA_RE.match(base.strip().lower()):
+        raise field_error("base", _l("The editor's base revision is missing or invalid. Reload the editor."))
+    return base.strip().lower()
+
+
+def base_blob(store, path: str, base: str) -> str | None:
+    """The blob of ``path`` in the editor's base revision (None: the file was not there)."""
+    try:
+        store.resolve(base)
+    except (repo_store.NotFound, repo_store.InvalidArgument):
+        raise field_error("base", _l("The editor's base revision is not in the store. Reload the editor.")) \
+            from None
+    try:
+        return store.blob_sha(path, base)
+    except repo_store.NotFound:
+        return None
+
+
+# ---------------------------------------------------------------------------
+# approvers
+# ---------------------------------------------------------------------------
+
+
+def approvers() -> list[User]:
+    """Active users who may approve a version: those who run reviews, and management."""
+    users = db.session.execute(
+        select(User).where(User.active.is_(True)).order_by(User.display_name, User.login)).scalars()
+    return [u for u in users
+            if u.can(REVIEWS_MANAGE) or u.participant_category == "management" or u.has_role("manager")]
+
+
+def resolve_approver(login: str | None, publisher: User) -> User:
+    """The approving user for ``login``; none given → the publisher approves their own version."""
+    login = (login or "").strip()
+    if not login:
+        return publisher
+    for user in approvers():
+        if user.login == login:
+            return user
+    raise field_error("approved_by", _l("%(login)s cannot approve procedures.", login=login))
+
+
+# ---------------------------------------------------------------------------
+# the stored file
+# ---------------------------------------------------------------------------
+
+
+def head_file(store, code: str, head: str | None) -> repo_store.FileVersion | None:
+    """The file of ``code`` at revision ``head`` (None when there is no head or no such file)."""
+    if head is None:
+        return None
+    try:
+        return store.read(document.path_for(code), head)
+    except repo_store.NotFound:
+        return None
+
+
+#: Parsed stored files by blob sha (content-addressed, never stale); a ValidationError is kept too.
+_parsed = LockedLRU(256)
+
+
+def parse_stored(file: repo_store.FileVersion) -> document.ProcedureDoc:
+    """``document.parse`` of a stored file, memoised by blob sha."""
+    found = _parsed.get(file.blob)
+    if found is None:
+        try:
+            found = document.parse(file.data)
+        except ValidationError as exc:
+            found = exc
+        _parsed.put(file.blob, found)
+    if isinstance(found, ValidationError):
+        raise found
+    return found
+
+
+def head_version(file: repo_store.FileVersion, store) -> str:
+    """The version in a stored file; a file pushed with plain git may be broken, then its trailers count."""
+    try:
+        return parse_stored(file).version
+    except ValidationError:
+        pass
+    from procedures import trailers
+
+    # First parent: after a merged review the merge commit (with the trailers) is the one that changed it.
+    history = store.history(file.path, rev=file.commit, limit=1, first_parent=True)
+    version = trailers.parse_commit(history[0], store=store, path=file.path).version if history else None
+    if not version or not document.VERSION_RE.match(version):
+        # No trailers either (a plain git push): the newest valid version before it counts, so
+        # a fixed version can still be published on top of a broken one; failing that (a new
+        # file that was never valid), the version line the broken file itself carries.
+        version = _last_valid_version(store, file) or _version_line(file.data)
+    if not version or not document.VERSION_RE.match(version):
+        raise ValidationError(_INVALID_IN_STORE)
+    return version
+
+
+def _version_line(data: bytes) -> str | None:
+    """``A/1`` from a ``version: A/1`` line near the top of a file that does not parse."""
+    match = re.search(r"^version[ \t]*:[ \t]*['\"]?([A-Z]/\d{1,3})['\"]?[ \t]*$",
+                      data[:4096].decode("utf-8", "replace"), re.MULTILINE)
+    return match.group(1) if match else None
+
+
+def _last_valid_version(store, file: repo_store.FileVersion, limit: int = 20) -> str | None:
+    """The version of the newest earlier file of ``file.path`` that parses (None when there is none)."""
+    for commit in store.history(file.path, rev=file.commit, limit=limit, first_parent=True)[1:]:
+        try:
+            return parse_stored(store.read(file.path, commit.sha)).version
+        except (ValidationError, repo_store.NotFound):
+            continue
+    return None
+
+
+# ---------------------------------------------------------------------------
+# the proposed version
+# ---------------------------------------------------------------------------
+
+
+def _with_version(markdown_text: str, version: str) -> str:
+    """Put ``version: <version>`` into the front matter (the service owns the version number)."""
+    text = markdown_text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+    if text.lstrip().startswith("---"):
+        text = text.lstrip(" \t\n")  # blank lines before the front matter are not an error
+    lines = text.split("\n")
+    if not lines or lines[0].rstrip() != "---":
+        return text  # parse() reports the missing front matter
+    for index in range(1, len(lines)):
+        if lines[index].rstrip() in ("---", "..."):
+            front = "\n".join(lines[1:index])
+            if _VERSION_LINE_RE.search(front):
+                front = _VERSION_LINE_RE.sub(f"version: {version}", front, count=1)
+            else:
+                front = (front + "\n" if front else "") + f"version: {version}"
+            return "\n".join(["---", front, *lines[index:]])
+    return text
+
+
+def _serialized(doc: document.ProcedureDoc) -> str:
+    """The file to store; refused when it would be larger than what the editor may send."""
+    text = document.serialize(doc)
+    if len(text.encode("utf-8")) > MAX_DOCUMENT_BYTES:
+        raise field_error("markdown", _l("The procedure file would be larger than %(kb)d KB once stored.",
+                                         kb=MAX_DOCUMENT_BYTES // 1024))
+    return text
+
+
+def _body_line(markdown_text: str, body: str) -> int:
+    """The line of the author's text on which the body starts (after the front matter)."""
+    text = markdown_text.replace("\r\n", "\n").replace("\r", "\n")
+    return text[: len(text) - len(body)].count("\n") + 1 if body and text.endswith(body) else 1
+
+
+def _validate(code: str | None, markdown_text: str, version: str) -> document.ProcedureDoc:
+    """Parse with the service's version and check what only the database knows."""
+    text = _with_version(check_size(markdown_text), version)
+    doc = document.parse(text, expected_code=code, date_bounds=dates.date_bounds())
+    errors: dict[str, list] = {}
+    try:  # refused now, not on every view after publishing; lines counted as in the editor
+        rendering.check_renderable(doc.body, first_line=_body_line(markdown_text, doc.body))
+    except ValidationError as exc:
+        errors.update(exc.errors)
+    known = set(db.session.execute(
+        select(Department.code).where(Department.code.in_(doc.departments))).scalars())
+    for dept in doc.departments:
+        if dept not in known:
+            errors.setdefault("departments", []).append(
+                _l("There is no department with code %(code)s.", code=dept))
+    if doc.owner is not None and db.session.execute(
+            select(User.id).where(User.login == doc.owner)).first() is None:
+        errors.setdefault("owner", []).append(_l("There is no user with login %(login)s.", login=doc.owner))
+    if doc.status != document.STATUS_EFFECTIVE:
+        errors.setdefault("status", []).append(
+            _l("A published version has status 'effective'; use Withdraw to withdraw a procedure."))
+    if errors:
+        raise ValidationError(_l("The procedure file has errors; please correct the fields listed."),
+                              errors=errors)
+    return doc
+
+
+def new_version(code: str, file: repo_store.FileVersion, markdown_text: str, *, new_edition: bool,
+                store) -> tuple[document.ProcedureDoc, str]:
+    """``(doc, text)`` of ``markdown_text`` as the version after the stored ``file``.
+
+    The version is the next revision of the stored one (the next edition when
+    ``new_edition``); the new version may not take effect before the one it replaces.
+    """
+    current = head_version(file, store)
+    version = document.next_edition(current) if new_edition else document.next_revision(current)
+    doc = _validate(code, markdown_text, version)
+    try:
+        previous_doc = parse_stored(file)
+    except ValidationError:
+        previous_doc = None
+    # A previous date outside the sane range (stored before the range was checked) cannot
+    # hold a fixed version back.
+    if previous_doc is not None and previous_doc.status == document.STATUS_EFFECTIVE \
+            and doc.effective < previous_doc.effective and dates.in_range(previous_doc.effective):
+        raise ValidationError(
+            _l("The procedure file has errors; please correct the fields listed."),
+            errors={"effective": [_l("A new version cannot take effect before the version it replaces "
+                                     "(%(date)s).", date=previous_doc.effective.isoformat())]})
+    return doc, _serialized(doc)
+
+
+def first_version(code: str | None, markdown_text: str) -> tuple[document.ProcedureDoc, str]:
+    """``(doc, text)`` of a new procedure's first version, A/0 (``code`` None: from the front matter)."""
+    doc = _validate(code or None, markdown_text, "A/0")
+    return doc, _serialized(doc)
+
+
+def withdrawal(code: str, file: repo_store.FileVersion) -> tuple[document.ProcedureDoc, str]:
+    """``(doc, text)`` of the stored ``file`` withdrawn: next revision, ``status: withdrawn``, effective today."""
+    try:
+        current = parse_stored(file)
+    except ValidationError as exc:
+        raise ValidationError(_INVALID_IN_STORE, errors=exc.errors) from None
+    if current.status == document.STATUS_WITHDRAWN:
+        raise InvalidTransition(_l("%(code)s is already withdrawn.", code=code))
+    doc = replace(current, status=document.STATUS_WITHDRAWN, version=document.next_revision(current.version),
+                  effective=dates.local_today())
+    return doc, _serialized(doc)
+
+
+def draft_on_branch(store, code: str, branch: str, base: str) -> tuple[str, repo_store.FileVersion]:
+    """``(tip, file)``: the head of ``branch`` and the procedure's file there, checked for publishing.
+
+    The branch must exist and, compared with ``base`` (the revision of ``main`` it was
+    started from), change nothing but this procedure's file: merging it then changes
+    exactly that file on ``main``. NotFound / ValidationError otherwise.
+    """
+    path = document.path_for(code)
+    try:
+        tip = store.head(repo_store.validate_branch(branch)) if branch != store.default_branch else None
+    except repo_store.InvalidArgument:  # not a branch name at all
+        tip = None
+    if tip is None:
+        raise NotFound(_l("There is no draft %(branch)s in the store.", branch=branch))
+    changed = {(status, p) for status, p in store.diff_paths(base, tip)}
+    if any(p != path or status == "D" for status, p in changed):
+        raise field_error("markdown", _l("The draft on %(branch)s may change only the file of %(code)s.",
+                                         branch=branch, code=code))
+    return tip, store.read(path, tip)
+
+
+# ---------------------------------------------------------------------------
+# the editor's helpers: live check, preview, upload
+# ---------------------------------------------------------------------------
+
+
+def check(markdown_text: str, code: str | None = None) -> dict[str, list[str]]:
+    """Field errors of a draft (for the live preview); empty when it would publish."""
+    try:
+        version = "A/0"
+        if code:
+            store = get_store()
+            file = head_file(store, code, store.head())
+            version = head_version(file, store) if file is not None else version
+        _validate(code, markdown_text, version)
+    except ValidationError as exc:
+        return {k: [str(m) for m in v] for k, v in (exc.errors or {"markdown": [exc.message]}).items()}
+    return {}
+
+
+def preview(markdown_text: str) -> Markup:
+    """Sanitised HTML of a draft's body (front matter left out when present)."""
+    text = check_size(markdown_text) if (markdown_text or "").strip() else ""
+    text = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+    lines = text.split("\n")
+    first_line = 1
+    if lines and lines[0].rstrip() == "---":
+        for index in range(1, len(lines)):
+            if lines[index].rstrip() in ("---", "..."):
+                text = "\n".join(lines[index + 1:])
+                first_line = index + 2
+                break
+    return rendering.check_renderable(text, first_line=first_line).html  # beyond the limits: a 400, quickly
+
+
+def read_upload(filename: str | None, data: bytes) -> str:
+    """The text of an uploaded ``.md`` file: size limit, UTF-8 (a BOM is dropped), no NULs."""
+    name = (filename or "").strip().lower()
+    if not name.endswith(UPLOAD_SUFFIXES):
+        raise field_error("file", _l("Upload a Markdown file (.md)."))
+    if len(data) > MAX_DOCUMENT_BYTES:
+        raise field_error("file", _l("The file is larger than %(kb)d KB.", kb=MAX_DOCUMENT_BYTES // 1024))
+    if not data.strip():
+        raise field_error("file", _l("The file is empty."))
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise field_error("file", _l("The file is not UTF-8 text. Save it as UTF-8 and upload it again.")) from None
+    if "\x00" in text:
+        raise field_error("file", _l("The file is not UTF-8 text. Save it as UTF-8 and upload it again."))
+    return text.replace("\r\n", "\n").replace("\r", "\n")
