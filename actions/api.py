@@ -136,7 +136,7 @@ def transition(action_id: int, name: str):
 def void(action_id: int):
     action = service.get_action(action_id)
     data = json_body(VOID_BODY)
-    service.void_action(action, data.get("reason", ""), actor=current_user, version=data.get("version"))
+    service.void_action(action, reason=data.get("reason"), actor=current_user, version=data.get("version"))
     return jsonify(action_json(action, detail=True))
 
 

@@ -69,11 +69,3 @@ class CloseForm(FlaskForm):
     version = HiddenField()
     note = StringField(_l("Closing note"), validators=[Optional(), Length(max=2000)])
     submit = SubmitField(_l("Close action"))
-
-
-class VoidForm(FlaskForm):
-    """Void any record with a reason (actions, meetings, caring services)."""
-
-    version = HiddenField()
-    reason = StringField(_l("Reason for voiding"), validators=[DataRequired(message=REQUIRED), Length(max=2000)])
-    submit = SubmitField(_l("Void"))

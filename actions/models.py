@@ -7,11 +7,12 @@ from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from accounts.models import Department, Project, User
+from records.voiding import Voidable
 from webapp.db import UTCDateTime, utcnow
 from webapp.extensions import db
 
 
-class Action(db.Model):
+class Action(Voidable, db.Model):
     """A corrective (纠正措施) or preventive (预防措施) action and its life cycle.
 
     ``status`` moves open → cause_analysed → action_taken → verified → closed (see
@@ -50,16 +51,12 @@ class Action(db.Model):
     # Optimistic lock: SQLAlchemy's version counter (UPDATE … WHERE version = <read>); forms
     # also send the version they were built from so a stale page cannot overwrite a newer row.
     version: Mapped[int] = mapped_column(Integer, nullable=False)
-    voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    voided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
-    void_reason: Mapped[str] = mapped_column(Text, default="")
 
     project: Mapped[Project] = relationship()
     responsible_department: Mapped[Department | None] = relationship()
     responsible_user: Mapped[User | None] = relationship(foreign_keys=[responsible_user_id])
     verified_by: Mapped[User | None] = relationship(foreign_keys=[verified_by_id])
     created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
-    voided_by: Mapped[User | None] = relationship(foreign_keys=[voided_by_id])
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -67,10 +64,6 @@ class Action(db.Model):
     def number(self) -> str:
         """A stable reference: CA-00012 (corrective) / PA-00013 (preventive)."""
         return f"{'CA' if self.kind == 'corrective' else 'PA'}-{self.id:05d}"
-
-    @property
-    def voided(self) -> bool:
-        return self.voided_at is not None
 
     @property
     def is_open(self) -> bool:

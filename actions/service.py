@@ -19,9 +19,10 @@ from actions.sources import source_for
 from audit import service as audit
 from records import validation as v
 from records.scope import check_project
+from records.voiding import VoidRules, void
 from webapp.dates import local_today
 from webapp.db import utcnow
-from webapp.exceptions import InvalidTransition, NotFound, ValidationError
+from webapp.exceptions import InvalidTransition, NotFound
 from webapp.extensions import db
 from webapp.i18n import _l
 from webapp.locking import check_version, write_or_conflict
@@ -359,23 +360,14 @@ def transition(action: Action, name: str, data: dict, *, actor, version=None) ->
     return action
 
 
-def void_action(action: Action, reason: str, *, actor, version=None) -> Action:
+VOID = VoidRules(audit_as="action.voided", already=_l("This action has already been voided."),
+                 snapshot=lambda action: audit.snapshot(action, FIELDS), check_version=_check_version,
+                 write=_flush_or_conflict, frees=("open_key",))
+
+
+def void_action(action: Action, *, reason, actor, version=None, now=None) -> Action:
     """Void an action with a reason: it stays on record, out of the open list, and frees its source."""
-    reason = reason.strip() if isinstance(reason, str) else ""  # API bodies may send any JSON type
-    if not reason:
-        raise ValidationError(_l("Give a reason for voiding."), errors={"reason": [_l("Give a reason for voiding.")]})
-    if action.voided:
-        raise InvalidTransition(_l("This action has already been voided."))
-    _check_version(action, version)
-    before = audit.snapshot(action, FIELDS)
-    action.voided_at = utcnow()
-    action.voided_by_id = getattr(actor, "id", None)
-    action.void_reason = reason[:2000]
-    action.open_key = None
-    action.updated_at = action.voided_at
-    _flush_or_conflict()
-    audit.record("action.voided", action, before=before, after=audit.snapshot(action, FIELDS), reason=reason,
-                 actor=actor)
+    void(action, VOID, reason=reason, actor=actor, version=version, now=now)
     db.session.commit()
     return action
 

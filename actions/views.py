@@ -7,9 +7,10 @@ from sqlalchemy import select
 
 from accounts.models import Department, User
 from actions import service
-from actions.forms import ActionForm, AnalyseForm, CloseForm, TakeActionForm, VerifyForm, VoidForm, put_errors
+from actions.forms import ActionForm, AnalyseForm, CloseForm, TakeActionForm, VerifyForm, put_errors
 from actions.sources import source_for
 from records.export import csv_response, xlsx_response
+from records.forms import VoidForm
 from records.permissions import RECORDS_READ, RECORDS_VOID, RECORDS_WRITE
 from records.scope import visible_projects
 from webapp.dates import local_today
@@ -200,7 +201,7 @@ def void(action_id: int):
     if not form.validate_on_submit():
         return _detail(action, void_form=form, status=400)
     try:
-        service.void_action(action, form.reason.data, actor=current_user, version=form.version.data)
+        service.void_action(action, reason=form.reason.data, actor=current_user, version=form.version.data)
     except (ValidationError, Conflict) as exc:
         db.session.rollback()
         if isinstance(exc, ValidationError):

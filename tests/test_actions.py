@@ -44,7 +44,7 @@ def test_open_action_is_idempotent_per_source_until_closed_or_voided(app, setup)
         db.session.commit()
         assert other.id != first.id
         assert db.session.execute(select(func.count(Action.id))).scalar() == 2
-        service.void_action(first, "重复", actor=_user("clerk"))
+        service.void_action(first, reason="重复", actor=_user("clerk"))
         assert service.find_open_for("complaint", 7) is None
         fresh = _open(setup)
         db.session.commit()
@@ -113,12 +113,12 @@ def test_voided_action_cannot_move(app, setup):
         action = _open(setup)
         db.session.commit()
         with pytest.raises(ValidationError):
-            service.void_action(action, "  ", actor=clerk)
-        service.void_action(action, "录入错误", actor=clerk)
+            service.void_action(action, reason="  ", actor=clerk)
+        service.void_action(action, reason="录入错误", actor=clerk)
         with pytest.raises(InvalidTransition):
             service.transition(action, "analyse", {"cause_analysis": "x", "planned_action": "y"}, actor=clerk)
         with pytest.raises(InvalidTransition):
-            service.void_action(action, "again", actor=clerk)
+            service.void_action(action, reason="again", actor=clerk)
 
 
 def test_pages_create_manual_then_walk_the_steps(app, client, setup):

@@ -133,7 +133,7 @@ def _seed(app, ids):
         caring.create_service({"project_id": ids["P1"], "served_on": "2025-01-10", "staff_id": ids["clerk"],
                                "household": "9-9-909", "service": "作废的", "minutes": 500}, actor=boss)
         voided = db.session.execute(select(CaringService).where(CaringService.household == "9-9-909")).scalar_one()
-        caring.void_service(voided, "录入错误", actor=boss)
+        caring.void_service(voided, reason="录入错误", actor=boss)
         assert manager_like is not None
         return [m.id for m in made]
 

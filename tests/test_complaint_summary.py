@@ -72,7 +72,7 @@ def month(app, make_project):
                    category="environment")
         # Voided: in no figure.
         c7 = make_entry("P1", "writer", local(2025, 3, 12, 9), channel="phone", category="other")
-        service.void_entry(c7, "重复登记", actor=user("writer"), now=local(2025, 3, 12, 10))
+        service.void_entry(c7, reason="重复登记", actor=user("writer"), now=local(2025, 3, 12, 10))
         # P2: one complaint, all on time, satisfied, closed.
         p2 = make_entry("P2", "writer", local(2025, 3, 8, 10), channel="visit", category="customer_service")
         walk(p2, "writer", [("acknowledge", 1, {}), ("start", 1, {}), ("resolve", 10, RESOLVE),
@@ -123,7 +123,7 @@ def test_figures_are_exact(month):
 def test_voiding_an_entry_takes_it_out_of_the_figures(month):
     with month.app_context():
         c1 = db.session.execute(select(Complaint).where(Complaint.received_at == local(2025, 3, 2, 9))).scalar_one()
-        service.void_entry(c1, "录入错误", actor=user("boss"), now=NOW)
+        service.void_entry(c1, reason="录入错误", actor=user("boss"), now=NOW)
         f1 = monthly_summary(MARCH, projects=[project("P1")], now=NOW).rows[0][1]
         assert (f1.total, f1.complaints, f1.closed, f1.respond_due, f1.follow_ups, f1.satisfied) == (6, 4, 0, 4, 3, 1)
 

@@ -7,11 +7,12 @@ from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from accounts.models import Project, User
+from records.voiding import Voidable
 from webapp.db import UTCDateTime, utcnow
 from webapp.extensions import db
 
 
-class CaringService(db.Model):
+class CaringService(Voidable, db.Model):
     """One caring service given to one household. Voided rows stay, excluded from the counts."""
 
     __tablename__ = "caring_services"
@@ -29,15 +30,7 @@ class CaringService(db.Model):
     owner_comment: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
-    voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    voided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
-    void_reason: Mapped[str] = mapped_column(Text, default="")
 
     project: Mapped[Project] = relationship()
     staff: Mapped[User] = relationship(foreign_keys=[staff_id])
     created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
-    voided_by: Mapped[User | None] = relationship(foreign_keys=[voided_by_id])
-
-    @property
-    def voided(self) -> bool:
-        return self.voided_at is not None

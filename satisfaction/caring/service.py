@@ -10,9 +10,10 @@ from accounts.models import LocalizedName, Project, User
 from audit import service as audit
 from records import validation as v
 from records.scope import check_project, project_ids, restrict
+from records.voiding import VoidRules, void
 from satisfaction.caring.models import CaringService
 from webapp.db import utcnow
-from webapp.exceptions import InvalidTransition, NotFound, ValidationError
+from webapp.exceptions import NotFound
 from webapp.extensions import db
 from webapp.i18n import _l
 
@@ -77,19 +78,14 @@ def get_service(service_id, user=None) -> CaringService:
     return record
 
 
-def void_service(record: CaringService, reason: str, *, actor) -> CaringService:
-    """Void a record with a reason (kept, shown with the voided filter, left out of the counts)."""
-    if record.voided:  # the state first: no reason, good or bad, can void a record twice
-        raise InvalidTransition(_l("This record has already been voided."))
-    reason = reason.strip() if isinstance(reason, str) else ""  # API bodies may send any JSON type
-    if not reason:
-        raise ValidationError(_l("Give a reason for voiding."), errors={"reason": [_l("Give a reason for voiding.")]})
-    before = audit.snapshot(record, FIELDS)
-    record.voided_at = utcnow()
-    record.voided_by_id = getattr(actor, "id", None)
-    record.void_reason = reason[:2000]
-    audit.record("caring.voided", record, before=before, after=audit.snapshot(record, FIELDS), reason=reason,
-                 actor=actor)
+VOID = VoidRules(audit_as="caring.voided", already=_l("This record has already been voided."),
+                 snapshot=lambda record: audit.snapshot(record, FIELDS))
+
+
+def void_service(record: CaringService, *, reason, actor, version=None, now=None) -> CaringService:
+    """Void a record with a reason (kept, shown with the voided filter, left out of the counts).
+    Caring records have no lock version: ``version`` is accepted and not checked."""
+    void(record, VOID, reason=reason, actor=actor, now=now)
     db.session.commit()
     return record
 

@@ -10,8 +10,9 @@ from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from actions.forms import VoidForm, put_errors
+from actions.forms import put_errors
 from records.export import csv_response, xlsx_response
+from records.forms import VoidForm
 from records.permissions import RECORDS_READ, RECORDS_VOID, RECORDS_WRITE
 from records.scope import visible_projects
 from satisfaction.caring import service
@@ -138,12 +139,10 @@ def detail(record_id: int):
 def void(record_id: int):
     record = service.get_service(record_id)
     form = VoidForm()
-    if record.voided:  # its page has no void form to show errors on: answer the state (409)
-        service.void_service(record, form.reason.data, actor=current_user)
     if not form.validate_on_submit():
         return render_template("satisfaction/caring/detail.html", record=record, void_form=form), 400
     try:
-        service.void_service(record, form.reason.data, actor=current_user)
+        service.void_service(record, reason=form.reason.data, actor=current_user)
     except ValidationError as exc:
         db.session.rollback()
         put_errors(form, exc)

@@ -146,7 +146,7 @@ def transition(entry_id: int):
 def void(entry_id: int):
     entry = service.get_entry(entry_id, current_user)
     data = json_body(VOID_BODY)
-    service.void_entry(entry, data.get("reason") or "", actor=current_user, expected_version=data.get("version"))
+    service.void_entry(entry, reason=data.get("reason"), actor=current_user, version=data.get("version"))
     return jsonify(entry_json(entry))
 
 

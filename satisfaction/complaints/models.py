@@ -7,6 +7,7 @@ from sqlalchemy import ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from accounts.models import Department, Project, User
+from records.voiding import Voidable
 from satisfaction.models import ServiceCategory
 from webapp.db import UTCDateTime, utcnow
 from webapp.extensions import db
@@ -20,7 +21,7 @@ HANDLING_SATISFACTION = ("satisfied", "neutral", "dissatisfied")
 OPEN_STATUSES = ("received", "acknowledged", "in_progress")
 
 
-class Complaint(db.Model):
+class Complaint(Voidable, db.Model):
     """One entry in the register: a complaint, a praise or a suggestion.
 
     Deadlines are fixed at receipt from the ``deadlines`` setting and the severity.
@@ -87,9 +88,6 @@ class Complaint(db.Model):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     version: Mapped[int] = mapped_column(Integer, default=1)
-    voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    voided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
-    void_reason: Mapped[str] = mapped_column(Text, default="")
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -100,13 +98,8 @@ class Complaint(db.Model):
     followed_up_by: Mapped[User | None] = relationship(foreign_keys=[followed_up_by_id])
     review_requested_by: Mapped[User | None] = relationship(foreign_keys=[review_requested_by_id])
     created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
-    voided_by: Mapped[User | None] = relationship(foreign_keys=[voided_by_id])
     events: Mapped[list[ComplaintEvent]] = relationship(
         back_populates="complaint", order_by="ComplaintEvent.id", lazy="select")
-
-    @property
-    def voided(self) -> bool:
-        return self.voided_at is not None
 
     @property
     def is_complaint(self) -> bool:

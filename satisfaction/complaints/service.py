@@ -29,6 +29,7 @@ from audit import service as audit
 from procedures import catalog
 from records.scope import check_project, project_ids
 from records.validation import check_day
+from records.voiding import VoidRules, void
 from satisfaction import categories as category_service
 from satisfaction.complaints.models import (
     CHANNELS,
@@ -550,25 +551,22 @@ def _follow_up_note(entry: Complaint, action: str) -> str:
     return ""
 
 
-def void_entry(entry: Complaint, reason: str, *, actor, expected_version=None, now: datetime | None = None) -> Complaint:
+def _void_audit(entry: Complaint) -> dict:
+    """What a complaint's void entry in the audit log shows: when, and why once voided."""
+    if entry.voided_at is None:
+        return {"voided_at": None}
+    return {"voided_at": audit.to_jsonable(entry.voided_at), "void_reason": entry.void_reason}
+
+
+VOID = VoidRules(audit_as="complaint.voided", already=_l("This entry is already voided."), snapshot=_void_audit,
+                 check_version=_check_version, write=_flush, max_reason=LIMITS["reason"])
+
+
+def void_entry(entry: Complaint, *, reason, actor, version=None, now: datetime | None = None) -> Complaint:
     """Void an entry with a reason: it stays visible (with a filter) but leaves every figure."""
-    now = now or utcnow()
     check_project(entry.project_id, user=actor)
-    reason = reason.strip() if isinstance(reason, str) else ""  # API bodies may send any JSON type
-    if not reason:
-        raise ValidationError(_l("Give a reason for voiding."), errors={"reason": [_l("Give a reason for voiding.")]})
-    if len(reason) > LIMITS["reason"]:
-        raise ValidationError(_l("At most %(n)d characters.", n=LIMITS["reason"]),
-                              errors={"reason": [_l("At most %(n)d characters.", n=LIMITS["reason"])]})
-    if entry.voided:
-        raise InvalidTransition(_l("This entry is already voided."))
-    _check_version(entry, expected_version)
-    entry.voided_at, entry.voided_by_id, entry.void_reason = now, getattr(actor, "id", None), reason
-    entry.updated_at = now
-    _flush()
-    _event(entry, "voided", actor, now, note=reason)
-    audit.record("complaint.voided", entry, before={"voided_at": None},
-                 after={"voided_at": audit.to_jsonable(now), "void_reason": reason}, reason=reason, actor=actor)
+    void(entry, VOID, reason=reason, actor=actor, version=version, now=now)
+    _event(entry, "voided", actor, entry.voided_at, note=entry.void_reason)
     _commit()
     return entry
 

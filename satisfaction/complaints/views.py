@@ -14,6 +14,7 @@ from wtforms.validators import Optional
 from accounts.models import Department, User
 from actions.models import Action
 from records.export import Percent, csv_response, workbook_response, write_sheet, xlsx_response
+from records.forms import VoidForm
 from records.permissions import RECORDS_READ, RECORDS_VOID, RECORDS_WRITE
 from records.scope import check_project, visible_projects
 from satisfaction.categories import list_categories
@@ -109,12 +110,6 @@ class TransitionForm(FlaskForm):
     def fill_choices(self) -> None:
         self.handling_satisfaction.choices = choices(
             (s, str(service.SATISFACTION_LABELS[s])) for s in HANDLING_SATISFACTION)
-
-
-class VoidForm(FlaskForm):
-    version = HiddenField()
-    reason = StringField(_l("Reason for voiding"), render_kw={"maxlength": 500})
-    submit = SubmitField(_l("Void entry"))
 
 
 class ReviewForm(FlaskForm):
@@ -365,7 +360,7 @@ def _entry_form_step(entry_id: int, key: str, form, step):
 def void(entry_id: int):
     form = VoidForm()
     entry, failed = _entry_form_step(entry_id, "void", form, lambda e: service.void_entry(
-        e, form.reason.data, actor=current_user, expected_version=form.version.data or None))
+        e, reason=form.reason.data, actor=current_user, version=form.version.data or None))
     if failed is not None:
         return failed
     flash(_("Entry %(number)s voided.", number=entry.number), "success")

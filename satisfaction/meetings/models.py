@@ -8,6 +8,7 @@ from sqlalchemy import Column, Date, ForeignKey, Integer, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from accounts.models import Project, User
+from records.voiding import Voidable
 from satisfaction.complaints.models import Complaint
 from satisfaction.models import ServiceCategory
 from webapp.db import UTCDateTime, utcnow
@@ -21,7 +22,7 @@ meeting_staff = Table(
 )
 
 
-class Meeting(db.Model):
+class Meeting(Voidable, db.Model):
     """A meeting with the owners' committee; ``minutes`` is Markdown, ``minutes_html`` its sanitised
     rendering, made once when the minutes are saved (views never render Markdown)."""
 
@@ -40,22 +41,14 @@ class Meeting(db.Model):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     version: Mapped[int] = mapped_column(Integer, nullable=False)  # optimistic lock (version_id_col)
-    voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    voided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
-    void_reason: Mapped[str] = mapped_column(Text, default="")
 
     project: Mapped[Project] = relationship()
     staff: Mapped[list[User]] = relationship(secondary=meeting_staff, order_by=User.display_name)
     created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
-    voided_by: Mapped[User | None] = relationship(foreign_keys=[voided_by_id])
     issues: Mapped[list[MeetingIssue]] = relationship(
         back_populates="meeting", order_by="MeetingIssue.position", cascade="all, delete-orphan")
 
     __mapper_args__ = {"version_id_col": version}
-
-    @property
-    def voided(self) -> bool:
-        return self.voided_at is not None
 
     @property
     def minutes_markup(self) -> Markup:

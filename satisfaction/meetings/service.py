@@ -19,6 +19,7 @@ from audit import service as audit
 from procedures import rendering
 from records import validation as v
 from records.scope import check_project, restrict
+from records.voiding import VoidRules, void
 from satisfaction import categories as category_service
 from satisfaction.complaints.models import Complaint
 from satisfaction.meetings.models import Meeting, MeetingIssue
@@ -239,21 +240,13 @@ def get_issue(meeting: Meeting, issue_id) -> MeetingIssue:
     raise NotFound(_l("This issue does not exist."))
 
 
-def void_meeting(meeting: Meeting, reason: str, *, actor, version=None) -> Meeting:
+VOID = VoidRules(audit_as="meeting.voided", already=_l("This meeting has already been voided."),
+                 snapshot=snapshot, check_version=_check_version, write=lambda: write_or_conflict(STALE))
+
+
+def void_meeting(meeting: Meeting, *, reason, actor, version=None, now=None) -> Meeting:
     """Void a meeting with a reason; its register entries and actions stay as they are."""
-    reason = reason.strip() if isinstance(reason, str) else ""  # API bodies may send any JSON type
-    if not reason:
-        raise ValidationError(_l("Give a reason for voiding."), errors={"reason": [_l("Give a reason for voiding.")]})
-    if meeting.voided:
-        raise InvalidTransition(_l("This meeting has already been voided."))
-    _check_version(meeting, version)
-    before = snapshot(meeting)
-    meeting.voided_at = utcnow()
-    meeting.voided_by_id = getattr(actor, "id", None)
-    meeting.void_reason = reason[:2000]
-    meeting.updated_at = meeting.voided_at
-    write_or_conflict(STALE)
-    audit.record("meeting.voided", meeting, before=before, after=snapshot(meeting), reason=reason, actor=actor)
+    void(meeting, VOID, reason=reason, actor=actor, version=version, now=now)
     _commit()
     return meeting
 

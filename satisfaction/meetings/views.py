@@ -18,9 +18,10 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, Optional
 
-from actions.forms import VoidForm, put_errors
+from actions.forms import put_errors
 from actions.service import STATUSES as ACTION_STATUSES
 from records.export import csv_response, xlsx_response
+from records.forms import VoidForm
 from records.permissions import RECORDS_READ, RECORDS_VOID, RECORDS_WRITE
 from records.scope import visible_projects
 from satisfaction.caring import service as caring_service
@@ -255,7 +256,7 @@ def void(meeting_id: int):
     if not form.validate_on_submit():
         return _detail(meeting, form, 400)
     try:
-        service.void_meeting(meeting, form.reason.data, actor=current_user, version=form.version.data)
+        service.void_meeting(meeting, reason=form.reason.data, actor=current_user, version=form.version.data)
     except (ValidationError, Conflict, InvalidTransition) as exc:
         db.session.rollback()
         if isinstance(exc, ValidationError):

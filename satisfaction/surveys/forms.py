@@ -8,13 +8,11 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import HiddenField, SelectField, SelectMultipleField, StringField, SubmitField
-from wtforms.validators import DataRequired
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from webapp.forms import choices
 from webapp.i18n import _l
 
-REQUIRED = _l("This field is required.")
 NUMERIC = {"inputmode": "numeric", "autocomplete": "off"}
 
 
@@ -57,14 +55,6 @@ class CampaignForm(FlaskForm):
         if creating:
             data.update(project_id=self.project_id.data, year=self.year.data)
         return data
-
-
-class ReasonForm(FlaskForm):
-    """Voiding needs a reason (and, for a campaign, the version it was shown at)."""
-
-    reason = StringField(_l("Reason"), validators=[DataRequired(message=REQUIRED)])
-    version = HiddenField()
-    submit = SubmitField(_l("Void"))
 
 
 class VersionForm(FlaskForm):

@@ -13,6 +13,7 @@ from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, SmallInteger, Str
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from accounts.models import Project, User
+from records.voiding import Voidable
 from satisfaction.models import ServiceCategory
 from webapp.db import UTCDateTime, utcnow
 from webapp.extensions import db
@@ -21,7 +22,7 @@ CAMPAIGN_STATUSES = ("open", "closed")
 SOURCES = ("paper", "xlsx", "api")
 
 
-class SurveyCampaign(db.Model):
+class SurveyCampaign(Voidable, db.Model):
     """One survey round of one project in one year (optionally a labelled period of it).
 
     ``slot`` is ``"<project_id>:<year>:<period>"`` while the campaign is not voided and NULL
@@ -51,19 +52,11 @@ class SurveyCampaign(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     version: Mapped[int] = mapped_column(Integer, nullable=False)
-    voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    voided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
-    void_reason: Mapped[str] = mapped_column(Text, default="")
 
     project: Mapped[Project] = relationship()
     created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
-    voided_by: Mapped[User | None] = relationship(foreign_keys=[voided_by_id])
 
     __mapper_args__ = {"version_id_col": version}
-
-    @property
-    def voided(self) -> bool:
-        return self.voided_at is not None
 
     @property
     def is_open(self) -> bool:
@@ -75,7 +68,7 @@ class SurveyCampaign(db.Model):
         return f"{self.year} {self.period}".strip()
 
 
-class SurveyResponse(db.Model):
+class SurveyResponse(Voidable, db.Model):
     """One returned survey form: overall rating 1–5, optional room, comments."""
 
     __tablename__ = "survey_responses"
@@ -93,19 +86,11 @@ class SurveyResponse(db.Model):
     batch: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
     entered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     entered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
-    voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    voided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
-    void_reason: Mapped[str] = mapped_column(Text, default="")
 
     campaign: Mapped[SurveyCampaign] = relationship()
     entered_by: Mapped[User | None] = relationship(foreign_keys=[entered_by_id])
-    voided_by: Mapped[User | None] = relationship(foreign_keys=[voided_by_id])
     answers: Mapped[list[SurveyAnswer]] = relationship(back_populates="response", lazy="selectin",
                                                        order_by="SurveyAnswer.category_id")
-
-    @property
-    def voided(self) -> bool:
-        return self.voided_at is not None
 
     def ratings(self) -> dict[int, int]:
         """category id -> rating, for the categories answered on this form."""

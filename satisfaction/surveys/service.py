@@ -18,6 +18,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from audit import service as audit
 from records import validation as v
 from records.scope import check_project
+from records.voiding import VoidRules, void
 from satisfaction.categories import list_categories
 from satisfaction.models import ServiceCategory
 from satisfaction.surveys.models import SurveyAnswer, SurveyCampaign, SurveyResponse
@@ -423,22 +424,14 @@ def reopen_campaign(campaign: SurveyCampaign, *, actor, version=None) -> SurveyC
     return campaign
 
 
-def void_campaign(campaign: SurveyCampaign, reason: str, *, actor, version=None) -> SurveyCampaign:
+VOID_CAMPAIGN = VoidRules(audit_as="survey_campaign.voided", already=_l("This survey has already been voided."),
+                          snapshot=lambda campaign: audit.snapshot(campaign, CAMPAIGN_FIELDS),
+                          check_version=check_version, write=_flush_or_conflict, frees=("slot",))
+
+
+def void_campaign(campaign: SurveyCampaign, *, reason, actor, version=None, now=None) -> SurveyCampaign:
     """Void a campaign entered by mistake: kept with its forms, excluded from every figure."""
-    reason = reason.strip() if isinstance(reason, str) else ""  # API bodies may send any JSON type
-    if not reason:
-        raise ValidationError(_l("Give a reason for voiding."), errors={"reason": [_l("Give a reason for voiding.")]})
-    if campaign.voided:
-        raise InvalidTransition(_l("This survey has already been voided."))
-    check_version(campaign, version)
-    before = audit.snapshot(campaign, CAMPAIGN_FIELDS)
-    campaign.voided_at = campaign.updated_at = utcnow()
-    campaign.voided_by_id = getattr(actor, "id", None)
-    campaign.void_reason = reason[:2000]
-    campaign.slot = None
-    _flush_or_conflict()
-    audit.record("survey_campaign.voided", campaign, before=before,
-                 after=audit.snapshot(campaign, CAMPAIGN_FIELDS), reason=reason, actor=actor)
+    void(campaign, VOID_CAMPAIGN, reason=reason, actor=actor, version=version, now=now)
     db.session.commit()
     return campaign
 
@@ -531,19 +524,14 @@ def get_response(campaign: SurveyCampaign, response_id) -> SurveyResponse:
     return response
 
 
-def void_response(response: SurveyResponse, reason: str, *, actor) -> SurveyResponse:
-    """Void a form entered by mistake: it stays on record, excluded from returned and every rate."""
-    reason = reason.strip() if isinstance(reason, str) else ""  # API bodies may send any JSON type
-    if not reason:
-        raise ValidationError(_l("Give a reason for voiding."), errors={"reason": [_l("Give a reason for voiding.")]})
-    if response.voided:
-        raise InvalidTransition(_l("This form has already been voided."))
-    before = audit.snapshot(response, RESPONSE_FIELDS)
-    response.voided_at = utcnow()
-    response.voided_by_id = getattr(actor, "id", None)
-    response.void_reason = reason[:2000]
-    audit.record("survey_response.voided", response, before=before,
-                 after=audit.snapshot(response, RESPONSE_FIELDS), reason=reason, actor=actor)
+VOID_RESPONSE = VoidRules(audit_as="survey_response.voided", already=_l("This form has already been voided."),
+                          snapshot=lambda response: audit.snapshot(response, RESPONSE_FIELDS))
+
+
+def void_response(response: SurveyResponse, *, reason, actor, version=None, now=None) -> SurveyResponse:
+    """Void a form entered by mistake: it stays on record, excluded from returned and every rate.
+    Forms have no lock version: ``version`` is accepted and not checked."""
+    void(response, VOID_RESPONSE, reason=reason, actor=actor, now=now)
     db.session.commit()
     return response
 

@@ -8,6 +8,7 @@ from flask_login import current_user
 
 from accounts.models import Project
 from records import export
+from records.forms import VoidForm
 from records.permissions import RECORDS_READ, RECORDS_VOID, RECORDS_WRITE
 from records.scope import project_ids, visible_projects
 from satisfaction.categories import list_categories
@@ -16,7 +17,6 @@ from satisfaction.surveys import service
 from satisfaction.surveys.forms import (
     CampaignForm,
     ImportForm,
-    ReasonForm,
     VersionForm,
     entry_data,
     entry_form_class,
@@ -228,7 +228,7 @@ def detail(campaign_id: int):
         categories=category_rates([campaign], [int(i) for i in campaign.category_ids or []], targets),
         histogram=rating_histogram([campaign]), labels=service.RATING_LABELS,
         definition=satisfied_definition(targets.satisfied_min_rating), actions=_actions_for(campaign),
-        version_form=VersionForm(version=campaign.version), void_form=ReasonForm(version=campaign.version))
+        version_form=VersionForm(version=campaign.version), void_form=VoidForm(version=campaign.version))
 
 
 @bp.post("/<int:campaign_id>/close")
@@ -257,8 +257,8 @@ def reopen(campaign_id: int):
 @permission_required(RECORDS_VOID)
 def void(campaign_id: int):
     campaign = service.get_campaign(campaign_id)
-    form = ReasonForm()
-    service.void_campaign(campaign, form.reason.data, actor=current_user, version=form.version.data)
+    form = VoidForm()
+    service.void_campaign(campaign, reason=form.reason.data, actor=current_user, version=form.version.data)
     flash(_("Survey voided. It stays on record and no longer counts in any figure."), "success")
     return redirect(url_for("surveys.detail", campaign_id=campaign.id))
 
@@ -308,7 +308,7 @@ def responses(campaign_id: int):
     show = _voided_arg()
     page = paginate(service.responses_stmt(campaign, voided=show), per_page=50)
     return render_template("satisfaction/surveys/responses.html", campaign=campaign, page=page, show=show,
-                           categories=service.categories_of(campaign), void_form=ReasonForm(),
+                           categories=service.categories_of(campaign), void_form=VoidForm(),
                            rates=campaign_rates(campaign))
 
 
@@ -343,8 +343,8 @@ def export_responses(campaign_id: int, fmt: str):
 def void_response(campaign_id: int, response_id: int):
     campaign = service.get_campaign(campaign_id)
     response = service.get_response(campaign, response_id)
-    form = ReasonForm()
-    service.void_response(response, form.reason.data, actor=current_user)
+    form = VoidForm()
+    service.void_response(response, reason=form.reason.data, actor=current_user)
     flash(_("Form no. %(id)d voided; it no longer counts as returned.", id=response.id), "success")
     return redirect(request.form.get("next") if (request.form.get("next") or "").startswith("/satisfaction/")
                     else url_for("surveys.responses", campaign_id=campaign.id))
