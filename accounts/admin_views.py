@@ -11,7 +11,7 @@ from accounts.models import Department, Project, Role, User
 from accounts.permissions import USERS_MANAGE, permission_labels
 from webapp.exceptions import Conflict, NotFound, ValidationError
 from webapp.extensions import db
-from webapp.forms import choices
+from webapp.forms import choices, place_errors
 from webapp.i18n import _, _l
 from webapp.permissions import permission_required
 
@@ -82,7 +82,7 @@ def user_edit(user_id: int | None = None):
                 services.update_user(user, data)
         except ValidationError as exc:
             db.session.rollback()
-            _field_errors(form, exc)
+            place_errors(form, exc)
             status = 400
         else:
             flash(_("User %(login)s saved.", login=user.login), "success")
@@ -90,17 +90,6 @@ def user_edit(user_id: int | None = None):
     elif form.is_submitted():
         status = 400
     return render_template("admin/user_form.html", form=form, user=user), status
-
-
-def _field_errors(form, exc: ValidationError) -> None:
-    placed = False
-    for field, messages in exc.errors.items():
-        target = getattr(form, field, None)
-        if target is not None:
-            target.errors = list(target.errors or []) + [str(m) for m in messages]
-            placed = True
-    if not placed:
-        flash(str(exc), "error")
 
 
 @bp.get("/<any(departments, projects, roles):kind>")

@@ -10,6 +10,7 @@ from accounts.forms import LoginForm, PasswordForm, ProfileForm, TokenForm
 from webapp.config import LOCALES
 from webapp.exceptions import ValidationError
 from webapp.extensions import db
+from webapp.forms import place_errors
 from webapp.i18n import _
 from webapp.security import safe_next_url
 
@@ -87,10 +88,7 @@ def change_password():
             services.change_password(current_user.account, form.current_password.data, form.new_password.data)
         except ValidationError as exc:
             db.session.rollback()
-            for field, messages in exc.errors.items():
-                target = form.new_password if field == "password" else getattr(form, field, None)
-                if target is not None:
-                    target.errors = [str(m) for m in messages]
+            place_errors(form, exc, {"password": "new_password"})
         else:
             # Keep this session (and its remember-me cookie, if any) with the new nonce.
             remember = current_app.config.get("REMEMBER_COOKIE_NAME", COOKIE_NAME) in request.cookies

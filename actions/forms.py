@@ -1,4 +1,4 @@
-"""Forms for actions, and the helper that puts a service's ValidationError on form fields.
+"""Forms for actions (a service's ValidationError goes on them with ``webapp.forms.place_errors``).
 
 Business rules live in the services (the API uses them too); forms carry CSRF, render the
 inputs and check only what HTML itself cannot (lengths, required fields).
@@ -9,17 +9,11 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, RadioField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from webapp.exceptions import ValidationError
-from webapp.forms import choices, place_errors
+from webapp.forms import choices
 from webapp.i18n import _l
 
 REQUIRED = _l("This field is required.")
 DATE_INPUT = {"type": "date"}
-
-
-def put_errors(form, exc: ValidationError) -> None:
-    """Show each message of ``exc`` at its field; the others (hidden or unknown fields) are flashed."""
-    place_errors(form, exc)
 
 
 class ActionForm(FlaskForm):

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from accounts.models import Department, User
 from actions import service
-from actions.forms import ActionForm, AnalyseForm, CloseForm, TakeActionForm, VerifyForm, put_errors
+from actions.forms import ActionForm, AnalyseForm, CloseForm, TakeActionForm, VerifyForm
 from actions.sources import source_for
 from records.export import csv_response, xlsx_response
 from records.forms import VoidForm
@@ -16,7 +16,7 @@ from records.scope import visible_projects
 from webapp.dates import local_today
 from webapp.exceptions import Conflict, InvalidTransition, ValidationError
 from webapp.extensions import db
-from webapp.forms import choices
+from webapp.forms import choices, place_errors
 from webapp.i18n import _
 from webapp.pagination import paginate
 from webapp.permissions import permission_required
@@ -124,7 +124,7 @@ def new():
                 "due_on")}, actor=current_user)
         except ValidationError as exc:
             db.session.rollback()
-            put_errors(form, exc)
+            place_errors(form, exc)
             status = 400
         else:
             flash(_("Action %(number)s opened.", number=action.number), "success")
@@ -185,7 +185,7 @@ def step(action_id: int, step: str):
     except (ValidationError, Conflict) as exc:
         db.session.rollback()
         if isinstance(exc, ValidationError):
-            put_errors(form, exc)
+            place_errors(form, exc)
         else:
             flash(str(exc), "error")
         return _detail(service.get_action(action_id), posted={step: form}, status=exc.status_code)
@@ -205,7 +205,7 @@ def void(action_id: int):
     except (ValidationError, Conflict) as exc:
         db.session.rollback()
         if isinstance(exc, ValidationError):
-            put_errors(form, exc)
+            place_errors(form, exc)
         else:
             flash(str(exc), "error")
         return _detail(service.get_action(action_id), void_form=form, status=exc.status_code)

@@ -15,7 +15,7 @@ from procedures.permissions import PROCEDURES_PUBLISH
 from procedures.publishing import service as publishing
 from webapp.exceptions import Conflict, ValidationError
 from webapp.extensions import db
-from webapp.forms import choices
+from webapp.forms import choices, place_errors
 from webapp.i18n import _, _l
 from webapp.permissions import permission_required
 
@@ -67,25 +67,17 @@ class WithdrawForm(FlaskForm):
     fill_approvers = EditorForm.fill_approvers
 
 
-def _place_errors(form, exc: ValidationError) -> None:
-    """Put the service's field errors on the form; the document's own fields go on the text area."""
-    placed = False
+def _on_the_text(exc: ValidationError) -> ValidationError:
+    """The service's errors with the document's own fields (front matter) moved onto the text
+    area, each named, for :func:`place_errors`."""
+    errors = {}
     for key, messages in (exc.errors or {}).items():
         if key in DOCUMENT_FIELDS:
             label = DOCUMENT_FIELDS[key]
-            target = form.markdown
-            texts = [f"{label}: {m}" if label else str(m) for m in messages]
+            errors.setdefault("markdown", []).extend(f"{label}: {m}" if label else str(m) for m in messages)
         else:
-            target = getattr(form, key, None)
-            texts = [str(m) for m in messages]
-        if target is None or key == "base":
-            flash(" ".join(texts), "error")
-            placed = True
-            continue
-        target.errors = list(target.errors or []) + texts
-        placed = True
-    if not placed:
-        flash(str(exc), "error")
+            errors[key] = messages
+    return ValidationError(exc.message, errors=errors)
 
 
 def _submitted_text(form) -> str:
@@ -158,7 +150,7 @@ def new():
                                        author=current_user, approved_by=_approver())
         except ValidationError as exc:
             db.session.rollback()
-            _place_errors(form, exc)
+            place_errors(form, _on_the_text(exc))
             status = 400
         except Conflict as exc:
             db.session.rollback()
@@ -191,7 +183,7 @@ def edit(code: str):
                                         new_edition=form.new_edition.data)
         except ValidationError as exc:
             db.session.rollback()
-            _place_errors(form, exc)
+            place_errors(form, _on_the_text(exc))
             status = 400
         except Conflict as exc:
             db.session.rollback()
@@ -223,7 +215,7 @@ def withdraw(code: str):
                                          approved_by=_approver())
         except ValidationError as exc:
             db.session.rollback()
-            _place_errors(form, exc)
+            place_errors(form, _on_the_text(exc))
             status = 400
         except Conflict as exc:
             # Someone published meanwhile: show the new head and let the user decide again.

@@ -10,7 +10,6 @@ from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from actions.forms import put_errors
 from records.export import csv_response, xlsx_response
 from records.forms import VoidForm
 from records.permissions import RECORDS_READ, RECORDS_VOID, RECORDS_WRITE
@@ -20,7 +19,7 @@ from satisfaction.caring.service import MAX_MINUTES
 from webapp.dates import local_today
 from webapp.exceptions import ValidationError
 from webapp.extensions import db
-from webapp.forms import choices
+from webapp.forms import choices, place_errors
 from webapp.i18n import _, _l
 from webapp.pagination import paginate
 from webapp.permissions import permission_required
@@ -112,7 +111,7 @@ def new():
             record = service.create_service({name: form[name].data for name in FIELDS}, actor=current_user)
         except ValidationError as exc:
             db.session.rollback()
-            put_errors(form, exc)
+            place_errors(form, exc)
             status = 400
         else:
             flash(_("Caring service saved: %(household)s, %(service)s.", household=record.household,
@@ -145,7 +144,7 @@ def void(record_id: int):
         service.void_service(record, reason=form.reason.data, actor=current_user)
     except ValidationError as exc:
         db.session.rollback()
-        put_errors(form, exc)
+        place_errors(form, exc)
         return render_template("satisfaction/caring/detail.html", record=record, void_form=form), 400
     flash(_("The record was voided."), "success")
     return redirect(url_for("caring.detail", record_id=record.id))

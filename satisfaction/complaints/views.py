@@ -117,8 +117,8 @@ class ReviewForm(FlaskForm):
     submit = SubmitField(_l("Request procedure review"))
 
 
-def _place_errors(form, exc: ValidationError) -> None:
-    place_errors(form, exc, aliases={"category_id": "category"})
+#: The service's names for fields the forms call otherwise.
+FIELD_ALIASES = {"category_id": "category"}
 
 
 def _local_input(value: datetime | None) -> str:
@@ -225,7 +225,7 @@ def new():
             entry = service.create_entry(data, actor=current_user)
         except ValidationError as exc:
             db.session.rollback()
-            _place_errors(form, exc)
+            place_errors(form, exc, FIELD_ALIASES)
             status = 400
         else:
             flash(_("Entry %(number)s saved.", number=entry.number), "success")
@@ -274,7 +274,7 @@ def transition(entry_id: int, action: str):
     except ValidationError as exc:
         db.session.rollback()
         entry = service.get_entry(entry_id, current_user)
-        _place_errors(form, exc)
+        place_errors(form, exc, FIELD_ALIASES)
         return _detail(entry, forms={"transition": form}, status=400, open_action=action)
     if action == "follow_up" and entry.status == "in_progress":
         flash(_("Follow-up recorded. The person was dissatisfied, so the complaint is back in progress."), "warning")
@@ -306,7 +306,7 @@ def edit(entry_id: int):
                                  expected_version=form.version.data or None)
         except ValidationError as exc:
             db.session.rollback()
-            _place_errors(form, exc)
+            place_errors(form, exc, FIELD_ALIASES)
             status = 400
         except Conflict:
             db.session.rollback()
@@ -350,7 +350,7 @@ def _entry_form_step(entry_id: int, key: str, form, step):
     except ValidationError as exc:
         db.session.rollback()
         entry = service.get_entry(entry_id, current_user)
-        _place_errors(form, exc)
+        place_errors(form, exc, FIELD_ALIASES)
         return entry, _detail(entry, forms={key: form}, status=400)
     return entry, None
 

@@ -18,7 +18,6 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, Optional
 
-from actions.forms import put_errors
 from actions.service import STATUSES as ACTION_STATUSES
 from records.export import csv_response, xlsx_response
 from records.forms import VoidForm
@@ -30,7 +29,7 @@ from satisfaction.meetings import service
 from webapp.dates import local_today
 from webapp.exceptions import Conflict, InvalidTransition, ValidationError
 from webapp.extensions import db
-from webapp.forms import choices
+from webapp.forms import choices, place_errors
 from webapp.i18n import _, _l
 from webapp.pagination import paginate
 from webapp.permissions import permission_required
@@ -89,18 +88,15 @@ def _data(form: MeetingForm) -> dict:
     }
 
 
-def _place_issue_errors(form: MeetingForm, exc: ValidationError) -> ValidationError:
-    """Move ``issues-<n>-<field>`` messages onto the issue rows; return the rest."""
-    rest = {}
-    for key, messages in exc.errors.items():
+def _issue_fields(form: MeetingForm, exc: ValidationError) -> dict:
+    """``issues-<n>-<field>`` keys → the fields of the issue rows, for :func:`place_errors`."""
+    fields = {}
+    for key in exc.errors:
         parts = key.split("-")
         if len(parts) == 3 and parts[0] == "issues" and parts[1].isdecimal() and int(parts[1]) < len(form.issues):
             sub = form.issues[int(parts[1])].form
-            target = sub.description if parts[2] == "description" else sub.category
-            target.errors = list(target.errors or []) + [str(m) for m in messages]
-        else:
-            rest[key] = messages
-    return ValidationError(exc.message, errors=rest) if rest or not exc.errors else None
+            fields[key] = sub.description if parts[2] == "description" else sub.category
+    return fields
 
 
 def _edit(meeting):
@@ -139,9 +135,7 @@ def _edit(meeting):
                 db.session.rollback()
                 status = exc.status_code
                 if isinstance(exc, ValidationError):
-                    rest = _place_issue_errors(form, exc)
-                    if rest is not None:
-                        put_errors(form, rest)
+                    place_errors(form, exc, _issue_fields(form, exc))
                 else:
                     flash(str(exc), "error")
             else:
@@ -260,7 +254,7 @@ def void(meeting_id: int):
     except (ValidationError, Conflict, InvalidTransition) as exc:
         db.session.rollback()
         if isinstance(exc, ValidationError):
-            put_errors(form, exc)
+            place_errors(form, exc)
         else:
             flash(str(exc), "error")
         return _detail(service.get_meeting(meeting_id), form, exc.status_code)

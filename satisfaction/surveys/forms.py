@@ -85,6 +85,7 @@ def entry_form_class(categories):
     for cat in categories:
         setattr(EntryForm, f"r_{cat.id}", StringField(cat.label, render_kw=dict(rating_kw)))
     EntryForm.category_fields = [f"r_{c.id}" for c in categories]
+    EntryForm.aliases = {f"rating_{c.id}": f"r_{c.id}" for c in categories}  # the service's keys
     return EntryForm
 
 

@@ -35,6 +35,7 @@ from satisfaction.surveys.rates import (
 from webapp.dates import date_bounds, local_today
 from webapp.exceptions import Conflict, InvalidTransition, ValidationError
 from webapp.extensions import db
+from webapp.forms import place_errors
 from webapp.i18n import _
 from webapp.pagination import paginate
 from webapp.permissions import permission_required
@@ -42,18 +43,6 @@ from webapp.permissions import permission_required
 bp = Blueprint("surveys", __name__, url_prefix="/satisfaction/surveys")
 
 RECENT = 8
-
-
-def _place_errors(form, exc: ValidationError) -> None:
-    """Put a service's field errors on the form's fields; anything else becomes a flash."""
-    placed = False
-    for key, messages in (exc.errors or {}).items():
-        target = getattr(form, key, None) or getattr(form, key.replace("rating_", "r_"), None)
-        if target is not None and hasattr(target, "errors"):
-            target.errors = list(target.errors or []) + [str(m) for m in messages]
-            placed = True
-    if not placed:
-        flash(str(exc), "error")
 
 
 def _year_arg() -> int:
@@ -165,7 +154,7 @@ def new():
         try:
             campaign = service.create_campaign(form.data_for_service(creating=True), actor=current_user)
         except ValidationError as exc:
-            _place_errors(form, exc)
+            place_errors(form, exc)
             status = 400
         except Conflict as exc:
             form.period.errors = list(form.period.errors) + [str(exc)]
@@ -194,7 +183,7 @@ def edit(campaign_id: int):
             service.update_campaign(campaign, form.data_for_service(creating=False), actor=current_user,
                                     version=form.version.data)
         except ValidationError as exc:
-            _place_errors(form, exc)
+            place_errors(form, exc)
             status = 400
         except (Conflict, InvalidTransition) as exc:
             flash(str(exc), "error")
@@ -285,7 +274,7 @@ def entry(campaign_id: int):
             response = service.create_response(campaign, entry_data(form, categories), actor=current_user)
         except (ValidationError, InvalidTransition) as exc:
             if isinstance(exc, ValidationError):
-                _place_errors(form, exc)
+                place_errors(form, exc, form.aliases)
             else:
                 flash(str(exc), "error")
             return _entry_page(campaign, form, exc.status_code)
