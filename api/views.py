@@ -27,7 +27,8 @@ def me():
 
 OPENAPI = ApiSection({
     "/openapi.json": {"get": {"summary": "This document",
-                              "responses": {"200": {"description": "OpenAPI 3.1 document"}}}},
+                              "responses": {"200": {"description": "OpenAPI 3.1 document"},
+                                            **error_responses(400, 401)}}},
     "/me": {"get": {"summary": "The authenticated user", "responses": {
         "200": {"description": "user", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Me"}}}},
         **error_responses(401)}}},

@@ -2,7 +2,8 @@
 
 The database is a fresh SQLite file, or — when ``TEST_DATABASE_URL`` names a PostgreSQL
 server — a fresh schema in it, dropped afterwards, so parallel runs never see each
-other's rows. Users log in through the real login form with real CSRF tokens.
+other's rows. Users log in through the real login form with real CSRF tokens. Every answer to
+``/api/v1/...`` a test client gets must be declared by the OpenAPI document (tests/openapi_check.py).
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import uuid
 import pytest
 import sqlalchemy as sa
 
+from tests.openapi_check import CheckedClient
 from webapp import create_app
 from webapp.extensions import db
 
@@ -68,7 +70,9 @@ def make_app(tmp_path, database_url, **overrides):
         "ENV": "testing",
     }
     config.update(overrides)
-    return create_app(config)
+    app = create_app(config)
+    app.test_client_class = CheckedClient  # every API answer a test sees is checked against the OpenAPI document
+    return app
 
 
 @pytest.fixture
