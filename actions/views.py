@@ -10,13 +10,13 @@ from actions import service
 from actions.forms import ActionForm, AnalyseForm, CloseForm, TakeActionForm, VerifyForm
 from actions.sources import source_for
 from records.export import csv_response, xlsx_response
-from records.forms import VoidForm
+from records.forms import VoidForm, void_posted
 from records.permissions import RECORDS_READ, RECORDS_VOID, RECORDS_WRITE
 from records.scope import visible_projects
 from webapp.dates import local_today
 from webapp.exceptions import Conflict, InvalidTransition, ValidationError
 from webapp.extensions import db
-from webapp.forms import choices, place_errors
+from webapp.forms import choices, place_errors, submit_form
 from webapp.i18n import _
 from webapp.pagination import paginate
 from webapp.permissions import permission_required
@@ -177,18 +177,13 @@ def step(action_id: int, step: str):
     if step == "analyse":
         form.responsible_department_id.choices = _department_choices()
         form.responsible_user_id.choices = _people_choices()
-    if not form.validate_on_submit():
-        return _detail(action, posted={step: form}, status=400)
-    try:
-        service.transition(action, step, {k: form[k].data for k in service.STEP_FIELDS[step]}, actor=current_user,
-                           version=form.version.data)
-    except (ValidationError, Conflict) as exc:
-        db.session.rollback()
-        if isinstance(exc, ValidationError):
-            place_errors(form, exc)
-        else:
-            flash(str(exc), "error")
-        return _detail(service.get_action(action_id), posted={step: form}, status=exc.status_code)
+    _done, page = submit_form(
+        form, lambda: service.transition(action, step, {k: form[k].data for k in service.STEP_FIELDS[step]},
+                                         actor=current_user, version=form.version.data),
+        lambda form, status: _detail(service.get_action(action_id), posted={step: form}, status=status),
+        flashed=Conflict)
+    if page is not None:
+        return page
     flash(_("Saved: %(step)s.", step=service.TRANSITION_LABELS[step]), "success")
     return redirect(url_for("actions.detail", action_id=action.id))
 
@@ -197,17 +192,7 @@ def step(action_id: int, step: str):
 @permission_required(RECORDS_VOID)
 def void(action_id: int):
     action = service.get_action(action_id)
-    form = VoidForm()
-    if not form.validate_on_submit():
-        return _detail(action, void_form=form, status=400)
-    try:
-        service.void_action(action, reason=form.reason.data, actor=current_user, version=form.version.data)
-    except (ValidationError, Conflict) as exc:
-        db.session.rollback()
-        if isinstance(exc, ValidationError):
-            place_errors(form, exc)
-        else:
-            flash(str(exc), "error")
-        return _detail(service.get_action(action_id), void_form=form, status=exc.status_code)
-    flash(_("Action %(number)s voided.", number=action.number), "success")
-    return redirect(url_for("actions.detail", action_id=action.id))
+    return void_posted(action, service.void_action,
+                       lambda form, status: _detail(service.get_action(action_id), void_form=form, status=status),
+                       done=_("Action %(number)s voided.", number=action.number),
+                       back=url_for("actions.detail", action_id=action.id), flashed=Conflict)

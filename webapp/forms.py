@@ -35,3 +35,30 @@ def place_errors(form, exc, aliases: dict | None = None) -> None:
         shown = shown or bool(texts)
     if not shown:
         flash(str(exc), "error")
+
+
+def submit_form(form, step, rerender, *, aliases: dict | None = None, flashed=()):
+    """Run ``step()`` for a posted ``form``: ``(its result, None)``, or ``(None, page)`` where
+    ``page = rerender(form, status)`` is the form's page again and nothing was saved.
+
+    An invalid form is a 400; a service's ``ValidationError`` rolls back and puts its messages
+    on the fields (:func:`place_errors`); the errors in ``flashed`` (e.g. ``Conflict``) roll back
+    and are flashed, with their own status. Other errors go to the app's error pages.
+    """
+    from flask import flash
+
+    from webapp.exceptions import ValidationError
+    from webapp.extensions import db
+
+    if not form.validate_on_submit():
+        return None, rerender(form, 400)
+    try:
+        return step(), None
+    except ValidationError as exc:
+        db.session.rollback()
+        place_errors(form, exc, aliases)
+        return None, rerender(form, exc.status_code)
+    except flashed as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return None, rerender(form, exc.status_code)

@@ -11,7 +11,7 @@ from wtforms import SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from records.export import csv_response, xlsx_response
-from records.forms import VoidForm
+from records.forms import VoidForm, void_posted
 from records.permissions import RECORDS_READ, RECORDS_VOID, RECORDS_WRITE
 from records.scope import visible_projects
 from satisfaction.caring import service
@@ -137,17 +137,10 @@ def detail(record_id: int):
 @permission_required(RECORDS_VOID)
 def void(record_id: int):
     record = service.get_service(record_id)
-    form = VoidForm()
-    if not form.validate_on_submit():
-        return render_template("satisfaction/caring/detail.html", record=record, void_form=form), 400
-    try:
-        service.void_service(record, reason=form.reason.data, actor=current_user)
-    except ValidationError as exc:
-        db.session.rollback()
-        place_errors(form, exc)
-        return render_template("satisfaction/caring/detail.html", record=record, void_form=form), 400
-    flash(_("The record was voided."), "success")
-    return redirect(url_for("caring.detail", record_id=record.id))
+    return void_posted(record, service.void_service,
+                       lambda form, status: (render_template("satisfaction/caring/detail.html", record=record,
+                                                             void_form=form), status),
+                       done=_("The record was voided."), back=url_for("caring.detail", record_id=record_id))
 
 
 def _year_arg() -> int:

@@ -25,7 +25,7 @@ from webapp.dates import local_today
 from webapp.db import utcnow
 from webapp.exceptions import Conflict, ValidationError
 from webapp.extensions import db
-from webapp.forms import choices, place_errors
+from webapp.forms import choices, place_errors, submit_form
 from webapp.i18n import _, _l
 from webapp.permissions import permission_required
 
@@ -262,25 +262,18 @@ def detail(entry_id: int):
 @bp.post("/<int:entry_id>/transition/<action>")
 @permission_required(RECORDS_WRITE)
 def transition(entry_id: int, action: str):
-    entry = service.get_entry(entry_id, current_user)
     form = TransitionForm()
     form.fill_choices()
-    if not form.validate_on_submit():
-        return _detail(entry, forms={"transition": form}, status=400, open_action=action)
-    data = {k: getattr(form, k).data for k in ("note", "cause", "action_taken", "feedback_given",
-                                               "handling_satisfaction", "follow_up_notes")}
-    try:
-        service.transition(entry, action, data, actor=current_user, expected_version=form.version.data or None)
-    except ValidationError as exc:
-        db.session.rollback()
-        entry = service.get_entry(entry_id, current_user)
-        place_errors(form, exc, FIELD_ALIASES)
-        return _detail(entry, forms={"transition": form}, status=400, open_action=action)
-    if action == "follow_up" and entry.status == "in_progress":
-        flash(_("Follow-up recorded. The person was dissatisfied, so the complaint is back in progress."), "warning")
-    else:
-        flash(_("%(action)s: done.", action=service.ACTION_LABELS[action]), "success")
-    return redirect(url_for(".detail", entry_id=entry.id))
+
+    def done(entry):
+        if action == "follow_up" and entry.status == "in_progress":
+            return _("Follow-up recorded. The person was dissatisfied, so the complaint is back in progress."), "warning"
+        return _("%(action)s: done.", action=service.ACTION_LABELS[action]), "success"
+
+    return _entry_step(entry_id, "transition", form, lambda e: service.transition(
+        e, action, {k: getattr(form, k).data for k in ("note", "cause", "action_taken", "feedback_given",
+                                                       "handling_satisfaction", "follow_up_notes")},
+        actor=current_user, expected_version=form.version.data or None), done, open_action=action)
 
 
 @bp.route("/<int:entry_id>/edit", methods=["GET", "POST"])
@@ -339,44 +332,35 @@ def _their_values(entry) -> list[tuple[str, str]]:
     ]
 
 
-def _entry_form_step(entry_id: int, key: str, form, step):
-    """Validate ``form`` and run ``step(entry)`` on a register entry → ``(entry, None)``; on bad
-    input ``(entry, page)``: the detail page with the messages at the form (400), nothing saved."""
+def _entry_step(entry_id: int, key: str, form, step, done, **detail):
+    """Validate ``form``, run ``step(entry)`` on a register entry and go back to its page with the
+    flash ``done(entry)`` (message, category); on bad input the detail page with the messages at
+    the form (400), nothing saved."""
     entry = service.get_entry(entry_id, current_user)
-    if not form.validate_on_submit():
-        return entry, _detail(entry, forms={key: form}, status=400)
-    try:
-        step(entry)
-    except ValidationError as exc:
-        db.session.rollback()
-        entry = service.get_entry(entry_id, current_user)
-        place_errors(form, exc, FIELD_ALIASES)
-        return entry, _detail(entry, forms={key: form}, status=400)
-    return entry, None
+    _done, page = submit_form(form, lambda: step(entry), lambda form, status: _detail(
+        service.get_entry(entry_id, current_user), forms={key: form}, status=status, **detail), aliases=FIELD_ALIASES)
+    if page is not None:
+        return page
+    flash(*done(entry))
+    return redirect(url_for(".detail", entry_id=entry.id))
 
 
 @bp.post("/<int:entry_id>/void")
 @permission_required(RECORDS_VOID)
 def void(entry_id: int):
     form = VoidForm()
-    entry, failed = _entry_form_step(entry_id, "void", form, lambda e: service.void_entry(
-        e, reason=form.reason.data, actor=current_user, version=form.version.data or None))
-    if failed is not None:
-        return failed
-    flash(_("Entry %(number)s voided.", number=entry.number), "success")
-    return redirect(url_for(".detail", entry_id=entry.id))
+    return _entry_step(entry_id, "void", form, lambda e: service.void_entry(
+        e, reason=form.reason.data, actor=current_user, version=form.version.data or None),
+        lambda e: (_("Entry %(number)s voided.", number=e.number), "success"))
 
 
 @bp.post("/<int:entry_id>/review")
 @permission_required(RECORDS_WRITE)
 def request_review(entry_id: int):
     form = ReviewForm()
-    entry, failed = _entry_form_step(entry_id, "review", form, lambda e: service.request_review(
-        e, form.procedure_code.data, actor=current_user))
-    if failed is not None:
-        return failed
-    flash(_("Review of %(code)s requested.", code=entry.review_procedure_code), "success")
-    return redirect(url_for(".detail", entry_id=entry.id))
+    return _entry_step(entry_id, "review", form, lambda e: service.request_review(
+        e, form.procedure_code.data, actor=current_user),
+        lambda e: (_("Review of %(code)s requested.", code=e.review_procedure_code), "success"))
 
 
 @bp.post("/<int:entry_id>/corrective-action")

@@ -20,7 +20,7 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from actions.service import STATUSES as ACTION_STATUSES
 from records.export import csv_response, xlsx_response
-from records.forms import VoidForm
+from records.forms import VoidForm, void_posted
 from records.permissions import RECORDS_READ, RECORDS_VOID, RECORDS_WRITE
 from records.scope import visible_projects
 from satisfaction.caring import service as caring_service
@@ -245,44 +245,33 @@ def print_view(meeting_id: int):
 @bp.post("/<int:meeting_id>/void")
 @permission_required(RECORDS_VOID)
 def void(meeting_id: int):
-    meeting = service.get_meeting(meeting_id)
-    form = VoidForm()
-    if not form.validate_on_submit():
-        return _detail(meeting, form, 400)
-    try:
-        service.void_meeting(meeting, reason=form.reason.data, actor=current_user, version=form.version.data)
-    except (ValidationError, Conflict, InvalidTransition) as exc:
-        db.session.rollback()
-        if isinstance(exc, ValidationError):
-            place_errors(form, exc)
-        else:
-            flash(str(exc), "error")
-        return _detail(service.get_meeting(meeting_id), form, exc.status_code)
-    flash(_("The meeting was voided."), "success")
-    return redirect(url_for("meetings.detail", meeting_id=meeting.id))
+    return void_posted(service.get_meeting(meeting_id), service.void_meeting,
+                       lambda form, status: _detail(service.get_meeting(meeting_id), form, status),
+                       done=_("The meeting was voided."), back=url_for("meetings.detail", meeting_id=meeting_id),
+                       flashed=(Conflict, InvalidTransition))
 
 
 @bp.post("/<int:meeting_id>/issues/<int:issue_id>/register")
 @permission_required(RECORDS_WRITE)
 def issue_register(meeting_id: int, issue_id: int):
-    meeting = service.get_meeting(meeting_id)
-    issue = service.get_issue(meeting, issue_id)
-    form = IssueEntryForm()
-    if not form.validate_on_submit():
-        return _detail(meeting, status=400)
-    entry = service.issue_to_entry(meeting, issue, request.form.get("kind", ""), actor=current_user)
-    flash(_("The issue is now in the register as %(number)s.", number=entry.number), "success")
-    return redirect(url_for("meetings.detail", meeting_id=meeting.id) + f"#issue-{issue.id}")
+    return _from_issue(meeting_id, issue_id, service.issue_to_entry,
+                       lambda entry: _("The issue is now in the register as %(number)s.", number=entry.number))
 
 
 @bp.post("/<int:meeting_id>/issues/<int:issue_id>/action")
 @permission_required(RECORDS_WRITE)
 def issue_action(meeting_id: int, issue_id: int):
+    return _from_issue(meeting_id, issue_id, service.issue_to_action,
+                       lambda action: _("Action %(number)s is open for this issue.", number=action.number))
+
+
+def _from_issue(meeting_id: int, issue_id: int, make, done):
+    """Make a register entry or an action of the kind posted from an issue (``make``), then show
+    the issue again with ``done(what was made)``."""
     meeting = service.get_meeting(meeting_id)
     issue = service.get_issue(meeting, issue_id)
-    form = IssueEntryForm()
-    if not form.validate_on_submit():
+    if not IssueEntryForm().validate_on_submit():
         return _detail(meeting, status=400)
-    action = service.issue_to_action(meeting, issue, request.form.get("kind", ""), actor=current_user)
-    flash(_("Action %(number)s is open for this issue.", number=action.number), "success")
+    made = make(meeting, issue, request.form.get("kind", ""), actor=current_user)
+    flash(done(made), "success")
     return redirect(url_for("meetings.detail", meeting_id=meeting.id) + f"#issue-{issue.id}")
