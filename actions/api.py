@@ -159,7 +159,7 @@ OPENAPI = ApiSection({
     },
     "/actions/{action_id}": {"get": {"summary": "One action", "tags": ["actions"], "parameters": _ID,
                                      "responses": {"200": {"description": "the action", **_ONE},
-                                                   **error_responses(401, 403, 404)}}},
+                                                   **error_responses(400, 401, 403, 404)}}},
     "/actions/{action_id}/transitions/{name}": {"post": {
         "summary": "Move an action along its life cycle", "tags": ["actions"],
         "description": "analyse (cause_analysis, planned_action, responsible_department or responsible_user, "
@@ -187,6 +187,14 @@ OPENAPI = ApiSection({
         "responsible_department": {"type": ["string", "null"]}, "responsible_user": {"type": ["string", "null"]},
         "due_on": {"type": ["string", "null"], "format": "date"}, "overdue": {"type": "boolean"},
         "voided": {"type": "boolean"}, "version": {"type": "integer"},
+        "created_at": {"type": "string", "format": "date-time"}, "updated_at": {"type": "string", "format": "date-time"},
+        # One action (not the list) also has these:
+        **{name: {"type": ["string", "null"]} for name in (
+            "description", "cause_analysis", "planned_action", "action_taken", "verification_result")},
+        "effective": {"type": ["boolean", "null"], "description": "the verification's finding"},
+        "verified_by": {"type": ["string", "null"], "description": "login"},
+        "verified_at": {"type": ["string", "null"], "format": "date-time"},
+        "closed_at": {"type": ["string", "null"], "format": "date-time"}, "void_reason": {"type": ["string", "null"]},
         "allowed_transitions": {"type": "array", "items": {"type": "string"}}}},
     "ActionCreate": {"type": "object", "required": ["kind", "title"], "properties": {
         "kind": {"type": "string", "enum": list(service.KINDS)}, "title": {"type": "string", "maxLength": 200},

@@ -31,7 +31,7 @@ OPENAPI = ApiSection({
                                             **error_responses(400, 401)}}},
     "/me": {"get": {"summary": "The authenticated user", "responses": {
         "200": {"description": "user", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Me"}}}},
-        **error_responses(401)}}},
+        **error_responses(400, 401)}}},
 }, {
     "Me": {"type": "object", "properties": {
         "login": {"type": "string"}, "display_name": {"type": "string"}, "roles": {"type": "array", "items": {"type": "string"}},

@@ -172,14 +172,14 @@ OPENAPI = ApiSection({
         "summary": "The version in force, with its text (`markdown` as stored, `html` rendered)",
         "tags": ["procedures"], "parameters": [_code],
         "responses": {**_ok("ProcedureText", "the version in force"), "304": {"description": "not modified"},
-                      **error_responses(401, 403, 404, 503)}}},
+                      **error_responses(400, 401, 403, 404, 503)}}},
     "/procedures/{code}/versions": {"get": {
         "summary": "Every version, newest first", "tags": ["procedures"], "parameters": [_code],
-        "responses": {**_ok("VersionList", "versions"), **error_responses(401, 403, 404)}}},
+        "responses": {**_ok("VersionList", "versions"), **error_responses(400, 401, 403, 404)}}},
     "/procedures/{code}/versions/{version}": {"get": {
         "summary": "One version with its text", "tags": ["procedures"], "parameters": [_code, _ref],
         "responses": {**_ok("ProcedureText", "the version"), "304": {"description": "not modified"},
-                      **error_responses(401, 403, 404, 503)}}},
+                      **error_responses(400, 401, 403, 404, 503)}}},
     "/procedures/{code}/compare": {"get": {
         "summary": "Redline between two versions (default: the version in force against the one before it)",
         "tags": ["procedures"],

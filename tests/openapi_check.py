@@ -4,7 +4,8 @@
 response to ``/api/v1/...`` is looked up in the document ``/api/v1/openapi.json`` serves —
 the operation for that path and method, then the response for that status (or ``default``) —
 and its JSON body is validated against the declared schema, ``#/components/schemas/...``
-references resolved. A status the operation does not declare, or a body its schema does not
+references resolved; a field the schema does not list fails too (unless the schema leaves its
+object open with ``additionalProperties``). A status the operation does not declare, or a body its schema does not
 allow, fails the test that made the request. Requests to paths or methods the document does
 not list (a 404 or 405 a test provokes on purpose) are not checked.
 """
@@ -75,12 +76,56 @@ def check_response(app: Flask, method: str, url_path: str, response) -> None:
     label = f"{method.upper()} {PREFIX}{template} → {response.status_code}"
     assert response.mimetype == "application/json", f"{label}: declared JSON, got {response.mimetype}"
     body = json.loads(response.get_data(as_text=True))
-    _doc, registry, _matchers = _document(app)
+    doc, registry, _matchers = _document(app)
     pointer = _pointer("paths", template, method.lower(), "responses", key, "content", "application/json", "schema")
     schema = {"$ref": f"{DOCUMENT_URI}#/{pointer}"}
     errors = sorted(Draft202012Validator(schema, registry=registry).iter_errors(body), key=lambda e: list(e.path))
     assert not errors, f"{label}: the body does not match the declared schema:\n" + "\n".join(
         f"  at {'/'.join(map(str, e.absolute_path)) or '(top)'}: {e.message[:300]}" for e in errors[:10])
+    extra = undeclared_fields(doc, declared["content"]["application/json"]["schema"], body)
+    assert not extra, f"{label}: fields the declared schema does not list: {', '.join(extra[:20])}"
+
+
+def _resolve(doc: dict, schema: dict) -> dict:
+    while "$ref" in schema:
+        node = doc
+        for part in schema["$ref"].removeprefix("#/").split("/"):
+            node = node[part.replace("~1", "/").replace("~0", "~")]
+        schema = node
+    return schema
+
+
+def _properties(doc: dict, schema: dict) -> dict | None:
+    """The properties an object schema declares (``allOf`` parts merged); None when it leaves
+    others open (``additionalProperties``, ``oneOf``/``anyOf``, no ``properties`` at all)."""
+    schema = _resolve(doc, schema)
+    if any(k in schema for k in ("additionalProperties", "patternProperties", "oneOf", "anyOf")):
+        return None
+    found = dict(schema.get("properties", {}))
+    for part in schema.get("allOf", ()):
+        more = _properties(doc, part)
+        if more is None:
+            return None
+        found.update(more)
+    return found if found or "allOf" in schema else None
+
+
+def undeclared_fields(doc: dict, schema: dict, body, where: str = "") -> list[str]:
+    """Where ``body`` has object fields its schema does not declare (JSON Schema allows them; a
+    hand-written schema that omits a field the code returns has drifted)."""
+    schema = _resolve(doc, schema)
+    if isinstance(body, list) and "items" in schema:
+        return [f for i, item in enumerate(body) for f in undeclared_fields(doc, schema["items"], item, f"{where}/{i}")]
+    if not isinstance(body, dict):
+        return []
+    declared = _properties(doc, schema)
+    if declared is None:
+        return []
+    found = [f"{where}/{name}" for name in body if name not in declared]
+    for name, value in body.items():
+        if name in declared:
+            found += undeclared_fields(doc, declared[name], value, f"{where}/{name}")
+    return found
 
 
 class CheckedClient(FlaskClient):

@@ -40,6 +40,8 @@ def test_answers_are_checked_against_the_declared_schema(app, logged_in):
     check_response(app, "GET", "/api/v1/me", _json(200, me))
     with pytest.raises(AssertionError, match=r"at login: 5 is not of type 'string'"):
         check_response(app, "GET", "/api/v1/me", _json(200, {**me, "login": 5}))
+    with pytest.raises(AssertionError, match="fields the declared schema does not list: /secret"):
+        check_response(app, "GET", "/api/v1/me", _json(200, {**me, "secret": "x"}))
     with pytest.raises(AssertionError, match="answered 418, which the OpenAPI document does not declare"):
         check_response(app, "GET", "/api/v1/me", _json(418, {"error": "teapot", "message": "no"}))
     with pytest.raises(AssertionError, match="message"):  # an error body without its message

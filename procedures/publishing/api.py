@@ -162,7 +162,7 @@ OPENAPI = ApiSection({
     "/acknowledgements": {
         "get": {"summary": "My reading list: procedures in force for my department I have not confirmed",
                 "responses": {"200": {"description": "to read", "content": {"application/json": {
-                    "schema": {"$ref": "#/components/schemas/ToRead"}}}}, **error_responses(401, 403)}},
+                    "schema": {"$ref": "#/components/schemas/ToRead"}}}}, **error_responses(400, 401, 403)}},
         "post": {"summary": "Confirm that I have read the current version of a procedure",
                  "description": "Idempotent. 409 when `version` is no longer (or not yet) the version in force.",
                  "requestBody": {"required": True, "content": {"application/json": {"schema": ACK_BODY}}},

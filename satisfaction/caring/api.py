@@ -105,7 +105,8 @@ OPENAPI = ApiSection({
     "/caring-services": {
         "get": {"summary": "Caring services (亲情服务) you may see, newest first", "tags": ["caring services"],
                 "parameters": LIST_PARAMS,
-                "responses": {"200": page_response("a page", _ITEM), **error_responses(400, 401, 403)}},
+                "responses": {"200": page_response("a page", _ITEM, page_numbers=True),
+                              **error_responses(400, 401, 403)}},
         "post": {"summary": "Record a caring service", "tags": ["caring services"],
                  "requestBody": {"required": True, "content": {"application/json": {"schema": {
                      "$ref": "#/components/schemas/CaringServiceCreate"}}}},
@@ -120,7 +121,9 @@ OPENAPI = ApiSection({
     "CaringService": {"type": "object", "properties": {
         "id": {"type": "integer"}, "served_on": {"type": "string", "format": "date"}, "project": {"type": "object"},
         "staff": {"type": "object"}, "household": {"type": "string"}, "service": {"type": "string"},
-        "minutes": {"type": "integer"}, "owner_comment": {"type": "string"}, "voided": {"type": "boolean"}}},
+        "minutes": {"type": "integer"}, "owner_comment": {"type": "string"},
+        "created_at": {"type": "string", "format": "date-time"}, "voided": {"type": "boolean"},
+        "void_reason": {"type": ["string", "null"]}}},
     "CaringServiceCreate": {"type": "object", "required": ["served_on", "household", "service", "minutes"],
                             "properties": {
         "project": {"type": "string", "description": "project code (or project_id)"},

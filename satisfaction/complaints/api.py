@@ -189,9 +189,20 @@ _ENTRY = {"type": "object", "properties": {
     "project": {"type": "object"}, "category": {"type": "string"}, "severity": {"type": "string"},
     "description": {"type": "string"}, "respond_due": {"type": ["string", "null"], "format": "date-time"},
     "resolve_due": {"type": ["string", "null"], "format": "date-time"},
+    "building": {"type": "string"}, "room": {"type": "string"},
+    "contact_name": {"type": "string"}, "contact_phone": {"type": "string"},
+    "handler_id": {"type": ["integer", "null"]}, "department_id": {"type": ["integer", "null"]},
+    **{name: {"type": ["string", "null"], "format": "date-time"} for name in (
+        "acknowledged_at", "resolved_at", "followed_up_at", "closed_at", "review_requested_at")},
+    **{name: {"type": ["string", "null"]} for name in ("cause", "action_taken", "feedback_given", "follow_up_notes")},
     "respond_overdue": {"type": "boolean"}, "resolve_overdue": {"type": "boolean"},
     "handling_satisfaction": {"type": ["string", "null"], "enum": [*HANDLING_SATISFACTION, None]},
+    "source": {"type": ["object", "null"], "description": "the record this entry came from (a meeting issue)",
+               "properties": {"type": {"type": "string"}, "id": {"type": ["integer", "null"]}}},
+    "review_procedure_code": {"type": ["string", "null"], "description": "procedure whose review was requested"},
+    "action_id": {"type": ["integer", "null"], "description": "the corrective action opened for it"},
     "reopen_count": {"type": "integer"}, "version": {"type": "integer"}, "voided": {"type": "boolean"},
+    "void_reason": {"type": ["string", "null"]},
     "allowed_actions": {"type": "array", "items": {"type": "string"}},
 }}
 #: PATCH: the fields that may change after entry (kind and project are fixed), and the version read.
@@ -221,7 +232,9 @@ OPENAPI = ApiSection({
                 "responses": {"200": {"description": "a page", "content": {"application/json": {"schema": {
                     "type": "object", "properties": {
                         "items": {"type": "array", "items": {"$ref": "#/components/schemas/Complaint"}},
-                        "next_cursor": {"type": ["string", "null"]}}}}}}, **error_responses(400, 401, 403)}},
+                        "next_cursor": {"type": ["string", "null"]},
+                        "next": {"type": "string", "description": "URL of the next page (only when there is one)"},
+                    }}}}}, **error_responses(400, 401, 403)}},
         "post": {"summary": "Enter a complaint, praise or suggestion", "tags": ["complaints"],
                  "requestBody": {"required": True, **_json("ComplaintInput")},
                  "responses": {"201": {"description": "created", **_json("Complaint")},
@@ -230,7 +243,8 @@ OPENAPI = ApiSection({
     "/complaints/{id}": {
         "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}],
         "get": {"summary": "One entry", "tags": ["complaints"],
-                "responses": {"200": {"description": "entry", **_json("Complaint")}, **error_responses(401, 404)}},
+                "responses": {"200": {"description": "entry", **_json("Complaint")},
+                              **error_responses(400, 401, 404)}},
         "patch": {"summary": "Change intake fields (send `version`; 409 when someone saved in between)",
                   "description": "Fields not sent keep their values; kind and project cannot change (void the "
                                  "entry and enter it again).",
@@ -265,7 +279,8 @@ OPENAPI = ApiSection({
     "Complaint": _ENTRY,
     "ComplaintTransition": _TRANSITION,
     "ComplaintSummary": {"type": "object", "properties": {
-        "month": {"type": "string"}, "categories": {"type": "array"}, "channels": {"type": "array"},
+        "month": {"type": "string"}, "generated_at": {"type": "string", "format": "date-time"},
+        "categories": {"type": "array"}, "channels": {"type": "array"},
         "rows": {"type": "array", "items": {"type": "object"}}, "totals": {"type": "object"},
         "definitions": {"type": "object"}}},
 })

@@ -77,7 +77,8 @@ OPENAPI = ApiSection({
     "/meetings": {
         "get": {"summary": "Owners'-committee meetings you may see, newest first", "tags": ["meetings"],
                 "parameters": LIST_PARAMS,
-                "responses": {"200": page_response("a page", _ITEM), **error_responses(400, 401, 403)}},
+                "responses": {"200": page_response("a page", _ITEM, page_numbers=True),
+                              **error_responses(400, 401, 403)}},
         "post": {"summary": "Record a meeting with its issues", "tags": ["meetings"],
                  "requestBody": {"required": True, "content": {"application/json": {"schema": {
                      "$ref": "#/components/schemas/MeetingCreate"}}}},
@@ -87,10 +88,10 @@ OPENAPI = ApiSection({
 }, {
     "Meeting": {"type": "object", "properties": {
         "id": {"type": "integer"}, "held_on": {"type": "string", "format": "date"}, "title": {"type": "string"},
-        "project": {"type": "object"}, "attendees": {"type": "array", "items": {"type": "string"}},
+        "location": {"type": "string"}, "project": {"type": "object"}, "attendees": {"type": "array", "items": {"type": "string"}},
         "staff": {"type": "array", "items": {"type": "string"}}, "topics": {"type": "string"},
         "minutes": {"type": "string", "description": "Markdown"}, "version": {"type": "integer"},
-        "voided": {"type": "boolean"}, "issues": {"type": "array", "items": {"type": "object", "properties": {
+        "voided": {"type": "boolean"}, "void_reason": {"type": ["string", "null"]}, "issues": {"type": "array", "items": {"type": "object", "properties": {
             "id": {"type": "integer"}, "description": {"type": "string"}, "category": {"type": "string"},
             "entry": {"type": ["object", "null"], "description": "the register entry it became"}}}}}},
     "MeetingCreate": {"type": "object", "required": ["held_on", "title"], "properties": {

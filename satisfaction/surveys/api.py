@@ -148,7 +148,8 @@ _RATES = {"type": "object", "properties": {
 _CAMPAIGN = {"type": "object", "properties": {
     "id": {"type": "integer"}, "project": {"type": "object"}, "year": {"type": "integer"},
     "period": {"type": "string"}, "label": {"type": "string"}, "status": {"type": "string", "enum": ["open", "closed"]},
-    "voided": {"type": "boolean"}, "households": {"type": "integer"}, "distributed": {"type": "integer"},
+    "voided": {"type": "boolean"}, "void_reason": {"type": ["string", "null"]},
+    "households": {"type": "integer"}, "distributed": {"type": "integer"},
     "distributed_on": {"type": ["string", "null"], "format": "date"},
     "categories": {"type": "array", "items": {"type": "object"}}, "version": {"type": "integer"},
     "rates": {"$ref": "#/components/schemas/SurveyRates"}, "satisfied_definition": {"type": "string"},
@@ -177,7 +178,8 @@ _RESPONSE = {"type": "object", "properties": {
     "id": {"type": "integer"}, "campaign_id": {"type": "integer"}, "room": {"type": "string"},
     "overall": {"type": "integer"}, "ratings": {"type": "object"}, "comments": {"type": "string"},
     "source": {"type": "string"}, "entered_at": {"type": "string", "format": "date-time"},
-    "voided": {"type": "boolean"}}}
+    "entered_by": {"type": ["string", "null"], "description": "login"},
+    "voided": {"type": "boolean"}, "void_reason": {"type": ["string", "null"]}}}
 
 
 def _json(ref: str) -> dict:
@@ -201,7 +203,7 @@ OPENAPI = ApiSection({
         "get": {"summary": "A campaign with its rates, per-category rates and corrective actions", "tags": ["surveys"],
                 "parameters": [{"name": "campaign_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
                 "responses": {"200": {"description": "campaign", "content": _json("SurveyCampaign")},
-                              **error_responses(401, 403, 404)}},
+                              **error_responses(400, 401, 403, 404)}},
     },
     "/survey-campaigns/{campaign_id}/responses": {
         "get": {"summary": "Returned forms of a campaign, newest first", "tags": ["surveys"],
@@ -209,7 +211,7 @@ OPENAPI = ApiSection({
                                 "schema": {"type": "integer"}}, *RESPONSES_PARAMS],
                 "responses": {"200": page_response("forms", {"$ref": "#/components/schemas/SurveyResponse"},
                                                    page_numbers=True),
-                              **error_responses(401, 403, 404)}},
+                              **error_responses(400, 401, 403, 404)}},
         "post": {"summary": "Enter one returned form (refused when returned would exceed distributed)",
                  "tags": ["surveys"],
                  "parameters": [{"name": "campaign_id", "in": "path", "required": True,
