@@ -4,6 +4,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from audit import service as audit
+from records.validation import REQUIRED
 from satisfaction.models import ServiceCategory
 from webapp.exceptions import Conflict, NotFound, ValidationError
 from webapp.extensions import db
@@ -43,6 +44,22 @@ def get_category(code_or_id) -> ServiceCategory:
         cat = db.session.execute(select(ServiceCategory).where(ServiceCategory.code == code_or_id)).scalar_one_or_none()
     if cat is None:
         raise NotFound(_l("Unknown service category."))
+    return cat
+
+
+def active_category(raw, errors: dict, key: str) -> ServiceCategory | None:
+    """The active category ``raw`` names (an id or a code, as sent), or None with the message
+    under ``key`` in ``errors`` (required, or unknown)."""
+    if raw is None or str(raw).strip() == "":
+        errors.setdefault(key, []).append(REQUIRED)
+        return None
+    try:
+        cat = get_category(int(raw) if str(raw).isdecimal() else str(raw).strip())
+    except NotFound:
+        cat = None
+    if cat is None or not cat.active:
+        errors.setdefault(key, []).append(_l("Unknown service category."))
+        return None
     return cat
 
 

@@ -66,14 +66,11 @@ def _created(result: PublishResult):
 @bp.post("/procedures")
 @permission_required(PROCEDURES_PUBLISH)
 def create():
-    data = json_body("NewProcedure")
-    values = _fields(data, "markdown", "summary", optional=("code", "approved_by"))
+    values = _fields(json_body("NewProcedure"), "markdown", "summary", optional=("code", "approved_by"))
     if values["code"] is not None:
         document.path_for(values["code"])
-    result = publishing.create(values["code"], values["markdown"], summary=values["summary"],
-                               author=current_user, approved_by=publishing.resolve_approver(
-                                   values["approved_by"], current_user))
-    return _created(result)
+    return _created(publishing.create(values["code"], values["markdown"], summary=values["summary"],
+                                      author=current_user, approved_by=_approver(values)))
 
 
 @bp.post("/procedures/<code>/versions")
@@ -82,22 +79,23 @@ def publish(code: str):
     document.path_for(code)
     data = json_body("NewVersion")
     values = _fields(data, "base", "markdown", "summary", optional=("approved_by",))
-    result = publishing.publish(code, values["markdown"], summary=values["summary"], base=values["base"],
-                                author=current_user,
-                                approved_by=publishing.resolve_approver(values["approved_by"], current_user),
-                                new_edition=bool(data.get("new_edition", False)))
-    return _created(result)
+    return _created(publishing.publish(code, values["markdown"], summary=values["summary"], base=values["base"],
+                                       author=current_user, approved_by=_approver(values),
+                                       new_edition=bool(data.get("new_edition", False))))
 
 
 @bp.post("/procedures/<code>/withdrawal")
 @permission_required(PROCEDURES_PUBLISH)
 def withdraw(code: str):
     document.path_for(code)
-    data = json_body("Withdrawal")
-    values = _fields(data, "base", "reason", optional=("approved_by",))
-    result = publishing.withdraw(code, reason=values["reason"], base=values["base"], user=current_user,
-                                 approved_by=publishing.resolve_approver(values["approved_by"], current_user))
-    return _created(result)
+    values = _fields(json_body("Withdrawal"), "base", "reason", optional=("approved_by",))
+    return _created(publishing.withdraw(code, reason=values["reason"], base=values["base"], user=current_user,
+                                        approved_by=_approver(values)))
+
+
+def _approver(values: dict):
+    """Who approved: the user named by ``approved_by``, or the author themself."""
+    return publishing.resolve_approver(values["approved_by"], current_user)
 
 
 @bp.get("/acknowledgements")

@@ -143,17 +143,18 @@ def void(record_id: int):
                        done=_("The record was voided."), back=url_for("caring.detail", record_id=record_id))
 
 
-def _year_arg() -> int:
+def _monthly_counts() -> tuple[int, int | None, dict]:
+    """The year and project asked for (this year and every project by default), and their counts."""
     year = request.args.get("year", type=int)
-    return year if year and 2000 <= year <= 2100 else local_today().year
+    year = year if year and 2000 <= year <= 2100 else local_today().year
+    project_id = request.args.get("project", type=int)
+    return year, project_id, service.monthly_counts(year, user=current_user, project_id=project_id)
 
 
 @bp.get("/monthly")
 @permission_required(RECORDS_READ)
 def monthly():
-    year = _year_arg()
-    project_id = request.args.get("project", type=int)
-    counts = service.monthly_counts(year, user=current_user, project_id=project_id)
+    year, project_id, counts = _monthly_counts()
     # "15 min" / "15 分钟" in every cell: translate once, not once per cell (thousands of cells).
     min_pre, _sep, min_post = _("%(n)s min", n="\x00").partition("\x00")
     return render_template("satisfaction/caring/monthly.html", counts=counts, year=year, project_id=project_id,
@@ -169,9 +170,7 @@ def _month_names(year: int) -> dict[int, str]:
 @bp.get("/monthly.xlsx")
 @permission_required(RECORDS_READ)
 def monthly_export():
-    year = _year_arg()
-    project_id = request.args.get("project", type=int)
-    counts = service.monthly_counts(year, user=current_user, project_id=project_id)
+    year, project_id, counts = _monthly_counts()
     headers = [_("Project / staff member")] + [_("%(m)d: count", m=m) for m in range(1, 13)] + [
         _("Count"), _("Minutes")]
 

@@ -231,21 +231,6 @@ def _choice(data: dict, key: str, allowed, errors: dict, message) -> str | None:
     return value
 
 
-def _category(data: dict, errors: dict) -> ServiceCategory | None:
-    raw = data.get("category_id", data.get("category"))
-    if raw is None or str(raw).strip() == "":
-        errors.setdefault("category", []).append(REQUIRED)
-        return None
-    try:
-        cat = category_service.get_category(int(raw) if str(raw).isdecimal() else str(raw).strip())
-    except NotFound:
-        cat = None
-    if cat is None or not cat.active:
-        errors.setdefault("category", []).append(_l("Unknown service category."))
-        return None
-    return cat
-
-
 def _optional_id(data: dict, key: str, model, errors: dict, message):
     raw = data.get(key)
     if raw in (None, "", 0, "0"):
@@ -296,7 +281,7 @@ def clean_entry(data: dict, *, kind: str | None, now: datetime) -> dict:
     for key in ("building", "room", "contact_name", "contact_phone"):
         values[key] = _text(data, key, errors)
     values["description"] = _text(data, "description", errors, required=True)
-    cat = _category(data, errors)
+    cat = category_service.active_category(data.get("category_id", data.get("category")), errors, "category")
     values["category_id"] = cat.id if cat else None
     if kind == "complaint":
         values["severity"] = _choice(data, "severity", SEVERITIES, errors, _l("Choose a severity."))

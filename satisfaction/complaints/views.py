@@ -407,10 +407,12 @@ def summary():
                            definitions=summary_service.DEFINITIONS, channels=CHANNELS)
 
 
-def _title(month: date, project) -> tuple[str, str]:
-    """Form title and subtitle, in Chinese: the summary handed in is a Chinese company form."""
+def _form_summary(month: date, projects, project):
+    """The summary as handed in (a Chinese company form: print view, XLSX), with the form's title
+    and where it covers."""
     where = project.name if project else "全部项目"
-    return f"投诉情况月汇总表（{where} {month.year}年{month.month}月）", where
+    return (summary_service.monthly_summary(month, projects=projects),
+            f"投诉情况月汇总表（{where} {month.year}年{month.month}月）", where)
 
 
 @bp.get("/summary/print")
@@ -418,9 +420,8 @@ def _title(month: date, project) -> tuple[str, str]:
 def summary_print():
     month, projects, project = _summary_request()
     with force_locale("zh_Hans"):
-        result = summary_service.monthly_summary(month, projects=projects)
+        result, title, where = _form_summary(month, projects, project)
         entries = summary_service.month_entries(month, project) if project else None
-        title, where = _title(month, project)
         return render_template("satisfaction/complaints/summary_print.html", s=result, project=project,
                                entries=entries, title=title, where=where, definitions=summary_service.DEFINITIONS,
                                channels=CHANNELS)
@@ -454,8 +455,7 @@ def summary_xlsx():
 
     month, projects, project = _summary_request()
     with force_locale("zh_Hans"):
-        result = summary_service.monthly_summary(month, projects=projects)
-        title, where = _title(month, project)
+        result, title, where = _form_summary(month, projects, project)
         headers, rows, totals = summary_table(result)
         generated = result.generated_at.astimezone(service.zone()).strftime("%Y-%m-%d %H:%M")
         wb = Workbook()

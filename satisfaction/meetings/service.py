@@ -47,20 +47,6 @@ def snapshot(meeting: Meeting) -> dict:
     return data
 
 
-def _category_id(raw, errors: dict, key: str):
-    if raw in (None, ""):
-        v.add_error(errors, key, v.REQUIRED)
-        return None
-    try:
-        cat = category_service.get_category(int(raw) if str(raw).isdecimal() else str(raw).strip())
-    except NotFound:
-        cat = None
-    if cat is None or not cat.active:
-        v.add_error(errors, key, _l("Unknown service category."))
-        return None
-    return cat.id
-
-
 def _staff_ids(raw, errors: dict, actor) -> list[int]:
     if raw in (None, ""):
         return []
@@ -101,8 +87,9 @@ def _issues(raw, errors: dict) -> list[dict]:
             v.add_error(errors, f"issues-{n}-description", v.REQUIRED)
         elif len(description) > 2000:
             v.add_error(errors, f"issues-{n}-description", _l("At most %(n)d characters.", n=2000))
+        cat = category_service.active_category(category, errors, f"issues-{n}-category")
         rows.append({"id": int(ident) if str(ident or "").isdecimal() else None, "description": description,
-                     "category_id": _category_id(category, errors, f"issues-{n}-category"), "row": n})
+                     "category_id": cat.id if cat else None, "row": n})
     if len(rows) > MAX_ISSUES:
         v.add_error(errors, "issues", _l("At most %(n)d issues per meeting.", n=MAX_ISSUES))
     return rows

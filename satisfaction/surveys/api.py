@@ -48,14 +48,8 @@ def campaign_json(campaign, rates, *, detail: bool = False, categories=None) -> 
         body["category_rates"] = [c.as_dict() for c in category_rates([campaign], [c.id for c in categories],
                                                                       rates.targets)]
         body["overall_ratings"] = {str(k): v for k, v in rating_histogram([campaign]).items()}
-        try:
-            from actions.service import actions_for
-        except ImportError:
-            actions = []
-        else:
-            actions = [{"id": a.id, "number": a.number, "status": a.status}
-                       for a in actions_for("survey_campaign", campaign.id)]
-        body["corrective_actions"] = actions
+        body["corrective_actions"] = [{"id": a.id, "number": a.number, "status": a.status}
+                                      for a in service.corrective_actions(campaign)]
     return body
 
 

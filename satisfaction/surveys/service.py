@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import contains_eager
 from sqlalchemy.orm.exc import StaleDataError
 
+from actions.service import actions_for
 from audit import service as audit
 from records import validation as v
 from records.scope import check_project
@@ -362,17 +363,8 @@ def close_campaign(campaign: SurveyCampaign, *, actor, version=None):
 
     Returns ``(campaign, action or None)``; the action is the one opened now.
     """
-    if campaign.voided:
-        raise InvalidTransition(_l("This survey has been voided."))
-    if campaign.status != "open":
-        raise InvalidTransition(_l("This survey is already closed."))
-    check_version(campaign, version)
-    before = audit.snapshot(campaign, CAMPAIGN_FIELDS)
-    campaign.status = "closed"
-    campaign.closed_at = campaign.updated_at = utcnow()
-    _flush_or_conflict()
-    audit.record("survey_campaign.closed", campaign, before=before,
-                 after=audit.snapshot(campaign, CAMPAIGN_FIELDS), actor=actor)
+    _set_status(campaign, "closed", actor=actor, version=version, already=_l("This survey is already closed."),
+                audit_as="survey_campaign.closed")
     action = _corrective_action_if_below_target(campaign, actor)
     db.session.commit()
     return campaign, action
@@ -408,20 +400,30 @@ def _action_text(campaign, rates) -> tuple[str, str]:
 
 def reopen_campaign(campaign: SurveyCampaign, *, actor, version=None) -> SurveyCampaign:
     """Reopen a closed campaign to enter late forms (its corrective action, if any, stays)."""
-    if campaign.voided:
-        raise InvalidTransition(_l("This survey has been voided."))
-    if campaign.status != "closed":
-        raise InvalidTransition(_l("This survey is open already."))
-    check_version(campaign, version)
-    before = audit.snapshot(campaign, CAMPAIGN_FIELDS)
-    campaign.status = "open"
-    campaign.closed_at = None
-    campaign.updated_at = utcnow()
-    _flush_or_conflict()
-    audit.record("survey_campaign.reopened", campaign, before=before,
-                 after=audit.snapshot(campaign, CAMPAIGN_FIELDS), actor=actor)
+    _set_status(campaign, "open", actor=actor, version=version, already=_l("This survey is open already."),
+                audit_as="survey_campaign.reopened")
     db.session.commit()
     return campaign
+
+
+def _set_status(campaign: SurveyCampaign, status: str, *, actor, version, already, audit_as: str) -> None:
+    """Move a live campaign to ``status`` (open or closed): checked, written and audited, not committed."""
+    if campaign.voided:
+        raise InvalidTransition(_l("This survey has been voided."))
+    if campaign.status == status:
+        raise InvalidTransition(already)
+    check_version(campaign, version)
+    before = audit.snapshot(campaign, CAMPAIGN_FIELDS)
+    campaign.status = status
+    campaign.updated_at = utcnow()
+    campaign.closed_at = campaign.updated_at if status == "closed" else None
+    _flush_or_conflict()
+    audit.record(audit_as, campaign, before=before, after=audit.snapshot(campaign, CAMPAIGN_FIELDS), actor=actor)
+
+
+def corrective_actions(campaign: SurveyCampaign) -> list:
+    """The corrective actions opened for the campaign (when it closed below target)."""
+    return actions_for("survey_campaign", campaign.id)
 
 
 VOID_CAMPAIGN = VoidRules(audit_as="survey_campaign.voided", already=_l("This survey has already been voided."),

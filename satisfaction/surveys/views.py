@@ -198,14 +198,6 @@ def edit(campaign_id: int):
                            has_forms=service.has_responses(campaign.id)), status
 
 
-def _actions_for(campaign):
-    try:
-        from actions.service import actions_for
-    except ImportError:
-        return []
-    return actions_for("survey_campaign", campaign.id)
-
-
 @bp.get("/<int:campaign_id>")
 @permission_required(RECORDS_READ)
 def detail(campaign_id: int):
@@ -216,7 +208,7 @@ def detail(campaign_id: int):
         "satisfaction/surveys/detail.html", campaign=campaign, rates=rates, targets=targets,
         categories=category_rates([campaign], [int(i) for i in campaign.category_ids or []], targets),
         histogram=rating_histogram([campaign]), labels=service.RATING_LABELS,
-        definition=satisfied_definition(targets.satisfied_min_rating), actions=_actions_for(campaign),
+        definition=satisfied_definition(targets.satisfied_min_rating), actions=service.corrective_actions(campaign),
         version_form=VersionForm(version=campaign.version), void_form=VoidForm(version=campaign.version))
 
 
