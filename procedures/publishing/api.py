@@ -131,6 +131,8 @@ _PUBLISHED = {"201": {"description": "published", "content": {"application/json"
 _CONFLICT = {"409": {"description": "the procedure changed since `base` (details: `theirs` and `yours`), "
                                     "or the code already exists", "content": {"application/json": {
                                         "schema": {"$ref": "#/components/schemas/PublishConflict"}}}}}
+#: The document store is locked by another writer or damaged: try again later (the message says which).
+_STORE_DOWN = {"503": {**error_responses(503)["503"], "description": "the document store cannot be written now"}}
 _CODE = [{"name": "code", "in": "path", "required": True, "schema": {"type": "string", "example": "QP-CS-001"}}]
 
 OPENAPI = ApiSection({
@@ -140,7 +142,7 @@ OPENAPI = ApiSection({
                        "Needs the procedures.publish permission.",
         "requestBody": {"required": True, "content": {"application/json": {
             "schema": {"$ref": "#/components/schemas/NewProcedure"}}}},
-        "responses": {**_PUBLISHED, **error_responses(400, 401, 403), **_CONFLICT}}},
+        "responses": {**_PUBLISHED, **error_responses(400, 401, 403), **_CONFLICT, **_STORE_DOWN}}},
     "/procedures/{code}/versions": {"post": {
         "summary": "Publish a new version",
         "description": "`base` is the `revision` you read the procedure from. If someone published in between, "
@@ -149,14 +151,14 @@ OPENAPI = ApiSection({
         "parameters": _CODE,
         "requestBody": {"required": True, "content": {"application/json": {
             "schema": {"$ref": "#/components/schemas/NewVersion"}}}},
-        "responses": {**_PUBLISHED, **error_responses(400, 401, 403, 404), **_CONFLICT}}},
+        "responses": {**_PUBLISHED, **error_responses(400, 401, 403, 404), **_CONFLICT, **_STORE_DOWN}}},
     "/procedures/{code}/withdrawal": {"post": {
         "summary": "Withdraw a procedure",
         "description": "Records a new revision with status `withdrawn` (effective today) and a `Withdrawn:` trailer.",
         "parameters": _CODE,
         "requestBody": {"required": True, "content": {"application/json": {
             "schema": {"$ref": "#/components/schemas/Withdrawal"}}}},
-        "responses": {**_PUBLISHED, **error_responses(400, 401, 403, 404), **_CONFLICT}}},
+        "responses": {**_PUBLISHED, **error_responses(400, 401, 403, 404), **_CONFLICT, **_STORE_DOWN}}},
     "/acknowledgements": {
         "get": {"summary": "My reading list: procedures in force for my department I have not confirmed",
                 "responses": {"200": {"description": "to read", "content": {"application/json": {
