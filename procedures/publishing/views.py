@@ -135,34 +135,50 @@ def _after_publish_url(code: str) -> str:
     return url_for("procedures.read", code=code)
 
 
+def _submit(form, step, conflict, done, page):
+    """``step()`` (create, publish, withdraw) for the posted ``form``: then the procedure, with
+    ``done(result)`` flashed; or the form again, ``page(status)``, with the service's messages
+    (400), or what ``conflict(exc)`` answers when someone changed the procedure meanwhile."""
+    if not form.validate():
+        return page(400)
+    try:
+        result = step()
+    except ValidationError as exc:
+        db.session.rollback()
+        place_errors(form, _on_the_text(exc))
+        return page(400)
+    except Conflict as exc:
+        db.session.rollback()
+        return conflict(exc)
+    flash(done(result), "success")
+    return redirect(_after_publish_url(result.code))
+
+
+def _published(result) -> str:
+    return _("%(code)s %(version)s published.", code=result.code, version=result.version)
+
+
 @bp.route("/new", methods=["GET", "POST"])
 @permission_required(PROCEDURES_PUBLISH)
 def new():
     form = EditorForm()
     form.fill_approvers()
     del form.new_edition, form.base
-    status = 200
+
+    def page(status):
+        return render_template("procedures/edit.html", form=form, state=None, code=None,
+                               action_url=url_for("publishing.new"), **_editor_context(form, None)), status
+
+    def conflict(exc):
+        form.markdown.errors = list(form.markdown.errors or []) + [str(exc)]
+        return page(409)
+
     if not form.is_submitted():
         form.markdown.data = publishing.new_document_template(owner=current_user.login)
-    elif form.validate():
-        try:
-            result = publishing.create(None, _submitted_text(form), summary=form.summary.data,
-                                       author=current_user, approved_by=_approver())
-        except ValidationError as exc:
-            db.session.rollback()
-            place_errors(form, _on_the_text(exc))
-            status = 400
-        except Conflict as exc:
-            db.session.rollback()
-            form.markdown.errors = list(form.markdown.errors or []) + [str(exc)]
-            status = 409
-        else:
-            flash(_("%(code)s %(version)s published.", code=result.code, version=result.version), "success")
-            return redirect(_after_publish_url(result.code))
-    else:
-        status = 400
-    return render_template("procedures/edit.html", form=form, state=None, code=None,
-                           action_url=url_for("publishing.new"), **_editor_context(form, None)), status
+        return page(200)
+    return _submit(form, lambda: publishing.create(None, _submitted_text(form), summary=form.summary.data,
+                                                   author=current_user, approved_by=_approver()),
+                   conflict, _published, page)
 
 
 @bp.route("/<code>/edit", methods=["GET", "POST"])
@@ -172,31 +188,23 @@ def edit(code: str):
     state = publishing.editor_state(code)
     form = EditorForm()
     form.fill_approvers()
-    status = 200
+
+    def page(status):
+        return render_template("procedures/edit.html", form=form, state=state, code=code,
+                               action_url=url_for("publishing.edit", code=code), **_editor_context(form, code)), status
+
+    def conflict(exc):
+        if "theirs" not in exc.details:
+            raise exc
+        return _conflict_page(form, code, exc, url_for("publishing.edit", code=code))
+
     if not form.is_submitted():
         form.markdown.data = state.markdown
         form.base.data = state.base
-    elif form.validate():
-        try:
-            result = publishing.publish(code, _submitted_text(form), summary=form.summary.data, base=form.base.data,
-                                        author=current_user, approved_by=_approver(),
-                                        new_edition=form.new_edition.data)
-        except ValidationError as exc:
-            db.session.rollback()
-            place_errors(form, _on_the_text(exc))
-            status = 400
-        except Conflict as exc:
-            db.session.rollback()
-            if "theirs" not in exc.details:
-                raise
-            return _conflict_page(form, code, exc, url_for("publishing.edit", code=code))
-        else:
-            flash(_("%(code)s %(version)s published.", code=code, version=result.version), "success")
-            return redirect(_after_publish_url(code))
-    else:
-        status = 400
-    return render_template("procedures/edit.html", form=form, state=state, code=code,
-                           action_url=url_for("publishing.edit", code=code), **_editor_context(form, code)), status
+        return page(200)
+    return _submit(form, lambda: publishing.publish(
+        code, _submitted_text(form), summary=form.summary.data, base=form.base.data, author=current_user,
+        approved_by=_approver(), new_edition=form.new_edition.data), conflict, _published, page)
 
 
 @bp.route("/<code>/withdraw", methods=["GET", "POST"])
@@ -206,33 +214,27 @@ def withdraw(code: str):
     state = publishing.editor_state(code)
     form = WithdrawForm()
     form.fill_approvers()
-    status = 200
+
+    def page(status, state=state):
+        return render_template("procedures/withdraw.html", form=form, state=state, code=code), status
+
+    def conflict(exc):
+        # Someone published meanwhile: show the new head and let the user decide again.
+        state = publishing.editor_state(code)
+        form.base.data = state.base
+        theirs = exc.details.get("theirs") or {}
+        flash(_("%(code)s changed to %(version)s while you were on this page (by %(author)s). "
+                "Check the new version before withdrawing it.", code=code,
+                version=theirs.get("version", "?"), author=theirs.get("author", "?")), "warning")
+        return page(409, state)
+
     if not form.is_submitted():
         form.base.data = state.base
-    elif form.validate():
-        try:
-            result = publishing.withdraw(code, reason=form.reason.data, base=form.base.data, user=current_user,
-                                         approved_by=_approver())
-        except ValidationError as exc:
-            db.session.rollback()
-            place_errors(form, _on_the_text(exc))
-            status = 400
-        except Conflict as exc:
-            # Someone published meanwhile: show the new head and let the user decide again.
-            db.session.rollback()
-            state = publishing.editor_state(code)
-            form.base.data = state.base
-            theirs = exc.details.get("theirs") or {}
-            flash(_("%(code)s changed to %(version)s while you were on this page (by %(author)s). "
-                    "Check the new version before withdrawing it.", code=code,
-                    version=theirs.get("version", "?"), author=theirs.get("author", "?")), "warning")
-            status = 409
-        else:
-            flash(_("%(code)s is withdrawn (%(version)s).", code=code, version=result.version), "success")
-            return redirect(_after_publish_url(code))
-    else:
-        status = 400
-    return render_template("procedures/withdraw.html", form=form, state=state, code=code), status
+        return page(200)
+    return _submit(form, lambda: publishing.withdraw(code, reason=form.reason.data, base=form.base.data,
+                                                     user=current_user, approved_by=_approver()),
+                   conflict, lambda result: _("%(code)s is withdrawn (%(version)s).", code=code,
+                                              version=result.version), page)
 
 
 @bp.post("/preview")

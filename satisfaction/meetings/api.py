@@ -3,15 +3,19 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
 from flask_login import current_user
-from sqlalchemy import select
 
-from accounts.models import User
-from api.helpers import PROJECT_PARAMS, check_args, json_body, project_filter_arg, with_project_id
+from api.helpers import (
+    PROJECT_PARAMS,
+    check_args,
+    json_body,
+    project_filter_arg,
+    user_ids_for,
+    with_project_id,
+)
 from api.openapi import PAGE_PARAMS, ApiSection, error_responses, page_response, query_param
 from records.permissions import RECORDS_READ, RECORDS_WRITE
 from satisfaction.meetings import service
 from webapp.exceptions import ValidationError
-from webapp.extensions import db
 from webapp.i18n import _l
 from webapp.pagination import paginate
 from webapp.permissions import permission_required
@@ -59,15 +63,8 @@ def list_meetings():
 @permission_required(RECORDS_WRITE)
 def create_meeting():
     data = dict(with_project_id(json_body("MeetingCreate")))
-    staff = data.get("staff")
-    if staff and "staff_ids" not in data:
-        if not isinstance(staff, list):
-            raise ValidationError(_l("Unknown staff member."), errors={"staff": [_l("Unknown staff member.")]})
-        logins = [str(s) for s in staff]
-        found = dict(db.session.execute(select(User.login, User.id).where(User.login.in_(logins))).all())
-        if len(found) != len(set(logins)):
-            raise ValidationError(_l("Unknown staff member."), errors={"staff": [_l("Unknown staff member.")]})
-        data["staff_ids"] = list(found.values())
+    if data.get("staff") and "staff_ids" not in data:
+        data["staff_ids"] = user_ids_for(data["staff"])
     meeting = service.save_meeting(None, data, actor=current_user)
     return jsonify(meeting_json(meeting)), 201
 
