@@ -15,7 +15,7 @@ from __future__ import annotations
 from flask import request
 from sqlalchemy import select
 
-from accounts.models import Project, User
+from accounts.models import Project
 from api.openapi import COMMON_QUERY, property_names, query_names, query_param
 from webapp.exceptions import ValidationError
 from webapp.extensions import db
@@ -144,16 +144,3 @@ def with_project_id(data: dict) -> dict:
         message = _l("project and project_id name different projects; send one of them.")
         raise ValidationError(message, errors={"project": [message]})
     return {**data, "project_id": pid}
-
-
-def user_ids_for(logins, key: str = "staff") -> list[int]:
-    """The ids of the users a request body names by login (a list), in its order; a login
-    that is unknown, or not a list, is a 400 at ``key``."""
-    message = _l("Unknown staff member.")
-    if not isinstance(logins, list):
-        raise ValidationError(message, errors={key: [message]})
-    names = list(dict.fromkeys(str(s) for s in logins))
-    found = dict(db.session.execute(select(User.login, User.id).where(User.login.in_(names))).all())
-    if len(found) != len(names):
-        raise ValidationError(message, errors={key: [message]})
-    return [found[n] for n in names]

@@ -13,6 +13,9 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from sqlalchemy import select
+
+from accounts.models import User
 from webapp.dates import date_bounds, local_today, out_of_range_message
 from webapp.exceptions import ValidationError
 from webapp.extensions import db
@@ -21,7 +24,7 @@ from webapp.i18n import _l
 REQUIRED = _l("This field is required.")
 
 __all__ = ["REQUIRED", "add_error", "check_day", "day", "integer", "raise_errors", "reference",
-           "text"]
+           "text", "user_ids"]
 
 
 def add_error(errors: dict, key: str, message) -> None:
@@ -112,6 +115,19 @@ def reference(model, data: dict, key: str, errors: dict, message, *, required: b
         add_error(errors, key, message)
         return None
     return obj.id
+
+
+def user_ids(logins, key: str = "staff") -> list[int]:
+    """The ids of the users named by login (the API names people so), in the order given; a
+    login that is unknown, or not a list, is a ValidationError at ``key``."""
+    message = _l("Unknown staff member.")
+    if not isinstance(logins, list):
+        raise ValidationError(message, errors={key: [message]})
+    names = list(dict.fromkeys(str(s) for s in logins))
+    found = dict(db.session.execute(select(User.login, User.id).where(User.login.in_(names))).all())
+    if len(found) != len(names):
+        raise ValidationError(message, errors={key: [message]})
+    return [found[n] for n in names]
 
 
 def raise_errors(errors: dict) -> None:

@@ -6,16 +6,10 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from accounts.models import User
-from api.helpers import (
-    PROJECT_PARAMS,
-    check_args,
-    json_body,
-    project_filter_arg,
-    user_ids_for,
-    with_project_id,
-)
+from api.helpers import PROJECT_PARAMS, check_args, json_body, project_filter_arg, with_project_id
 from api.openapi import PAGE_PARAMS, ApiSection, error_responses, page_response, query_param
 from records.permissions import RECORDS_READ, RECORDS_WRITE
+from records.validation import user_ids
 from satisfaction.caring import service
 from webapp.dates import local_today
 from webapp.exceptions import ValidationError
@@ -99,7 +93,7 @@ def monthly():
 def create_service():
     data = dict(with_project_id(json_body("CaringServiceCreate")))
     if data.get("staff") and not data.get("staff_id"):
-        data["staff_id"] = user_ids_for([data["staff"]])[0]
+        data["staff_id"] = user_ids([data["staff"]])[0]
     record = service.create_service(data, actor=current_user)
     return jsonify(service_json(record)), 201
 

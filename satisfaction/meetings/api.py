@@ -4,16 +4,10 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request
 from flask_login import current_user
 
-from api.helpers import (
-    PROJECT_PARAMS,
-    check_args,
-    json_body,
-    project_filter_arg,
-    user_ids_for,
-    with_project_id,
-)
+from api.helpers import PROJECT_PARAMS, check_args, json_body, project_filter_arg, with_project_id
 from api.openapi import PAGE_PARAMS, ApiSection, error_responses, page_response, query_param
 from records.permissions import RECORDS_READ, RECORDS_WRITE
+from records.validation import user_ids
 from satisfaction.meetings import service
 from webapp.exceptions import ValidationError
 from webapp.i18n import _l
@@ -64,7 +58,7 @@ def list_meetings():
 def create_meeting():
     data = dict(with_project_id(json_body("MeetingCreate")))
     if data.get("staff") and "staff_ids" not in data:
-        data["staff_ids"] = user_ids_for(data["staff"])
+        data["staff_ids"] = user_ids(data["staff"])
     meeting = service.save_meeting(None, data, actor=current_user)
     return jsonify(meeting_json(meeting)), 201
 
