@@ -9,9 +9,9 @@ from accounts import services
 from accounts.forms import DepartmentForm, ProjectForm, RoleForm, UserForm
 from accounts.models import Department, Project, Role, User
 from accounts.permissions import USERS_MANAGE, permission_labels
-from webapp.exceptions import Conflict, NotFound, ValidationError
+from webapp.exceptions import Conflict, NotFound
 from webapp.extensions import db
-from webapp.forms import choices, place_errors
+from webapp.forms import choices, submit_form
 from webapp.i18n import _, _l
 from webapp.permissions import permission_required
 
@@ -67,29 +67,25 @@ def user_edit(user_id: int | None = None):
         form.locale.data = user.locale or ""
     if user is not None:
         form.login.render_kw = {"readonly": True}
-    status = 200
-    if form.validate_on_submit():
+
+    def save():
         data = services.UserData(
             login=user.login if user else form.login.data, display_name=form.display_name.data,
             email=form.email.data or "", password=form.password.data or None, active=form.active.data,
             locale=form.locale.data or None, participant_category=form.participant_category.data or None,
             department_code=form.department.data or None, role_codes=tuple(form.roles.data),
             project_codes=tuple(form.projects.data))
-        try:
-            if user is None:
-                user = services.create_user(data)
-            else:
-                services.update_user(user, data)
-        except ValidationError as exc:
-            db.session.rollback()
-            place_errors(form, exc)
-            status = 400
-        else:
-            flash(_("User %(login)s saved.", login=user.login), "success")
-            return redirect(url_for("admin.users"))
-    elif form.is_submitted():
-        status = 400
-    return render_template("admin/user_form.html", form=form, user=user), status
+        if user is None:
+            return services.create_user(data)
+        services.update_user(user, data)
+        return user
+
+    saved, page = submit_form(form, save, lambda form, status: (
+        render_template("admin/user_form.html", form=form, user=user), status))
+    if page is not None:
+        return page
+    flash(_("User %(login)s saved.", login=saved.login), "success")
+    return redirect(url_for("admin.users"))
 
 
 @bp.get("/<any(departments, projects, roles):kind>")

@@ -14,9 +14,9 @@ from records.forms import VoidForm, void_posted
 from records.permissions import RECORDS_READ, RECORDS_VOID, RECORDS_WRITE
 from records.scope import visible_projects
 from webapp.dates import local_today
-from webapp.exceptions import Conflict, InvalidTransition, ValidationError
+from webapp.exceptions import Conflict, InvalidTransition
 from webapp.extensions import db
-from webapp.forms import choices, place_errors, submit_form
+from webapp.forms import choices, submit_form
 from webapp.i18n import _
 from webapp.pagination import paginate
 from webapp.permissions import permission_required
@@ -116,22 +116,14 @@ def new():
     form.responsible_user_id.choices = _people_choices()
     if not form.is_submitted():
         form.kind.data = request.args.get("kind") if request.args.get("kind") in service.KINDS else "preventive"
-    status = 200
-    if form.validate_on_submit():
-        try:
-            action = service.create_manual({k: form[k].data for k in (
-                "kind", "project_id", "title", "description", "responsible_department_id", "responsible_user_id",
-                "due_on")}, actor=current_user)
-        except ValidationError as exc:
-            db.session.rollback()
-            place_errors(form, exc)
-            status = 400
-        else:
-            flash(_("Action %(number)s opened.", number=action.number), "success")
-            return redirect(url_for("actions.detail", action_id=action.id))
-    elif form.is_submitted():
-        status = 400
-    return render_template("actions/form.html", form=form, today=local_today().isoformat()), status
+    action, page = submit_form(form, lambda: service.create_manual({k: form[k].data for k in (
+        "kind", "project_id", "title", "description", "responsible_department_id", "responsible_user_id",
+        "due_on")}, actor=current_user), lambda form, status: (
+            render_template("actions/form.html", form=form, today=local_today().isoformat()), status))
+    if page is not None:
+        return page
+    flash(_("Action %(number)s opened.", number=action.number), "success")
+    return redirect(url_for("actions.detail", action_id=action.id))
 
 
 def _step_forms(action, posted: dict | None = None) -> dict:

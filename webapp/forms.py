@@ -41,7 +41,7 @@ def submit_form(form, step, rerender, *, aliases: dict | None = None, flashed=()
     """Run ``step()`` for a posted ``form``: ``(its result, None)``, or ``(None, page)`` where
     ``page = rerender(form, status)`` is the form's page again and nothing was saved.
 
-    An invalid form is a 400; a service's ``ValidationError`` rolls back and puts its messages
+    Not posted (a GET) is the empty page, 200; an invalid form is a 400; a service's ``ValidationError`` rolls back and puts its messages
     on the fields (:func:`place_errors`); the errors in ``flashed`` (e.g. ``Conflict``) roll back
     and are flashed, with their own status. Other errors go to the app's error pages.
     """
@@ -50,7 +50,9 @@ def submit_form(form, step, rerender, *, aliases: dict | None = None, flashed=()
     from webapp.exceptions import ValidationError
     from webapp.extensions import db
 
-    if not form.validate_on_submit():
+    if not form.is_submitted():
+        return None, rerender(form, 200)
+    if not form.validate():
         return None, rerender(form, 400)
     try:
         return step(), None

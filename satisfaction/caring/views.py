@@ -17,9 +17,8 @@ from records.scope import visible_projects
 from satisfaction.caring import service
 from satisfaction.caring.service import MAX_MINUTES
 from webapp.dates import local_today
-from webapp.exceptions import ValidationError
 from webapp.extensions import db
-from webapp.forms import choices, place_errors
+from webapp.forms import choices, submit_form
 from webapp.i18n import _, _l
 from webapp.pagination import paginate
 from webapp.permissions import permission_required
@@ -105,21 +104,17 @@ def new():
             str(form.project_id.choices[1].value) if len(form.project_id.choices) == 2 else "")
         form.served_on.data = request.args.get("date") or local_today().isoformat()
         form.staff_id.data = request.args.get("staff") or str(current_user.id)
-    status = 200
-    if form.validate_on_submit():
-        try:
-            record = service.create_service({name: form[name].data for name in FIELDS}, actor=current_user)
-        except ValidationError as exc:
-            db.session.rollback()
-            place_errors(form, exc)
-            status = 400
-        else:
-            flash(_("Caring service saved: %(household)s, %(service)s.", household=record.household,
-                    service=record.service), "success")
-            return redirect(url_for("caring.new", project=record.project_id, date=record.served_on.isoformat(),
-                                    staff=record.staff_id))
-    elif form.is_submitted():
-        status = 400
+    record, page = submit_form(form, lambda: service.create_service({name: form[name].data for name in FIELDS},
+                                                                    actor=current_user), _form_page)
+    if page is not None:
+        return page
+    flash(_("Caring service saved: %(household)s, %(service)s.", household=record.household,
+            service=record.service), "success")
+    return redirect(url_for("caring.new", project=record.project_id, date=record.served_on.isoformat(),
+                            staff=record.staff_id))
+
+
+def _form_page(form, status):
     today = local_today()
     month_counts = service.monthly_counts(today.year, user=current_user)
     return render_template("satisfaction/caring/form.html", form=form, suggestions=service.COMMON_SERVICES,

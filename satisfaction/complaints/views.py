@@ -218,23 +218,16 @@ def new():
             form.kind.data = request.args["kind"]
         if request.args.get("project"):
             form.project_id.data = request.args["project"]
-    status = 200
-    if form.validate_on_submit():
-        data = form.data_for_service() | {"kind": form.kind.data, "project_id": form.project_id.data}
-        try:
-            entry = service.create_entry(data, actor=current_user)
-        except ValidationError as exc:
-            db.session.rollback()
-            place_errors(form, exc, FIELD_ALIASES)
-            status = 400
-        else:
-            flash(_("Entry %(number)s saved.", number=entry.number), "success")
-            if request.form.get("another"):
-                return redirect(url_for(".new", kind=entry.kind, project=entry.project_id))
-            return redirect(url_for(".detail", entry_id=entry.id))
-    elif form.is_submitted():
-        status = 400
-    return render_template("satisfaction/complaints/form.html", form=form, entry=None), status
+    entry, page = submit_form(form, lambda: service.create_entry(
+        form.data_for_service() | {"kind": form.kind.data, "project_id": form.project_id.data}, actor=current_user),
+        lambda form, status: (render_template("satisfaction/complaints/form.html", form=form, entry=None), status),
+        aliases=FIELD_ALIASES)
+    if page is not None:
+        return page
+    flash(_("Entry %(number)s saved.", number=entry.number), "success")
+    if request.form.get("another"):
+        return redirect(url_for(".new", kind=entry.kind, project=entry.project_id))
+    return redirect(url_for(".detail", entry_id=entry.id))
 
 
 def _detail(entry, *, forms=None, status=200, open_action=None):
