@@ -156,7 +156,8 @@ def index():
 def problems():
     """Files on main the catalogue could not take (invalid, or unreadable), for document controllers."""
     return render_template("procedures/problems.html", open_problems=catalog.problems(),
-                  resolved=catalog.problems(resolved=True, limit=20), known=catalog.all_versions(dates.local_today()))
+                           resolved=catalog.problems(resolved=True, limit=20),
+                           known=catalog.all_versions(dates.local_today()))
 
 
 def _rendered(view: catalog.VersionView):
@@ -247,9 +248,9 @@ def version(code: str, ref: str):
     if cached is not None:
         return cached
     rendered, unreadable = _rendered(view)
-    body = render_template("procedures/version.html", v=view, current=current, rendered=rendered, unreadable=unreadable,
-                  today=today, departments=departments, review_url=review_url(view.review_id),
-                  can_publish=current_user.can(PROCEDURES_PUBLISH))
+    body = render_template("procedures/version.html", v=view, current=current, rendered=rendered,
+                           unreadable=unreadable, today=today, departments=departments,
+                           review_url=review_url(view.review_id), can_publish=current_user.can(PROCEDURES_PUBLISH))
     return body if unreadable is not None else _with_etag(body, etag)
 
 
@@ -272,9 +273,13 @@ def compare(code: str):
                                                                  "content": content}), etag)
 
 
-def _print_target(code: str, today):
+def _print_target(code: str):
+    """What ``?version=`` asks to print (the current version by default), today, and whether the
+    copy is controlled (the version in force)."""
+    today = dates.local_today()
     ref = (request.args.get("version") or "").strip()
-    return catalog.get_version(code, ref, today) if ref else catalog.get_current(code, today)
+    view = catalog.get_version(code, ref, today) if ref else catalog.get_current(code, today)
+    return view, today, view.is_current and not view.is_withdrawn
 
 
 def _printed_at() -> datetime:
@@ -284,16 +289,14 @@ def _printed_at() -> datetime:
 @bp.get("/<code>/print")
 @permission_required(PROCEDURES_READ)
 def print_view(code: str):
-    today = dates.local_today()
-    view = _print_target(code, today)
-    controlled = view.is_current and not view.is_withdrawn
+    view, today, controlled = _print_target(code)
     css_args = {"code": code}
     if request.args.get("version"):
         css_args["version"] = request.args["version"]
     rendered, unreadable = _rendered(view)
     return render_template("procedures/print.html", v=view, rendered=rendered, unreadable=unreadable, today=today,
-                  departments=_departments(), controlled=controlled and unreadable is None,
-                  printed_at=_printed_at(), print_css=url_for("procedures.print_css", **css_args))
+                           departments=_departments(), controlled=controlled and unreadable is None,
+                           printed_at=_printed_at(), print_css=url_for("procedures.print_css", **css_args))
 
 
 def _css_string(value: str) -> str:
@@ -311,9 +314,7 @@ def _css_string(value: str) -> str:
 @permission_required(PROCEDURES_READ)
 def print_css(code: str):
     """The @page header and footer of a printed procedure (CSP allows stylesheets only from here)."""
-    today = dates.local_today()
-    view = _print_target(code, today)
-    controlled = view.is_current and not view.is_withdrawn
+    view, _today, controlled = _print_target(code)
     copy = _("Controlled copy") if controlled else _("Uncontrolled copy")
     printed = _("Printed by %(name)s, %(when)s", name=current_user.display_name,
                 when=fmt_datetime(_printed_at()))
