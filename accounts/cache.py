@@ -21,12 +21,13 @@ import time
 from collections.abc import Callable
 from itertools import chain
 
-from flask import current_app, g, has_app_context
+from flask import g, has_app_context
 from sqlalchemy import event, inspect
 
 from accounts.models import Department, Project, Role, User
 from repo_store import StoreError
 from support.caching import LockedLRU
+from webapp.extensions import app_state
 from webapp.store import get_store
 
 log = logging.getLogger(__name__)
@@ -47,11 +48,7 @@ class _Copies:
 
 
 def _copies() -> _Copies:
-    ext = current_app.extensions
-    copies = ext.get("accounts.cache")
-    if copies is None:
-        copies = ext.setdefault("accounts.cache", _Copies())
-    return copies
+    return app_state("accounts.cache", _Copies)
 
 
 def _current_stamp() -> str | None:

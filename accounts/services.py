@@ -23,7 +23,7 @@ from audit import service as audit
 from webapp.config import LOCALES
 from webapp.db import utcnow
 from webapp.exceptions import Conflict, DomainError, NotFound, ValidationError
-from webapp.extensions import db
+from webapp.extensions import app_state, db
 from webapp.i18n import _l
 
 LOGIN_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
@@ -45,12 +45,11 @@ def _hasher() -> tuple[PasswordHasher, str]:
     """This app's argon2 hasher (parameters from the ``PASSWORD_HASH`` setting, see webapp.config)
     and a hash it made, verified against when the login name is unknown so both paths take the
     same time. Built once per app."""
-    found = current_app.extensions.get("accounts.password_hasher")
-    if found is None:
+    def make():
         hasher = PasswordHasher(**current_app.config["PASSWORD_HASH"])
-        found = current_app.extensions.setdefault(
-            "accounts.password_hasher", (hasher, hasher.hash("procdesk-timing-equaliser")))
-    return found
+        return hasher, hasher.hash("procdesk-timing-equaliser")
+
+    return app_state("accounts.password_hasher", make)
 
 
 def hash_password(password: str) -> str:

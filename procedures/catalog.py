@@ -51,7 +51,7 @@ from support.caching import LockedLRU
 from webapp import dates
 from webapp.db import utcnow
 from webapp.exceptions import Conflict, DomainError, NotFound, ValidationError
-from webapp.extensions import db
+from webapp.extensions import app_state, db
 from webapp.i18n import _l
 from webapp.store import get_store
 
@@ -120,11 +120,7 @@ class _AppState:
 
 
 def _app_state() -> _AppState:
-    ext = current_app.extensions
-    state = ext.get("procedures.catalog")
-    if state is None:
-        state = ext.setdefault("procedures.catalog", _AppState())
-    return state
+    return app_state("procedures.catalog", _AppState)
 
 
 def fragment_cache() -> LockedLRU:

@@ -20,3 +20,15 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
+
+
+def app_state(key: str, factory):
+    """This app's object under ``key`` in ``app.extensions``, made by ``factory()`` on first use:
+    one per app (tests run several), shared by its threads; of two racing first uses the
+    first one stored wins."""
+    from flask import current_app
+
+    found = current_app.extensions.get(key)
+    if found is None:
+        found = current_app.extensions.setdefault(key, factory())
+    return found

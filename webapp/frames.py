@@ -22,6 +22,7 @@ from flask_login import current_user
 from markupsafe import Markup, escape
 
 from support.caching import LockedLRU
+from webapp.extensions import app_state
 from webapp.security import csrf_token
 
 #: Marker around a slot name; the per-process nonce means no rendered text can forge one.
@@ -37,11 +38,7 @@ def _marker(name: str) -> Markup:
 
 
 def _cache() -> LockedLRU:
-    ext = current_app.extensions
-    cache = ext.get("webapp.frames")
-    if cache is None:
-        cache = ext.setdefault("webapp.frames", LockedLRU(512, max_cost=16_000_000))
-    return cache
+    return app_state("webapp.frames", lambda: LockedLRU(512, max_cost=16_000_000))
 
 
 def _build(template: str, slot_names: tuple[str, ...], context: dict) -> tuple[str, ...]:
