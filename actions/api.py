@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from actions import service
 from api.helpers import PROJECT_PARAMS, check_args, json_body, project_filter_arg, with_project_id
-from api.openapi import PAGE_PARAMS, ApiSection, error_responses, page_response, query_param
+from api.openapi import PAGE_PARAMS, ApiSection, error_responses, list_and_create, query_param
 from records.permissions import RECORDS_READ, RECORDS_VOID, RECORDS_WRITE
 from webapp.dates import local_today
 from webapp.exceptions import ValidationError
@@ -147,16 +147,9 @@ _ONE = {"content": {"application/json": {"schema": _ACTION}}}
 _ID = [{"name": "action_id", "in": "path", "required": True, "schema": {"type": "integer"}}]
 
 OPENAPI = ApiSection({
-    "/actions": {
-        "get": {"summary": "Corrective and preventive actions you may see", "tags": ["actions"],
-                "parameters": LIST_PARAMS,
-            "responses": {"200": page_response("a page of actions", _ACTION, page_numbers=True),
-                          **error_responses(400, 401, 403)}},
-        "post": {"summary": "Open a manual action", "tags": ["actions"],
-                 "requestBody": {"required": True, "content": {"application/json": {"schema": {
-                     "$ref": "#/components/schemas/ActionCreate"}}}},
-                 "responses": {"201": {"description": "created", **_ONE}, **error_responses(400, 401, 403, 404)}},
-    },
+    "/actions": list_and_create(
+        "actions", "Action", parameters=LIST_PARAMS, list_description="a page of actions",
+        list_summary="Corrective and preventive actions you may see", create_summary="Open a manual action"),
     "/actions/{action_id}": {"get": {"summary": "One action", "tags": ["actions"], "parameters": _ID,
                                      "responses": {"200": {"description": "the action", **_ONE},
                                                    **error_responses(400, 401, 403, 404)}}},

@@ -109,6 +109,22 @@ def page_response(description: str, item_schema: dict, *, page_numbers: bool = F
         "type": "object", "properties": properties}}}}
 
 
+def list_and_create(tag: str, item: str, *, list_summary: str, create_summary: str, parameters: list,
+                    list_description: str = "a page") -> dict:
+    """The path item of a paginated record list (GET) that also creates a record (POST ``<item>Create``)."""
+    item_schema = {"$ref": f"#/components/schemas/{item}"}
+    return {
+        "get": {"summary": list_summary, "tags": [tag], "parameters": parameters,
+                "responses": {"200": page_response(list_description, item_schema, page_numbers=True),
+                              **error_responses(400, 401, 403)}},
+        "post": {"summary": create_summary, "tags": [tag],
+                 "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                     "$ref": f"#/components/schemas/{item}Create"}}}},
+                 "responses": {"201": {"description": "created", "content": {"application/json": {
+                     "schema": item_schema}}}, **error_responses(400, 401, 403, 404)}},
+    }
+
+
 def document(server_url: str = "/") -> dict:
     """The OpenAPI 3.1 document of the current app."""
     paths, schemas = _sections(current_app)

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from accounts.models import User
 from api.helpers import PROJECT_PARAMS, check_args, json_body, project_filter_arg, with_project_id
-from api.openapi import PAGE_PARAMS, ApiSection, error_responses, page_response, query_param
+from api.openapi import PAGE_PARAMS, ApiSection, error_responses, list_and_create, query_param
 from records.permissions import RECORDS_READ, RECORDS_WRITE
 from records.validation import user_ids
 from satisfaction.caring import service
@@ -98,19 +98,10 @@ def create_service():
     return jsonify(service_json(record)), 201
 
 
-_ITEM = {"$ref": "#/components/schemas/CaringService"}
 OPENAPI = ApiSection({
-    "/caring-services": {
-        "get": {"summary": "Caring services (亲情服务) you may see, newest first", "tags": ["caring services"],
-                "parameters": LIST_PARAMS,
-                "responses": {"200": page_response("a page", _ITEM, page_numbers=True),
-                              **error_responses(400, 401, 403)}},
-        "post": {"summary": "Record a caring service", "tags": ["caring services"],
-                 "requestBody": {"required": True, "content": {"application/json": {"schema": {
-                     "$ref": "#/components/schemas/CaringServiceCreate"}}}},
-                 "responses": {"201": {"description": "created", "content": {"application/json": {"schema": _ITEM}}},
-                               **error_responses(400, 401, 403, 404)}},
-    },
+    "/caring-services": list_and_create(
+        "caring services", "CaringService", parameters=LIST_PARAMS,
+        list_summary="Caring services (亲情服务) you may see, newest first", create_summary="Record a caring service"),
     "/caring-services/monthly": {"get": {
         "summary": "Valid caring services per project and staff member, by month", "tags": ["caring services"],
         "parameters": MONTHLY_PARAMS,

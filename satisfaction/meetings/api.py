@@ -5,7 +5,7 @@ from flask import Blueprint, jsonify, request
 from flask_login import current_user
 
 from api.helpers import PROJECT_PARAMS, check_args, json_body, project_filter_arg, with_project_id
-from api.openapi import PAGE_PARAMS, ApiSection, error_responses, page_response, query_param
+from api.openapi import PAGE_PARAMS, ApiSection, list_and_create, query_param
 from records.permissions import RECORDS_READ, RECORDS_WRITE
 from records.validation import user_ids
 from satisfaction.meetings import service
@@ -63,19 +63,11 @@ def create_meeting():
     return jsonify(meeting_json(meeting)), 201
 
 
-_ITEM = {"$ref": "#/components/schemas/Meeting"}
 OPENAPI = ApiSection({
-    "/meetings": {
-        "get": {"summary": "Owners'-committee meetings you may see, newest first", "tags": ["meetings"],
-                "parameters": LIST_PARAMS,
-                "responses": {"200": page_response("a page", _ITEM, page_numbers=True),
-                              **error_responses(400, 401, 403)}},
-        "post": {"summary": "Record a meeting with its issues", "tags": ["meetings"],
-                 "requestBody": {"required": True, "content": {"application/json": {"schema": {
-                     "$ref": "#/components/schemas/MeetingCreate"}}}},
-                 "responses": {"201": {"description": "created", "content": {"application/json": {"schema": _ITEM}}},
-                               **error_responses(400, 401, 403, 404)}},
-    },
+    "/meetings": list_and_create(
+        "meetings", "Meeting", parameters=LIST_PARAMS,
+        list_summary="Owners'-committee meetings you may see, newest first",
+        create_summary="Record a meeting with its issues"),
 }, {
     "Meeting": {"type": "object", "properties": {
         "id": {"type": "integer"}, "held_on": {"type": "string", "format": "date"}, "title": {"type": "string"},
