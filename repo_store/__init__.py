@@ -4,17 +4,8 @@ See :mod:`repo_store.store` for the design and the modules it is made of; everyt
 callers need is re-exported here.
 """
 
-from .errors import (
-    Conflict,
-    InvalidArgument,
-    InvalidPath,
-    MergeConflict,
-    NotFound,
-    NothingToCommit,
-    StoreCorrupt,
-    StoreError,
-    StoreLocked,
-)
+from . import errors
+from .errors import *  # noqa: F403  (the whole StoreError family)
 from .store import GitStore
 from .values import (
     EMPTY_TREE,
@@ -33,6 +24,7 @@ from .values import (
 )
 
 __all__ = [
+    *errors.__all__,
     "GitStore",
     "Signature",
     "FileVersion",
@@ -43,15 +35,6 @@ __all__ = [
     "validate_rev",
     "validate_branch",
     "EMPTY_TREE",
-    "StoreError",
-    "NotFound",
-    "Conflict",
-    "MergeConflict",
-    "InvalidArgument",
-    "InvalidPath",
-    "NothingToCommit",
-    "StoreLocked",
-    "StoreCorrupt",
     "StoreHealth",
     "LockFile",
     "FsckResult",
