@@ -3,14 +3,12 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import HiddenField
-from wtforms.validators import DataRequired
 
 from accounts.models import Department
 from procedures import catalog
 from procedures.acknowledgements import service as acknowledgements
+from procedures.acknowledgements.forms import ConfirmForm
 from procedures.permissions import PROCEDURES_ACK_REPORT, PROCEDURES_READ
 from webapp.exceptions import Conflict, ValidationError
 from webapp.extensions import db
@@ -26,11 +24,6 @@ def _sync_catalogue():
     catalog.ensure_synced(commit=True)
 
 PER_PAGE = 10
-
-
-class ConfirmForm(FlaskForm):
-    code = HiddenField(validators=[DataRequired()])
-    version = HiddenField(validators=[DataRequired()])
 
 
 @bp.get("/")

@@ -5,23 +5,18 @@ from datetime import datetime
 
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
-from flask_wtf.file import FileField
-from wtforms import BooleanField, HiddenField, SelectField, SubmitField, TextAreaField
-from wtforms.validators import DataRequired, Length
 
 from procedures import document, redline
 from procedures.permissions import PROCEDURES_PUBLISH
 from procedures.publishing import service as publishing
+from procedures.publishing.forms import EditorForm, WithdrawForm
 from webapp.exceptions import Conflict, ValidationError
 from webapp.extensions import db
-from webapp.forms import choices, place_errors
+from webapp.forms import place_errors
 from webapp.i18n import _, _l
 from webapp.permissions import permission_required
 
 bp = Blueprint("publishing", __name__, url_prefix="/procedures")
-
-REQUIRED = _l("This field is required.")
 
 #: Front-matter fields reported by the service, shown on the text area with a readable name.
 DOCUMENT_FIELDS = {
@@ -36,35 +31,6 @@ DOCUMENT_FIELDS = {
     "owner": _l("Owner"),
     "markdown": None,
 }
-
-
-class EditorForm(FlaskForm):
-    markdown = TextAreaField(_l("Procedure text (Markdown with front matter)"),
-                             render_kw={"rows": 24, "spellcheck": "false", "data-editor": "markdown"})
-    file = FileField(_l("Or upload a .md file"), render_kw={"accept": ".md,.markdown,.txt,text/markdown"})
-    base = HiddenField()
-    summary = TextAreaField(_l("Change summary"), validators=[DataRequired(message=REQUIRED),
-                                                              Length(max=publishing.MAX_SUMMARY_LENGTH)],
-                            render_kw={"rows": 3})
-    new_edition = BooleanField(_l("Start a new edition"))
-    approved_by = SelectField(_l("Approved by"), choices=[], default="")
-    submit = SubmitField(_l("Publish"))
-
-    def fill_approvers(self):
-        me = current_user.display_name
-        self.approved_by.choices = choices(
-            [("", _("Me (%(name)s)", name=me))]
-            + [(u.login, u.display_name) for u in publishing.approvers() if u.id != current_user.id])
-
-
-class WithdrawForm(FlaskForm):
-    reason = TextAreaField(_l("Reason for withdrawing"), validators=[
-        DataRequired(message=REQUIRED), Length(max=publishing.MAX_REASON_LENGTH)], render_kw={"rows": 3})
-    base = HiddenField()
-    approved_by = SelectField(_l("Approved by"), choices=[], default="")
-    submit = SubmitField(_l("Withdraw procedure"))
-
-    fill_approvers = EditorForm.fill_approvers
 
 
 def _on_the_text(exc: ValidationError) -> ValidationError:

@@ -6,45 +6,24 @@ from datetime import date
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import format_date
 from flask_login import current_user
-from flask_wtf import FlaskForm
-from wtforms import SelectField, StringField, SubmitField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional
 
 from records.export import csv_response, xlsx_response
 from records.forms import VoidForm, void_posted
 from records.permissions import RECORDS_READ, RECORDS_VOID, RECORDS_WRITE
 from records.scope import visible_projects
 from satisfaction.caring import service
-from satisfaction.caring.service import MAX_MINUTES
+from satisfaction.caring.forms import CaringForm
 from webapp.dates import local_today
 from webapp.extensions import db
 from webapp.forms import choices, submit_form
-from webapp.i18n import _, _l
+from webapp.i18n import _
 from webapp.pagination import paginate
 from webapp.permissions import permission_required
 
 bp = Blueprint("caring", __name__, url_prefix="/satisfaction/caring")
 
-REQUIRED = _l("This field is required.")
 EXPORT_LIMIT = 100_000
 FIELDS = ("project_id", "served_on", "staff_id", "household", "service", "minutes", "owner_comment")
-
-
-class CaringForm(FlaskForm):
-    project_id = SelectField(_l("Project"), validators=[DataRequired(message=REQUIRED)])
-    served_on = StringField(_l("Date"), validators=[DataRequired(message=REQUIRED)], render_kw={"type": "date"})
-    staff_id = SelectField(_l("Staff member"), validators=[DataRequired(message=REQUIRED)])
-    household = StringField(_l("Household (building / room)"), validators=[DataRequired(message=REQUIRED),
-                                                                        Length(max=60)],
-                            render_kw={"placeholder": _l("e.g. 3-2-501"), "autocomplete": "off"})
-    service = StringField(_l("Service"), validators=[DataRequired(message=REQUIRED), Length(max=120)],
-                          render_kw={"list": "caring-kinds", "autocomplete": "off"})
-    minutes = StringField(_l("Time spent (minutes)"), validators=[DataRequired(message=REQUIRED)],
-                          render_kw={"type": "number", "inputmode": "numeric", "min": 1,
-                                     "max": MAX_MINUTES, "step": 1})
-    owner_comment = TextAreaField(_l("Owner's comment"), validators=[Optional(), Length(max=2000)],
-                                  render_kw={"rows": 2})
-    submit = SubmitField(_l("Save"))
 
 
 def _fill_choices(form: CaringForm) -> None:

@@ -3,20 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from werkzeug.routing import BuildError
-from wtforms import (
-    FieldList,
-    Form,
-    FormField,
-    HiddenField,
-    SelectField,
-    SelectMultipleField,
-    StringField,
-    SubmitField,
-    TextAreaField,
-)
-from wtforms.validators import DataRequired, Length, Optional
 
 from actions.service import STATUSES as ACTION_STATUSES
 from records.export import csv_response, xlsx_response
@@ -26,48 +13,19 @@ from records.scope import visible_projects
 from satisfaction.caring import service as caring_service
 from satisfaction.categories import list_categories
 from satisfaction.meetings import service
+from satisfaction.meetings.forms import IssueEntryForm, MeetingForm
 from webapp.dates import local_today
 from webapp.exceptions import Conflict, InvalidTransition, ValidationError
 from webapp.extensions import db
 from webapp.forms import choices, place_errors
-from webapp.i18n import _, _l
+from webapp.i18n import _
 from webapp.pagination import paginate
 from webapp.permissions import permission_required
 
 bp = Blueprint("meetings", __name__, url_prefix="/satisfaction/meetings")
 
-REQUIRED = _l("This field is required.")
 EXPORT_LIMIT = 50_000
 BLANK_ISSUE_ROWS = 2
-
-
-class IssueForm(Form):
-    """One issue row inside the meeting form (no CSRF of its own)."""
-
-    id = HiddenField()
-    description = TextAreaField(_l("Issue raised"), validators=[Optional(), Length(max=2000)], render_kw={"rows": 2})
-    category = SelectField(_l("Service category"), validators=[Optional()])
-
-
-class MeetingForm(FlaskForm):
-    version = HiddenField()
-    project_id = SelectField(_l("Project"), validators=[DataRequired(message=REQUIRED)])
-    held_on = StringField(_l("Date of the meeting"), validators=[DataRequired(message=REQUIRED)],
-                          render_kw={"type": "date"})
-    title = StringField(_l("Title"), validators=[DataRequired(message=REQUIRED), Length(max=200)])
-    location = StringField(_l("Place"), validators=[Optional(), Length(max=200)])
-    attendees = TextAreaField(_l("Owners' committee and other attendees"), validators=[Optional(), Length(max=4000)],
-                              render_kw={"rows": 3, "placeholder": _l("One per line, e.g. 王主任（业委会主任）")})
-    staff_ids = SelectMultipleField(_l("Company staff present"), validators=[Optional()])
-    topics = TextAreaField(_l("Topics"), validators=[Optional(), Length(max=4000)], render_kw={"rows": 3})
-    minutes = TextAreaField(_l("Meeting minutes"), validators=[Optional(), Length(max=100_000)], render_kw={"rows": 12})
-    issues = FieldList(FormField(IssueForm), min_entries=0, max_entries=service.MAX_ISSUES)
-    add_issue = SubmitField(_l("Add another issue"))
-    submit = SubmitField(_l("Save meeting"))
-
-
-class IssueEntryForm(FlaskForm):
-    """Turn an issue into a register entry or an action; the pressed button sends ``kind``."""
 
 
 def _fill_choices(form: MeetingForm) -> None:
