@@ -75,19 +75,61 @@ def make_app(tmp_path, database_url, **overrides):
     return app
 
 
-@pytest.fixture
-def app(tmp_path, database_url):
-    app = make_app(tmp_path, database_url)
+def built_app(tmp_path, database_url, **overrides):
+    """A test app whose tables and default roles exist (created here unless a copy brought them)."""
+    app = make_app(tmp_path, database_url, **overrides)
     with app.app_context():
         db.create_all()
         from accounts.services import ensure_default_roles
 
         ensure_default_roles()
         db.session.commit()
-    yield app
+    return app
+
+
+def close_app(app) -> None:
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
+
+
+@pytest.fixture
+def app(tmp_path, database_url):
+    app = built_app(tmp_path, database_url)
+    yield app
+    close_app(app)
+
+
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory):
+    """A folder holding what ``flask demo load`` makes — database, git store and instance folder (the
+    audit key that seals the log) — loaded once per worker, for :func:`copy_demo`. None on PostgreSQL,
+    where each test loads the demo itself."""
+    if TEST_DATABASE_URL:
+        return None
+    root = tmp_path_factory.mktemp("demo_template")
+    app = built_app(root, (f"sqlite:///{root / 'test.db'}", {}))
+    result = app.test_cli_runner().invoke(args=["demo", "load"])
+    assert result.exit_code == 0, result.output
+    close_app(app)
+    return root
+
+
+def copy_demo(template, tmp_path) -> bool:
+    """Give ``tmp_path`` its own copy of the demo database, git store and instance folder (taken before
+    the test's app is built on them); False when there is no template (PostgreSQL)."""
+    if template is None:
+        return False
+    import shutil
+    import sqlite3
+
+    for folder in ("instance", "store.git"):
+        shutil.copytree(template / folder, tmp_path / folder, symlinks=True)
+    # The backup API copies a consistent database whatever its journal (WAL) holds.
+    with contextlib.closing(sqlite3.connect(template / "test.db")) as source, \
+            contextlib.closing(sqlite3.connect(tmp_path / "test.db")) as target:
+        source.backup(target)
+    return True
 
 
 @pytest.fixture
@@ -95,9 +137,7 @@ def second_app(app, tmp_path, database_url):
     """Another worker (or host): same database, same git store, its own per-process copies."""
     other = make_app(tmp_path, database_url)
     yield other
-    with other.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    close_app(other)
 
 
 class Client:

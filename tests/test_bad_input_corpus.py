@@ -22,7 +22,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.bad_input import ApiWalker, FormWalker, Probe
-from tests.conftest import PASSWORD, Client, fresh_database, make_app
+from tests.conftest import PASSWORD, Client, built_app, close_app, copy_demo, fresh_database
 from webapp.extensions import db
 
 pytestmark = pytest.mark.slow
@@ -34,18 +34,19 @@ ALLOWED_WRITES = {"accounts.login": re.compile(r"login|attempt|throttl")}
 
 
 @pytest.fixture(scope="module")
-def seeded(tmp_path_factory):
+def seeded(tmp_path_factory, demo_template):
     """(app, API token of ``corpus``): the demo data plus ``corpus``, a user with every role."""
     tmp = tmp_path_factory.mktemp("corpus")
     with fresh_database(tmp) as url:
-        app = make_app(tmp, url)
+        copied = copy_demo(demo_template, tmp)
+        app = built_app(tmp, url)
         with app.app_context():
             from accounts.models import Role
             from accounts.services import UserData, create_token, create_user
             from webapp import demo
 
-            db.create_all()
-            demo.load()
+            if not copied:
+                demo.load()
             roles = tuple(db.session.execute(select(Role.code)).scalars())
             user = create_user(UserData(login="corpus", display_name="Corpus", password=PASSWORD, role_codes=roles,
                                         project_codes=("P-LJY", "P-JHC", "P-YSW"), participant_category="management",
@@ -53,9 +54,7 @@ def seeded(tmp_path_factory):
             token = create_token(user, "corpus")
             db.session.commit()
         yield app, token
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
+        close_app(app)
 
 
 def _write_report(name: str, probe: Probe, notes: list[str]) -> None:

@@ -1,7 +1,8 @@
 """Browser tests: a real server on a free loopback port, Debian's Chromium driven by Playwright.
 
-Each test gets its own app, database and git store (from the main conftest), served by
-a WSGI server in a thread. The browser is started once per session.
+Each test gets its own app, database and git store (from the main conftest; with the demo data
+they start as a copy of one loaded once per worker), served by a WSGI server in a thread. The
+browser is started once per session; each test gets a fresh browser context.
 """
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ import threading
 
 import pytest
 from werkzeug.serving import make_server
+
+from tests.conftest import built_app, close_app, copy_demo
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -57,10 +60,22 @@ def live_server(app):
 
 
 @pytest.fixture
-def demo_app(app):
-    """The test app with the demo data loaded (users with password procdesk-demo)."""
-    result = app.test_cli_runner().invoke(args=["demo", "load"])
-    assert result.exit_code == 0, result.output
+def app(request, tmp_path, database_url):
+    """The test's own app, database and git store; for a test that asks for ``demo_app``, they start as a
+    copy of the demo data (loaded once per worker: ``demo_template`` in tests/conftest.py)."""
+    if "demo_app" in request.fixturenames:
+        copy_demo(request.getfixturevalue("demo_template"), tmp_path)
+    app = built_app(tmp_path, database_url)
+    yield app
+    close_app(app)
+
+
+@pytest.fixture
+def demo_app(app, demo_template):
+    """The test app with the demo data (users with password procdesk-demo): copied, or loaded here on PostgreSQL."""
+    if demo_template is None:
+        result = app.test_cli_runner().invoke(args=["demo", "load"])
+        assert result.exit_code == 0, result.output
     return app
 
 
