@@ -11,6 +11,6 @@ FEATURE = Feature(
     models=("satisfaction.models", *(f"satisfaction.{part}.models" for part in _PARTS)),
     nav=(NavEntry("satisfaction.index", _l("Satisfaction"), RECORDS_READ, "/satisfaction", order=40),),
     demo=("satisfaction.demo", "satisfaction.surveys.demo", "satisfaction.complaints.demo",
-          "satisfaction.meetings.demo"),
+          "satisfaction.meetings.demo", "satisfaction.caring.demo"),
     listeners=("satisfaction.listeners",),
 )

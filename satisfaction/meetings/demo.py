@@ -1,7 +1,6 @@
-"""Demo data: owners'-committee meetings, caring services and a preventive action. Idempotent."""
+"""Demo data: owners'-committee meetings and a preventive action. Idempotent."""
 from __future__ import annotations
 
-import random
 from datetime import timedelta
 
 from flask import current_app
@@ -31,10 +30,6 @@ MINUTES_JHC = """## 会议内容
 - 物业承诺加强垃圾分类督导，每周通报。
 """
 
-CARING_KINDS = ["代收快递", "上门维修小件", "陪同就医", "代缴费用", "探望独居老人", "代浇花草", "搬运重物"]
-COMMENTS = ["非常感谢！", "服务热情周到", "", "师傅很专业", "", "帮了大忙", ""]
-
-
 def _users(*logins) -> dict[str, User]:
     return {u.login: u for u in db.session.execute(select(User).where(User.login.in_(logins))).scalars()}
 
@@ -42,8 +37,6 @@ def _users(*logins) -> dict[str, User]:
 def load_demo() -> list[str]:
     from actions import service as actions
     from actions.models import Action
-    from satisfaction.caring import service as caring
-    from satisfaction.caring.models import CaringService
     from satisfaction.categories import ensure_default_categories, get_category
     from satisfaction.meetings import service as meetings
     from satisfaction.meetings.models import Meeting
@@ -52,9 +45,9 @@ def load_demo() -> list[str]:
     lines = []
     ensure_default_categories()
     projects = {p.code: p for p in db.session.execute(select(Project)).scalars()}
-    users = _users("clerk", "manager", "frontline", "staff", "depthead")
+    users = _users("clerk", "manager", "frontline", "depthead")
     if not {"P-LJY", "P-JHC", "P-YSW"} <= set(projects) or not {"clerk", "manager"} <= set(users):
-        return ["meetings, caring services, actions: skipped (demo projects or users missing)"]
+        return ["meetings, actions: skipped (demo projects or users missing)"]
     today = local_today()
     clerk, manager = users["clerk"], users["manager"]
     cat = {code: get_category(code).id for code in ("security", "environment", "maintenance", "other")}
@@ -86,24 +79,6 @@ def load_demo() -> list[str]:
             lines.append(f"meetings: 2 recorded, issue turned into {entry.number}")
         else:
             lines.append("meetings: already there")
-
-        if db.session.execute(select(CaringService.id).limit(1)).first() is None:
-            rng = random.Random(42)
-            givers = [u for u in (clerk, users.get("frontline"), users.get("staff")) if u]
-            start = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
-            start = (start - timedelta(days=1)).replace(day=1)  # first day of the month two months ago
-            span = (today - start).days
-            for n in range(30):
-                day = start + timedelta(days=rng.randint(0, span))
-                code = "P-LJY" if n % 3 else "P-JHC"
-                caring.create_service({
-                    "project_id": projects[code].id, "served_on": day, "staff_id": givers[n % len(givers)].id,
-                    "household": f"{rng.randint(1, 12)}栋{rng.randint(1, 3)}单元{rng.randint(1, 18)}0{rng.randint(1, 4)}",
-                    "service": rng.choice(CARING_KINDS), "minutes": rng.choice([10, 15, 20, 30, 45, 60, 90, 120]),
-                    "owner_comment": rng.choice(COMMENTS)}, actor=clerk)
-            lines.append("caring services: 30 recorded over three months")
-        else:
-            lines.append("caring services: already there")
 
         manual = db.session.execute(select(Action.id).where(Action.source_type == "manual").limit(1)).first()
         if manual is None:
