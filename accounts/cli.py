@@ -4,6 +4,7 @@ from __future__ import annotations
 import click
 from flask.cli import AppGroup
 
+from accounts.services import UserData, create_token, create_user, ensure_default_roles, get_user
 from webapp.exceptions import DomainError
 
 users_cli = AppGroup("users", help="Create users and API tokens.")
@@ -20,8 +21,6 @@ users_cli = AppGroup("users", help="Create users and API tokens.")
 @click.password_option(help="Prompted when not given.")
 def users_create(login, display_name, email, roles, projects, department, category, password):
     """Create a user."""
-    from accounts.services import UserData, create_user, ensure_default_roles
-
     ensure_default_roles()
     try:
         user = create_user(UserData(login=login, display_name=display_name, email=email, password=password,
@@ -38,8 +37,6 @@ def users_create(login, display_name, email, roles, projects, department, catego
 @click.option("--name", default="cli", help="A name to recognise the token by.")
 def users_token(login, name):
     """Print a new API token for LOGIN (shown once)."""
-    from accounts.services import create_token, get_user
-
     try:
         user = get_user(login)
     except DomainError as exc:

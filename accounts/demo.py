@@ -4,8 +4,9 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from accounts.models import Department, Project, Role, User
-from accounts.services import hash_password
+from accounts.services import ensure_default_roles, hash_password
 from audit import service as audit
+from webapp.demo import DEMO_PASSWORD
 from webapp.extensions import db
 
 DEPARTMENTS = [
@@ -36,9 +37,6 @@ USERS = [
 
 
 def load_demo() -> list[str]:
-    from accounts.services import ensure_default_roles
-    from webapp.demo import DEMO_PASSWORD
-
     ensure_default_roles()
     lines = []
     depts = {d.code: d for d in db.session.execute(select(Department)).scalars()}

@@ -98,7 +98,7 @@ class User(UserMixin, db.Model):
 
     def login_session_id(self) -> str:
         """What Flask-Login stores at login (``LoginManager.id_attribute``): a new login id, unique per login."""
-        from accounts.principal import new_login_id
+        from accounts.principal import new_login_id  # principal imports this module
 
         return new_login_id(self.id, self.session_nonce)
 

@@ -5,6 +5,7 @@ its :class:`webapp.features.Feature` record); :func:`default_roles` collects the
 """
 from __future__ import annotations
 
+from webapp.features import all_permissions
 from webapp.i18n import _l
 from webapp.permissions import Permission
 
@@ -34,8 +35,6 @@ PARTICIPANT_CATEGORIES = {
 
 def default_roles(app=None) -> dict[str, tuple[str, str, tuple[str, ...]]]:
     """code -> (Chinese name, English name, permission codes) for the enabled features of ``app``."""
-    from webapp.features import all_permissions
-
     permissions = all_permissions(app)
     return {code: (zh, en, tuple(str(p) for p in permissions if code in p.roles))
             for code, (zh, en) in ROLE_NAMES.items()}
@@ -43,6 +42,4 @@ def default_roles(app=None) -> dict[str, tuple[str, str, tuple[str, ...]]]:
 
 def permission_labels(app=None) -> dict[str, object]:
     """code -> label of every permission the enabled features declare."""
-    from webapp.features import all_permissions
-
     return {str(p): p.label for p in all_permissions(app)}

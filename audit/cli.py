@@ -3,8 +3,12 @@ from __future__ import annotations
 
 import click
 from flask.cli import AppGroup
+from flask_babel import force_locale
 
+from audit.service import AnchorMismatch, anchor, record_unaudited_commits, verify
 from webapp.exceptions import DomainError
+from webapp.extensions import db
+from webapp.store import get_store
 
 audit_cli = AppGroup("audit", help="Check the audit log and anchor its head in the git store.")
 
@@ -12,10 +16,6 @@ audit_cli = AppGroup("audit", help="Check the audit log and anchor its head in t
 @audit_cli.command("verify")
 def audit_verify():
     """Check the keyed hash chain, the anchored head and one entry per commit on main; exit 1 when broken."""
-    from flask_babel import force_locale
-
-    from audit.service import verify
-
     result = verify()
     with force_locale("en"):
         for warning in result.warnings:
@@ -39,15 +39,10 @@ def audit_verify():
                    "(only after restoring an older database backup on purpose).")
 def audit_anchor(force):
     """Record commits of main that lack an audit entry, then commit the log's head to the git store (daily cron)."""
-    from audit.service import AnchorMismatch, anchor, record_unaudited_commits
-    from webapp.extensions import db
-    from webapp.store import get_store
-
     written = record_unaudited_commits(get_store(), everything=True)
     db.session.commit()
     for entry in written:
         click.echo(f"recorded commit {entry.git_commit[:12]} ({entry.actor_login}) as entry {entry.id}")
-    from flask_babel import force_locale
 
     with force_locale("en"):
         try:

@@ -9,6 +9,9 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
+from webapp import demo
+from webapp.i18n_tool import i18n_cli
+
 demo_cli = AppGroup("demo", help="Demo data (never in production).")
 
 
@@ -16,8 +19,6 @@ demo_cli = AppGroup("demo", help="Demo data (never in production).")
 @click.option("--if-empty", is_flag=True, help="Only when the database has no users yet.")
 def demo_load(if_empty):
     """Load demo departments, projects, users and documents (idempotent)."""
-    from webapp import demo
-
     if current_app.config["ENV"] == "production":
         raise click.ClickException("demo data is refused when ENV=production")
     if if_empty and not demo.database_is_empty():
@@ -29,6 +30,4 @@ def demo_load(if_empty):
 
 def init_app(app: Flask) -> None:
     app.cli.add_command(demo_cli)
-    from webapp.i18n_tool import i18n_cli
-
     app.cli.add_command(i18n_cli)

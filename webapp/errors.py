@@ -11,6 +11,7 @@ from werkzeug.exceptions import HTTPException
 
 import repo_store
 from webapp.exceptions import DomainError, ValidationError
+from webapp.extensions import db
 from webapp.i18n import _, _l
 from webapp.security import is_api_request
 
@@ -131,7 +132,6 @@ def init_app(app: Flask) -> None:
         if isinstance(exc, repo_store.NotFound | repo_store.Conflict | repo_store.InvalidArgument
                       | repo_store.NothingToCommit):
             return unexpected(exc)
-        from webapp.extensions import db
 
         db.session.rollback()
         if isinstance(exc, repo_store.StoreLocked | repo_store.StoreCorrupt):
@@ -142,8 +142,6 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(DomainError)
     def domain_error(exc: DomainError):
-        from webapp.extensions import db
-
         db.session.rollback()  # never leave a half-written record behind
         errors = exc.errors if isinstance(exc, ValidationError) else None
         details = {k: v for k, v in exc.details.items() if isinstance(v, str | int | float | list | dict | None)}
@@ -163,8 +161,6 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(DataError)
     def out_of_range(exc: Exception):
         # A number or date too large for the database (an id of 10**20, year 1): bad input, not a crash.
-        from webapp.extensions import db
-
         db.session.rollback()
         return error_response(400, _l("A number or date in the request is out of range."))
 
@@ -176,8 +172,6 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
-        from webapp.extensions import db
-
         app.logger.exception("unhandled error")
         db.session.rollback()
         return error_response(500)

@@ -1,7 +1,12 @@
 """Form helpers shared by every package."""
 from __future__ import annotations
 
+from flask import flash
+from wtforms.fields import HiddenField
 from wtforms.fields.choices import SelectChoice
+
+from webapp.exceptions import ValidationError
+from webapp.extensions import db
 
 
 def choices(pairs) -> list[SelectChoice]:
@@ -18,9 +23,6 @@ def place_errors(form, exc, aliases: dict | None = None) -> None:
     does not have — are flashed instead, so a refused submit always tells the user why.
     This is the one place service errors meet forms: pages adapt keys, never place messages.
     """
-    from flask import flash
-    from wtforms.fields import HiddenField
-
     aliases = aliases or {}
     shown = False
     for name, messages in (getattr(exc, "errors", None) or {}).items():
@@ -45,11 +47,6 @@ def submit_form(form, step, rerender, *, aliases: dict | None = None, flashed=()
     on the fields (:func:`place_errors`); the errors in ``flashed`` (e.g. ``Conflict``) roll back
     and are flashed, with their own status. Other errors go to the app's error pages.
     """
-    from flask import flash
-
-    from webapp.exceptions import ValidationError
-    from webapp.extensions import db
-
     if not form.is_submitted():
         return None, rerender(form, 200)
     if not form.validate():

@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import Flask, current_app, g, has_request_context, request, session
 from flask_login import current_user
 
+from webapp import PROJECT_ROOT
 from webapp.config import FEATURES, LOCALES
 from webapp.extensions import babel
 
@@ -38,8 +39,6 @@ def select_timezone() -> str:
 
 
 def init_app(app: Flask) -> None:
-    from webapp import PROJECT_ROOT
-
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(catalogue_dirs(PROJECT_ROOT))
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from flask import Flask, current_app
 
+from repo_store import GitStore
+
 
 def init_store(app: Flask) -> None:
-    from repo_store import GitStore
-
     app.extensions["procdesk_store"] = GitStore.open_or_init(app.config["REPO_STORE_PATH"])
 
 

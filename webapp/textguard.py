@@ -18,6 +18,7 @@ from urllib.parse import unquote_to_bytes
 
 from flask import Flask, g, request
 
+from webapp.errors import error_response
 from webapp.i18n import _l
 
 #: C0 controls but tab, LF and CR; DEL and the C1 controls; surrogates; U+FFFD; the two BMP non-characters.
@@ -140,6 +141,4 @@ def init_app(app: Flask) -> None:
         errors = _request_errors()
         if not errors:
             return None
-        from webapp.errors import error_response
-
         return error_response(400, next(iter(errors.values()))[0], errors=errors)
