@@ -8,6 +8,7 @@ from flask import Blueprint, jsonify, request
 from flask_login import current_user
 from sqlalchemy import select
 
+from accounts.models import Department, User
 from actions import service
 from api.helpers import PROJECT_PARAMS, check_args, json_body, project_filter_arg, with_project_id
 from api.openapi import PAGE_PARAMS, ApiSection, error_responses, list_and_create, query_param
@@ -93,8 +94,6 @@ def list_actions():
 
 def _resolve_codes(data: dict) -> dict:
     """Accept project / department / person by code or login as well as by id."""
-    from accounts.models import Department, User
-
     data = with_project_id(data)
     for key, model, column, target in (("responsible_department", Department, Department.code,
                                         "responsible_department_id"),

@@ -17,8 +17,9 @@ from accounts.models import Department, Project, User
 from actions.models import Action
 from actions.sources import source_for
 from audit import service as audit
+from audit.models import AuditEntry
 from records import validation as v
-from records.scope import check_project
+from records.scope import check_project, restrict
 from records.voiding import VoidRules, void
 from webapp.dates import local_today
 from webapp.db import utcnow
@@ -211,8 +212,6 @@ def get_action(action_id, user=None) -> Action:
 def list_actions(*, user, status: str = "", kind: str = "", project_id=None, overdue: bool = False,
                  source_type: str = "", include_voided: bool = False, today: date | None = None):
     """A SELECT of the actions the user may see, filtered, most urgent first."""
-    from records.scope import restrict
-
     stmt = restrict(select(Action), Action.project_id, user).options(
         joinedload(Action.project), joinedload(Action.responsible_department), joinedload(Action.responsible_user))
     if not include_voided:
@@ -374,8 +373,6 @@ def void_action(action: Action, *, reason, actor, version=None, now=None) -> Act
 
 def timeline(action: Action) -> list:
     """The action's audit entries, oldest first: who did what, when, and why."""
-    from audit.models import AuditEntry
-
     return list(db.session.execute(
         select(AuditEntry).where(AuditEntry.object_type == Action.__tablename__,
                                  AuditEntry.object_id == str(action.id)).order_by(AuditEntry.id)).scalars())

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from accounts.models import Department, User
 from audit import service as audit
 from procedures import catalog, document, rendering, trailers
+from procedures.publishing.service import signature_for
 from repo_store import Conflict as StoreConflict
 from repo_store import Signature
 from webapp.dates import date_bounds
@@ -166,8 +167,6 @@ def _user_signature(login: str | None) -> tuple[Signature, User | None]:
     user = db.session.execute(select(User).where(User.login == login)).scalar_one_or_none()
     if user is None:
         raise click.ClickException(f"no user with login {login!r}")
-    from procedures.publishing.service import signature_for
-
     return signature_for(user), user
 
 

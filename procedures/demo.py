@@ -14,7 +14,9 @@ from sqlalchemy import select
 from accounts.models import User
 from audit import service as audit
 from procedures import catalog, document, trailers
+from procedures.publishing.service import signature_for
 from repo_store import Signature
+from webapp.extensions import db
 from webapp.store import get_store
 
 CONTENT = Path(__file__).resolve().parent / "demo_content"
@@ -35,14 +37,10 @@ def _signature(login: str) -> Signature:
     user = db_user(login)
     if user is None:
         return Signature(login, f"{login}@example.com")
-    from procedures.publishing.service import signature_for
-
     return signature_for(user)
 
 
 def db_user(login: str) -> User | None:
-    from webapp.extensions import db
-
     return db.session.execute(select(User).where(User.login == login)).scalar_one_or_none()
 
 

@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from accounts.models import User
 from audit import service as audit
-from procedures import document
+from procedures import catalog, document
 from webapp import signals
 from webapp.extensions import db
 
@@ -40,8 +40,6 @@ def finish(action: str, code: str, *, sha: str, doc: document.ProcedureDoc, prev
     fails for good the error is raised, but the version stays published (git cannot be
     rolled back); the next sync records it from git. A failed mirror is only logged.
     """
-    from procedures import catalog
-
     for attempt in range(DB_RETRIES):
         try:
             if audit.entry_for_commit(sha) is None:

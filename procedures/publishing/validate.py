@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 import repo_store
 from accounts.models import Department, User
-from procedures import document, rendering
+from procedures import document, rendering, trailers
 from procedures.permissions import REVIEWS_MANAGE
 from support.caching import LockedLRU
 from webapp import dates
@@ -179,7 +179,6 @@ def head_version(file: repo_store.FileVersion, store) -> str:
         return parse_stored(file).version
     except ValidationError:
         pass
-    from procedures import trailers
 
     # First parent: after a merged review the merge commit (with the trailers) is the one that changed it.
     history = store.history(file.path, rev=file.commit, limit=1, first_parent=True)

@@ -6,7 +6,7 @@ from datetime import date
 from sqlalchemy import extract, func, or_, select
 from sqlalchemy.orm import joinedload
 
-from accounts.models import LocalizedName, Project, User
+from accounts.models import LocalizedName, Project, User, user_projects
 from audit import service as audit
 from records import validation as v
 from records.scope import check_project, project_ids, restrict
@@ -177,8 +177,6 @@ def _add(row: dict, month: int, count: int, minutes: int) -> None:
 
 def staff_candidates(user) -> list[User]:
     """Active users who work on a project ``user`` can see (everyone for all-projects users)."""
-    from accounts.models import user_projects
-
     stmt = select(User).where(User.active.is_(True)).order_by(User.display_name)
     allowed = project_ids(user)
     if allowed is not None:

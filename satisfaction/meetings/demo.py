@@ -8,6 +8,12 @@ from flask_babel import force_locale
 from sqlalchemy import select
 
 from accounts.models import Department, Project, User
+from actions import service as actions
+from actions.models import Action
+from satisfaction.categories import ensure_default_categories, get_category
+from satisfaction.meetings import service as meetings
+from satisfaction.meetings.models import Meeting
+from webapp.dates import local_today
 from webapp.extensions import db
 
 MINUTES_LJY = """## 一、物业服务中心工作汇报
@@ -35,13 +41,6 @@ def _users(*logins) -> dict[str, User]:
 
 
 def load_demo() -> list[str]:
-    from actions import service as actions
-    from actions.models import Action
-    from satisfaction.categories import ensure_default_categories, get_category
-    from satisfaction.meetings import service as meetings
-    from satisfaction.meetings.models import Meeting
-    from webapp.dates import local_today
-
     lines = []
     ensure_default_categories()
     projects = {p.code: p for p in db.session.execute(select(Project)).scalars()}

@@ -15,13 +15,16 @@ from sqlalchemy import extract, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from accounts.models import User
+from actions.service import actions_for_many, open_action
 from audit import service as audit
 from procedures import rendering
 from records import validation as v
 from records.scope import check_project, restrict
 from records.voiding import VoidRules, void
 from satisfaction import categories as category_service
+from satisfaction.caring.service import staff_candidates
 from satisfaction.complaints.models import Complaint
+from satisfaction.complaints.service import create_entry
 from satisfaction.meetings.models import Meeting, MeetingIssue
 from satisfaction.models import ServiceCategory
 from webapp.db import utcnow
@@ -57,7 +60,6 @@ def _staff_ids(raw, errors: dict, actor) -> list[int]:
     except (TypeError, ValueError):
         v.add_error(errors, "staff_ids", _l("Unknown staff member."))
         return []
-    from satisfaction.caring.service import staff_candidates
 
     # Only people the user could pick in the form: staff of the user's own projects.
     found = {u.id for u in staff_candidates(actor)} & set(ids)
@@ -192,8 +194,6 @@ def save_meeting(meeting: Meeting | None, data: dict, *, actor, version=None) ->
 
 def followed_issues(meeting: Meeting) -> list[MeetingIssue]:
     """Issues that became a register entry or an action: they are part of the record now."""
-    from actions.service import actions_for_many
-
     ids = [i.id for i in meeting.issues if i.id is not None]
     with_actions = {k for k, found in actions_for_many("meeting_issue", ids).items() if found}
     return [i for i in meeting.issues if i.entry_id is not None or i.id in with_actions]
@@ -201,8 +201,6 @@ def followed_issues(meeting: Meeting) -> list[MeetingIssue]:
 
 def outcomes(meeting: Meeting) -> dict[int, dict]:
     """What became of each issue: ``{issue_id: {"entry": Complaint|None, "actions": [Action]}}``."""
-    from actions.service import actions_for_many
-
     ids = [i.id for i in meeting.issues]
     actions = actions_for_many("meeting_issue", ids)
     return {i.id: {"entry": i.entry, "actions": actions.get(i.id, [])} for i in meeting.issues}
@@ -271,8 +269,6 @@ def issue_to_entry(meeting: Meeting, issue: MeetingIssue, kind: str, *, actor) -
     issue = _lock_issue(issue)
     entry = _existing_entry(issue)
     if entry is None:
-        from satisfaction.complaints.service import create_entry
-
         category = db.session.get(ServiceCategory, issue.category_id)
         description = _("%(text)s\n(Raised at the owners' committee meeting of %(day)s: %(title)s)",
                         text=issue.description, day=meeting.held_on.isoformat(), title=meeting.title)
@@ -296,8 +292,6 @@ def issue_to_entry(meeting: Meeting, issue: MeetingIssue, kind: str, *, actor) -
 
 def issue_to_action(meeting: Meeting, issue: MeetingIssue, kind: str, *, actor):
     """Open (or find) the corrective/preventive action for an issue; commits."""
-    from actions.service import open_action
-
     if kind not in ACTION_KINDS:
         raise ValidationError(_l("Choose corrective or preventive."), errors={"kind": [_l("Choose corrective or preventive.")]})
     if meeting.voided:

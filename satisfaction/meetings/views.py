@@ -12,6 +12,7 @@ from records.permissions import RECORDS_READ, RECORDS_VOID, RECORDS_WRITE
 from records.scope import visible_projects
 from satisfaction.caring import service as caring_service
 from satisfaction.categories import list_categories
+from satisfaction.complaints.service import KIND_LABELS, STATUS_LABELS
 from satisfaction.meetings import service
 from satisfaction.meetings.forms import IssueEntryForm, MeetingForm
 from webapp.dates import local_today
@@ -179,8 +180,6 @@ def entry_url(entry) -> str | None:
 
 
 def _detail(meeting, void_form=None, status=200, print_view=False):
-    from satisfaction.complaints.service import KIND_LABELS, STATUS_LABELS
-
     template = "satisfaction/meetings/print.html" if print_view else "satisfaction/meetings/detail.html"
     return render_template(template, meeting=meeting,
                            outcomes=service.outcomes(meeting), void_form=void_form or VoidForm(version=meeting.version),

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import contains_eager
 from sqlalchemy.orm.exc import StaleDataError
 
+from accounts.models import Project
 from actions.service import actions_for
 from audit import service as audit
 from records import validation as v
@@ -138,8 +139,6 @@ def get_campaign(campaign_id, user=None) -> SurveyCampaign:
 def campaigns_stmt(*, year: int | None = None, project_id: int | None = None, project_ids=None,
                    include_voided: bool = False):
     """Campaigns filtered by year/project, limited to ``project_ids`` (None = all), newest year first."""
-    from accounts.models import Project
-
     stmt = select(SurveyCampaign).join(Project).options(contains_eager(SurveyCampaign.project))
     if year is not None:
         stmt = stmt.where(SurveyCampaign.year == year)
