@@ -12,6 +12,7 @@ import os
 import re
 import uuid
 
+import jinja2
 import pytest
 import sqlalchemy as sa
 
@@ -72,11 +73,30 @@ def make_app(tmp_path, database_url, **overrides):
     config.update(overrides)
     app = create_app(config)
     app.test_client_class = CheckedClient  # every API answer a test sees is checked against the OpenAPI document
+    app.jinja_env.bytecode_cache = _COMPILED_TEMPLATES
     return app
 
 
+class _SharedBytecode(jinja2.BytecodeCache):
+    """Compiled templates kept for every test app of the process: each new app would otherwise compile
+    every page it renders again (~0.1 s a test). Jinja checks the source's checksum, so edits still show."""
+
+    def __init__(self):
+        self.compiled: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket):
+        if bucket.key in self.compiled:
+            bucket.bytecode_from_string(self.compiled[bucket.key])
+
+    def dump_bytecode(self, bucket):
+        self.compiled[bucket.key] = bucket.bytecode_to_string()
+
+
+_COMPILED_TEMPLATES = _SharedBytecode()
+
+
 def built_app(tmp_path, database_url, **overrides):
-    """A test app whose tables and default roles exist (created here unless a copy brought them)."""
+    """A test app whose tables and default roles are created here."""
     app = make_app(tmp_path, database_url, **overrides)
     with app.app_context():
         db.create_all()
@@ -93,9 +113,38 @@ def close_app(app) -> None:
         db.engine.dispose()
 
 
+@pytest.fixture(scope="session")
+def schema_template(tmp_path_factory):
+    """An SQLite database with every table and the default roles, made once per worker: each test's
+    app starts from its own copy (:func:`app_on_copy`). None on PostgreSQL."""
+    if TEST_DATABASE_URL:
+        return None
+    root = tmp_path_factory.mktemp("schema_template")
+    close_app(built_app(root, (f"sqlite:///{root / 'test.db'}", {})))
+    return root / "test.db"
+
+
+def copy_database(source, tmp_path) -> None:
+    """``tmp_path``'s own database (test.db, where :func:`fresh_database` puts it) as a copy of ``source``;
+    the backup API copies a consistent database whatever its journal (WAL) holds."""
+    import sqlite3
+
+    with contextlib.closing(sqlite3.connect(source)) as src, \
+            contextlib.closing(sqlite3.connect(tmp_path / "test.db")) as target:
+        src.backup(target)
+
+
+def app_on_copy(tmp_path, database_url, schema_template):
+    """The test's app on its own database: a copy of the schema template, or (PostgreSQL) tables made here."""
+    if schema_template is None:
+        return built_app(tmp_path, database_url)
+    copy_database(schema_template, tmp_path)
+    return make_app(tmp_path, database_url)
+
+
 @pytest.fixture
-def app(tmp_path, database_url):
-    app = built_app(tmp_path, database_url)
+def app(tmp_path, database_url, schema_template):
+    app = app_on_copy(tmp_path, database_url, schema_template)
     yield app
     close_app(app)
 
@@ -121,14 +170,10 @@ def copy_demo(template, tmp_path) -> bool:
     if template is None:
         return False
     import shutil
-    import sqlite3
 
     for folder in ("instance", "store.git"):
         shutil.copytree(template / folder, tmp_path / folder, symlinks=True)
-    # The backup API copies a consistent database whatever its journal (WAL) holds.
-    with contextlib.closing(sqlite3.connect(template / "test.db")) as source, \
-            contextlib.closing(sqlite3.connect(tmp_path / "test.db")) as target:
-        source.backup(target)
+    copy_database(template / "test.db", tmp_path)
     return True
 
 

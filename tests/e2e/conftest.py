@@ -12,7 +12,7 @@ import threading
 import pytest
 from werkzeug.serving import make_server
 
-from tests.conftest import built_app, close_app, copy_demo
+from tests.conftest import app_on_copy, close_app, copy_demo, make_app
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -60,12 +60,13 @@ def live_server(app):
 
 
 @pytest.fixture
-def app(request, tmp_path, database_url):
+def app(request, tmp_path, database_url, schema_template):
     """The test's own app, database and git store; for a test that asks for ``demo_app``, they start as a
     copy of the demo data (loaded once per worker: ``demo_template`` in tests/conftest.py)."""
-    if "demo_app" in request.fixturenames:
-        copy_demo(request.getfixturevalue("demo_template"), tmp_path)
-    app = built_app(tmp_path, database_url)
+    if "demo_app" in request.fixturenames and copy_demo(request.getfixturevalue("demo_template"), tmp_path):
+        app = make_app(tmp_path, database_url)
+    else:
+        app = app_on_copy(tmp_path, database_url, schema_template)
     yield app
     close_app(app)
 
