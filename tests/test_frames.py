@@ -16,10 +16,10 @@ from accounts.permissions import USERS_MANAGE
 from accounts.principal import Principal
 from audit.permissions import AUDIT_READ
 from records.permissions import RECORDS_WRITE
+from support.caching import LockedLRU
 from tests.conftest import Client
 from tests.factories_procedures import commit_version
 from webapp.extensions import db
-from webapp.frames import _MARKER, _NONCE
 
 PAGE = "/procedures/QP-CS-001"
 CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)">')
@@ -51,7 +51,7 @@ def test_framed_page_matches_a_full_render(app, logged_in, procedure):
         app.jinja_env.auto_reload = False
     strip = lambda html: re.sub(r'(content|value)="[A-Za-z0-9._-]{40,}"', "TOKEN", html)  # noqa: E731
     assert strip(first) == strip(second) == strip(plain)
-    assert "\ue000" not in second and _NONCE not in second
+    assert "\ue000" not in second and "\ue001" not in second  # no slot marker is left in a page
     assert "<title>QP-CS-001 客户满意度&lt;控制&gt;程序 · " in second  # the title slot is escaped
 
 
@@ -137,12 +137,62 @@ def test_flash_messages_show_on_framed_pages(app, logged_in, procedure):
 
 
 def test_a_display_name_cannot_forge_a_slot(app, client, make_user, procedure):
-    forged = "\ue000" + "0" * len(_NONCE) + ":frame_csrf\ue001"  # the nonce is secret to the process
+    # Markers carry a per-process secret nonce; a name built like one (any nonce) stays text.
+    forged = "\ue000" + "0" * 12 + ":frame_csrf\ue001"
     make_user("mallory", display_name=f"M {forged}")
     client.login("mallory")
     client.get(PAGE)
     page = _text(client.get(PAGE))
-    assert f"M {forged}" in page and _MARKER.search(page) is None
+    assert f"M {forged}" in page
+    assert page.count("\ue000") == page.count("\ue001") == 1  # the name's own, no marker left unfilled
+
+
+class _RecordingFrames(LockedLRU):
+    """The frame cache, noting every frame stored and whose request made it."""
+
+    def __init__(self):
+        super().__init__(512, max_cost=16_000_000)
+        self.stored: list[tuple[str, tuple]] = []
+
+    def put(self, key, value, cost: int = 1) -> None:
+        from flask_login import current_user
+
+        self.stored.append((current_user.login, value))
+        super().put(key, value, cost)
+
+
+def test_cached_frames_hold_nothing_of_the_user_they_were_rendered_for(app, make_user, procedure):
+    """Whatever the cache stores is the same for everyone with the same permissions and language: no
+    name, login, e-mail, CSRF token or session; the navigation follows the permissions only."""
+    commit_version(app, "QP-CS-001", "A/1", summary="第二版")
+    frames = app.extensions["webapp.frames"] = _RecordingFrames()
+    people = {"alice7": ("Alice Adams", ("reader",), "zh_Hans"), "carol7": ("Carol Chen", ("reader",), "en"),
+              "bobby7": ("Bobby Brown", ("admin",), "zh_Hans")}
+    private: dict[str, set[str]] = {}
+    for login, (name, roles, locale) in people.items():
+        make_user(login, roles=roles, display_name=name, locale=locale)
+        with app.app_context():
+            user = db.session.execute(db.select(User).where(User.login == login)).scalar_one()
+            user.email = f"{login}@example.com"
+            db.session.commit()
+        client = Client(app)
+        assert client.login(login).status_code == 302
+        seen = {login, name, f"{login}@example.com", client.http.get_cookie("procdesk_session").value}
+        for url in (PAGE, f"{PAGE}/history", f"{PAGE}/compare?from=A/0&to=A/1"):
+            page = _text(client.get(url))
+            assert name in page  # the page itself shows the name: the slot was filled
+            seen.add(CSRF_META.search(page).group(1))
+        private[login] = seen
+    assert {login for login, _parts in frames.stored} == set(people)  # each one made frames of their own
+    for login, parts in frames.stored:
+        frame = "".join(parts[::2])  # the cached literal text (the slots are names between them)
+        for values in private.values():
+            for value in values:
+                assert value not in frame, f"a frame made for {login} holds {value!r}"
+        admin_nav = 'data-nav="admin.users"' in frame
+        assert admin_nav == (login == "bobby7"), f"a frame made for {login}: admin navigation {admin_nav}"
+    languages = {login: "Log out" in "".join(parts[::2]) for login, parts in frames.stored}
+    assert languages == {"alice7": False, "carol7": True, "bobby7": False}
 
 
 # --------------------------------------------------------------------------
