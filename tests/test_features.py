@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import text
 
 from accounts.permissions import default_roles
+from accounts.services import ensure_default_roles
 from tests.conftest import Client, make_app
 from webapp import signals
 from webapp.config import FEATURES
@@ -30,15 +31,25 @@ EXPECTED_GRANTS = {
 }
 
 
-def _app_with(tmp_path, database_url, features):
-    app = make_app(tmp_path, database_url, FEATURES=features)
-    with app.app_context():
-        db.create_all()
-        from accounts.services import ensure_default_roles
+@pytest.fixture
+def app_with(tmp_path, database_url):
+    """``app_with(features, folder=None)``: an app with only those features, disposed of afterwards."""
+    built = []
 
-        ensure_default_roles()
-        db.session.commit()
-    return app
+    def factory(features, folder=None):
+        app = make_app(folder or tmp_path, database_url, FEATURES=features)
+        built.append(app)
+        with app.app_context():
+            db.create_all()
+            ensure_default_roles()
+            db.session.commit()
+        return app
+
+    yield factory
+    for app in built:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
 
 
 def _login_admin(app):
@@ -105,8 +116,8 @@ def extra_feature(tmp_path):
         del sys.modules[module]
 
 
-def test_a_new_feature_is_one_package_and_one_line(tmp_path, database_url, extra_feature):
-    app = _app_with(tmp_path, database_url, (*FEATURES, extra_feature))
+def test_a_new_feature_is_one_package_and_one_line(app_with, extra_feature):
+    app = app_with((*FEATURES, extra_feature))
     client = _login_admin(app)
 
     home = client.get("/").get_data(as_text=True)
@@ -122,8 +133,8 @@ def test_a_new_feature_is_one_package_and_one_line(tmp_path, database_url, extra
     assert heard == [("QP-1", "QP-1")]
 
 
-def test_the_core_runs_without_the_record_features(tmp_path, database_url):
-    app = _app_with(tmp_path, database_url, ("audit", "accounts", "api", "records", "procedures"))
+def test_the_core_runs_without_the_record_features(app_with):
+    app = app_with(("audit", "accounts", "api", "records", "procedures"))
     client = _login_admin(app)
 
     home = client.get("/").get_data(as_text=True)
@@ -136,8 +147,8 @@ def test_the_core_runs_without_the_record_features(tmp_path, database_url):
     assert not any(p.startswith(("/complaints", "/surveys", "/actions")) for p in paths)
 
 
-def test_each_app_has_its_own_api_document(tmp_path, database_url, app):
-    small = _app_with(tmp_path / "small", database_url, ("audit", "accounts", "api"))
+def test_each_app_has_its_own_api_document(tmp_path, app_with, app):
+    small = app_with(("audit", "accounts", "api"), tmp_path / "small")
     with small.test_request_context("/"):
         from api.openapi import document
 
@@ -154,7 +165,7 @@ def test_sqlite_connections_get_the_pragmas(app):
         assert db.session.execute(text("PRAGMA journal_mode")).scalar() == "wal"
 
 
-def test_a_package_must_declare_its_own_name(tmp_path, database_url, extra_feature):
+def test_a_package_must_declare_its_own_name(tmp_path, extra_feature):
     from webapp.features import load
 
     sys.modules.pop(extra_feature, None)
