@@ -35,8 +35,9 @@ review_requested = _signals.signal("review-requested")
 #: opens one per campaign, ever).
 campaign_below_target = _signals.signal("campaign-below-target")
 
-#: A new version of a procedure became the current one on ``main``. sender: the procedure code (str); kwargs:
-#: ``version`` (str), ``commit`` (str, the commit sha), ``actor`` (User or None for a push seen by sync).
+#: A new version of a procedure became the current one on ``main`` through ProcDesk's publishing (an edit or
+#: an adopted review draft; not a withdrawal, not a ``git push`` that sync mirrors later). sender: the
+#: procedure code (str); kwargs: ``version`` (str), ``commit`` (str, the commit sha), ``actor`` (User).
 version_published = _signals.signal("version-published")
 
 #: Question from the procedure pages: where can review ``#id`` (a version's ``Review:`` trailer) be read?
