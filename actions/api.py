@@ -10,14 +10,13 @@ from sqlalchemy import select
 
 from accounts.models import Department, User
 from actions import service
-from api.helpers import PROJECT_PARAMS, check_args, json_body, project_filter_arg, with_project_id
+from api.helpers import PROJECT_PARAMS, check_args, json_body, page_json, project_filter_arg, with_project_id
 from api.openapi import PAGE_PARAMS, ApiSection, error_responses, list_and_create, query_param
 from records.permissions import RECORDS_READ, RECORDS_VOID, RECORDS_WRITE
 from webapp.dates import local_today
 from webapp.exceptions import ValidationError
 from webapp.extensions import db
 from webapp.i18n import _l
-from webapp.pagination import paginate
 from webapp.permissions import permission_required
 
 bp = Blueprint("actions_api", __name__, url_prefix="/api/v1/actions")
@@ -87,9 +86,7 @@ def list_actions():
                                 overdue=request.args.get("overdue") in ("1", "true"),
                                 include_voided=request.args.get("include_voided") in ("1", "true"),
                                 today=local_today())
-    page = paginate(stmt, per_page=100, max_per_page=500)
-    return jsonify(items=[action_json(a) for a in page.items], page=page.number, per_page=page.per_page,
-                   has_next=page.has_next)
+    return page_json(stmt, action_json, per_page=100, max_per_page=500)
 
 
 def _resolve_codes(data: dict) -> dict:

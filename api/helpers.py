@@ -12,7 +12,7 @@ exactly like one the caller does not work on, so no answer tells which codes exi
 """
 from __future__ import annotations
 
-from flask import request
+from flask import jsonify, request
 from sqlalchemy import select
 
 from accounts.models import Project
@@ -20,6 +20,7 @@ from api.openapi import COMMON_QUERY, property_names, query_names, query_param
 from webapp.exceptions import ValidationError
 from webapp.extensions import db
 from webapp.i18n import _l
+from webapp.pagination import paginate
 
 #: At most this many unknown names are listed in one answer (a body may carry thousands).
 MAX_NAMED = 20
@@ -144,3 +145,16 @@ def with_project_id(data: dict) -> dict:
         message = _l("project and project_id name different projects; send one of them.")
         raise ValidationError(message, errors={"project": [message]})
     return {**data, "project_id": pid}
+
+
+def voided_arg() -> str:
+    """``?voided=only|all`` of the record lists; anything else means live records only."""
+    voided = request.args.get("voided", "")
+    return voided if voided in ("only", "all") else ""
+
+
+def page_json(stmt, serialise, *, per_page: int, max_per_page: int):
+    """One page of ``stmt`` (``?page=``, ``?per_page=``) as ``{items, page, per_page, has_next}``."""
+    page = paginate(stmt, per_page=per_page, max_per_page=max_per_page)
+    return jsonify(items=[serialise(row) for row in page.items], page=page.number, per_page=page.per_page,
+                   has_next=page.has_next)

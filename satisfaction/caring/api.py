@@ -6,7 +6,15 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from accounts.models import User
-from api.helpers import PROJECT_PARAMS, check_args, json_body, project_filter_arg, with_project_id
+from api.helpers import (
+    PROJECT_PARAMS,
+    check_args,
+    json_body,
+    page_json,
+    project_filter_arg,
+    voided_arg,
+    with_project_id,
+)
 from api.openapi import PAGE_PARAMS, ApiSection, error_responses, list_and_create, query_param
 from records.permissions import RECORDS_READ, RECORDS_WRITE
 from records.validation import user_ids
@@ -15,7 +23,6 @@ from webapp.dates import local_today
 from webapp.exceptions import ValidationError
 from webapp.extensions import db
 from webapp.i18n import _l
-from webapp.pagination import paginate
 from webapp.permissions import permission_required
 
 bp = Blueprint("caring_api", __name__, url_prefix="/api/v1/caring-services")
@@ -64,13 +71,9 @@ def list_services():
     year, month = _int_arg("year", 2000, 2100), _int_arg("month", 1, 12)
     if month and not year:
         raise ValidationError(_l("Give the year with the month."), errors={"year": [_l("Give the year with the month.")]})
-    voided = request.args.get("voided", "")
     stmt = service.list_services(user=current_user, project_id=project_id, staff_id=staff_id, year=year,
-                                 month=month, q=(request.args.get("q") or "")[:100],
-                                 voided=voided if voided in ("only", "all") else "")
-    page = paginate(stmt, per_page=100, max_per_page=1000)
-    return jsonify(items=[service_json(r) for r in page.items], page=page.number, per_page=page.per_page,
-                   has_next=page.has_next)
+                                 month=month, q=(request.args.get("q") or "")[:100], voided=voided_arg())
+    return page_json(stmt, service_json, per_page=100, max_per_page=1000)
 
 
 @bp.get("/monthly")

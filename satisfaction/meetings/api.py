@@ -4,14 +4,21 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request
 from flask_login import current_user
 
-from api.helpers import PROJECT_PARAMS, check_args, json_body, project_filter_arg, with_project_id
+from api.helpers import (
+    PROJECT_PARAMS,
+    check_args,
+    json_body,
+    page_json,
+    project_filter_arg,
+    voided_arg,
+    with_project_id,
+)
 from api.openapi import PAGE_PARAMS, ApiSection, list_and_create, query_param
 from records.permissions import RECORDS_READ, RECORDS_WRITE
 from records.validation import user_ids
 from satisfaction.meetings import service
 from webapp.exceptions import ValidationError
 from webapp.i18n import _l
-from webapp.pagination import paginate
 from webapp.permissions import permission_required
 
 bp = Blueprint("meetings_api", __name__, url_prefix="/api/v1/meetings")
@@ -44,13 +51,10 @@ def list_meetings():
     if year not in (None, "") and (not year.isdecimal() or not 2000 <= int(year) <= 2100):
         message = _l("Enter a number between %(min)s and %(max)s.", min=2000, max=2100)
         raise ValidationError(message, errors={"year": [message]})
-    voided = request.args.get("voided", "")
     stmt = service.with_details(service.list_meetings(
         user=current_user, project_id=project_id, year=int(year) if year else None,
-        q=(request.args.get("q") or "")[:100], voided=voided if voided in ("only", "all") else ""))
-    page = paginate(stmt, per_page=50, max_per_page=200)
-    return jsonify(items=[meeting_json(m) for m in page.items], page=page.number, per_page=page.per_page,
-                   has_next=page.has_next)
+        q=(request.args.get("q") or "")[:100], voided=voided_arg()))
+    return page_json(stmt, meeting_json, per_page=50, max_per_page=200)
 
 
 @bp.post("")

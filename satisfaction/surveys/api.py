@@ -8,7 +8,7 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request
 from flask_login import current_user
 
-from api.helpers import PROJECT_PARAMS, check_args, json_body, project_filter_arg, with_project_id
+from api.helpers import PROJECT_PARAMS, check_args, json_body, page_json, project_filter_arg, with_project_id
 from api.openapi import PAGE_PARAMS, ApiSection, error_responses, page_response, query_param
 from records.permissions import RECORDS_READ, RECORDS_WRITE
 from records.scope import project_ids
@@ -24,7 +24,6 @@ from satisfaction.surveys.rates import (
 from webapp.exceptions import ValidationError
 from webapp.extensions import db
 from webapp.i18n import _l
-from webapp.pagination import paginate
 from webapp.permissions import permission_required
 
 bp = Blueprint("surveys_api", __name__, url_prefix="/api/v1/survey-campaigns")
@@ -109,10 +108,9 @@ def list_responses(campaign_id: int):
     show = request.args.get("show", "live")
     if show not in ("live", "voided", "all"):
         show = "live"
-    page = paginate(service.responses_stmt(campaign, voided=show), per_page=100, max_per_page=1000)
     categories = service.categories_of(campaign)
-    return jsonify(items=[service.response_dict(r, categories) for r in page.items], page=page.number,
-                   per_page=page.per_page, has_next=page.has_next)
+    return page_json(service.responses_stmt(campaign, voided=show), lambda r: service.response_dict(r, categories),
+                     per_page=100, max_per_page=1000)
 
 
 @bp.post("/<int:campaign_id>/responses")
