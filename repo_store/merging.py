@@ -31,8 +31,10 @@ def _git_version() -> tuple[int, ...]:
 class Merging(Writing):
     """Merging branches (part of :class:`~repo_store.store.GitStore`)."""
 
-    # Set by GitStore.__init__ (tests force the fallback by setting it False).
-    _use_merge_tree: bool
+    #: Merge with ``git merge-tree --write-tree`` (set by ``GitStore.__init__`` when git >= 2.38).
+    #: False takes the per-file ``git merge-file`` fallback that older git gets; a documented
+    #: switch so that the tests can exercise both ways on any git.
+    use_merge_tree: bool
 
     def merge(
         self,
@@ -72,7 +74,7 @@ class Merging(Writing):
             status, _ = self._run("merge-base", "--is-ancestor", theirs, ours, ok=(0, 1))
             if status == 0:
                 raise NothingToCommit(f"{source_branch} is already merged into {into}")
-            if self._use_merge_tree:
+            if self.use_merge_tree:
                 tree, conflicts = self._merge_tree(ours, theirs)
             else:
                 tree, conflicts = self._merge_fallback(ours, theirs)

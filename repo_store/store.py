@@ -87,7 +87,7 @@ class GitStore(Reading, Merging, Maintenance):
         self.committer = committer
         # reftable (git >= 2.45) has no ref files to read; always ask git then.
         self._fast_refs = not os.path.exists(os.path.join(self.git_dir, "reftable"))
-        self._use_merge_tree = _git_version() >= (2, 38)
+        self.use_merge_tree = _git_version() >= (2, 38)
         self.auto_gc_every = auto_gc_every
         self.lock_patience = float(lock_patience)
         self._writes = 0

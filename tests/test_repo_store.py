@@ -26,6 +26,7 @@ from repo_store import (
     validate_path,
     validate_rev,
 )
+from repo_store.caches import forget_all
 
 ALICE = Signature("Alice Zhang", "alice@example.com")
 LI = Signature("李华", "li@example.com")
@@ -116,62 +117,89 @@ def test_open_existing_non_repo_raises_store_error(tmp_path):
         GitStore.open_or_init(str(tmp_path / "junk"))
 
 
-def test_commit_read_list_history_with_trailers(store):
-    trailers = [
-        ("Procedure", "QP-CS-001"),
-        ("Version", "A/1"),
-        ("Approved-by", "Li Hua <li@x>"),
-        ("Effective", "2026-12-01"),
-    ]
-    c1 = store.commit(
+TRAILERS = (
+    ("Procedure", "QP-CS-001"),
+    ("Version", "A/1"),
+    ("Approved-by", "Li Hua <li@x>"),
+    ("Effective", "2026-12-01"),
+)
+
+
+@pytest.fixture
+def c1(store):
+    """The first commit: a procedure and an index, by Li, with a body and four trailers."""
+    return store.commit(
         {"procedures/QP-CS-001.md": "# Complaint handling\n", "index.yml": b"- QP-CS-001\n"},
         summary="Publish QP-CS-001 A/1",
         body="Initial release.\n\nSecond paragraph.",
-        trailers=trailers,
+        trailers=list(TRAILERS),
         author=LI,
         base=None,
     )
-    assert len(c1) == 40 and store.head() == c1 == store.head("main")
 
-    fv = store.read("procedures/QP-CS-001.md")
-    assert fv.text == "# Complaint handling\n" and fv.commit == c1 and fv.path == "procedures/QP-CS-001.md"
-    assert fv.blob == store.blob_sha("procedures/QP-CS-001.md")
-    assert store.read("index.yml", rev=c1).data == b"- QP-CS-001\n"
-    assert store.list_files() == sorted(
-        [("index.yml", store.blob_sha("index.yml")), ("procedures/QP-CS-001.md", fv.blob)]
-    )
-    assert store.list_files(prefix="procedures/", suffix=".md") == [("procedures/QP-CS-001.md", fv.blob)]
-    assert store.list_files(suffix=".txt") == []
 
-    c2 = store.commit(
+@pytest.fixture
+def c2(store, c1):
+    """The second commit on top of :func:`c1`: the procedure changed by Alice, two approvers, no body."""
+    return store.commit(
         {"procedures/QP-CS-001.md": "# Complaint handling v2\n"},
         summary="Publish QP-CS-001 A/2",
         trailers=[("Version", "A/2"), ("Approved-by", "X <x@x>"), ("Approved-by", "Y <y@y>")],
         author=ALICE,
         base=c1,
     )
+
+
+def test_commit_returns_the_new_head_of_main(store, c1):
+    assert len(c1) == 40 and store.head() == c1 == store.head("main")
+
+
+def test_read_gives_the_text_its_blob_and_commit(store, c1):
+    fv = store.read("procedures/QP-CS-001.md")
+    assert fv.text == "# Complaint handling\n" and fv.commit == c1 and fv.path == "procedures/QP-CS-001.md"
+    assert fv.blob == store.blob_sha("procedures/QP-CS-001.md")
+    assert store.read("index.yml", rev=c1).data == b"- QP-CS-001\n"
+
+
+def test_list_files_filters_by_prefix_and_suffix(store, c1):
+    blob = store.blob_sha("procedures/QP-CS-001.md")
+    assert store.list_files() == sorted(
+        [("index.yml", store.blob_sha("index.yml")), ("procedures/QP-CS-001.md", blob)]
+    )
+    assert store.list_files(prefix="procedures/", suffix=".md") == [("procedures/QP-CS-001.md", blob)]
+    assert store.list_files(suffix=".txt") == []
+
+
+def test_history_of_a_file_is_newest_first_with_authors_parents_and_utc_times(store, c1, c2):
     hist = store.history("procedures/QP-CS-001.md")
     assert [h.sha for h in hist] == [c2, c1]
     newest, oldest = hist
     assert isinstance(oldest, CommitInfo)
     assert oldest.author == LI and newest.author == ALICE
+    assert newest.parents == (c1,) and oldest.parents == ()
+    assert newest.authored_at.tzinfo == UTC and newest.committed_at.tzinfo == UTC
+
+
+def test_history_keeps_summary_body_and_trailers(store, c1, c2):
+    newest, oldest = store.history("procedures/QP-CS-001.md")
     assert oldest.summary == "Publish QP-CS-001 A/1"
     assert oldest.body == "Initial release.\n\nSecond paragraph."
-    assert oldest.trailers == tuple(trailers)
+    assert oldest.trailers == TRAILERS
     assert oldest.trailer("approved-by") == "Li Hua <li@x>"
     assert oldest.trailer("Missing") is None
     assert newest.trailer_all("Approved-by") == ("X <x@x>", "Y <y@y>")
     assert newest.trailer("Approved-by") == "Y <y@y>"
     assert newest.body == ""
-    assert newest.parents == (c1,) and oldest.parents == ()
-    assert newest.authored_at.tzinfo == UTC and newest.committed_at.tzinfo == UTC
 
+
+def test_history_by_path_limit_and_rev_and_reading_an_older_rev(store, c1, c2):
     assert [h.sha for h in store.history("index.yml")] == [c1]
     assert [h.sha for h in store.history(limit=1)] == [c2]
     assert [h.sha for h in store.history(rev=c1)] == [c1]
     assert store.read("procedures/QP-CS-001.md", rev=c1).text == "# Complaint handling\n"
 
-    # git itself agrees on the trailers we wrote.
+
+def test_git_itself_reads_the_trailers_we_wrote(store, c1):
     parsed = run_git(
         "--git-dir", store.git_dir, "log", "-1", "--format=%(trailers:key=Version,valueonly)", c1
     )
@@ -448,7 +476,7 @@ def test_branch_directory_clash(store):
 @pytest.fixture(params=["merge-tree", "merge-file"])
 def merge_store(request, store):
     # Exercise both the `git merge-tree --write-tree` path and the fallback.
-    store._use_merge_tree = request.param == "merge-tree"
+    store.use_merge_tree = request.param == "merge-tree"
     return store
 
 
@@ -534,13 +562,19 @@ def test_merge_stale_base_and_missing_branches(store):
 # ---------------------------------------------------------------------------
 
 
-def test_external_clone_commit_push_shows_up(store, tmp_path):
+@pytest.fixture
+def clone(store, tmp_path):
+    """A plain git clone of a store holding one commit the store has already read (caches warm)."""
     c1 = store.commit({"procedures/a.md": "v1\n"}, summary="1", author=ALICE, base=None)
     assert store.read("procedures/a.md").text == "v1\n"  # warm the caches
     assert store.history("procedures/a.md")[0].sha == c1
-
     work = str(tmp_path / "clone")
     run_git("clone", "-q", store.git_dir, work)
+    return work, c1
+
+
+def _push_an_edit(work: str) -> str:
+    """Change a file and add one in the clone, commit with a trailer, push; returns the pushed sha."""
     with open(os.path.join(work, "procedures", "a.md"), "w") as fh:
         fh.write("v2 from git\n")
     os.makedirs(os.path.join(work, "new"))
@@ -549,8 +583,12 @@ def test_external_clone_commit_push_shows_up(store, tmp_path):
     run_git("add", "-A", cwd=work)
     run_git("commit", "-q", "-m", "external edit\n\nVersion: B/1", cwd=work)
     run_git("push", "-q", "origin", "main", cwd=work)
-    pushed = run_git("rev-parse", "HEAD", cwd=work)
+    return run_git("rev-parse", "HEAD", cwd=work)
 
+
+def test_external_clone_commit_push_shows_up(store, clone):
+    work, c1 = clone
+    pushed = _push_an_edit(work)
     assert store.head() == pushed
     assert store.read("procedures/a.md").text == "v2 from git\n"
     assert store.read("new/b.md").text == "pushed\n"
@@ -558,25 +596,42 @@ def test_external_clone_commit_push_shows_up(store, tmp_path):
     assert [h.sha for h in hist] == [pushed, c1]
     assert hist[0].author == Signature("Ext User", "ext@example.com")
     assert hist[0].trailer("Version") == "B/1"
+    run_git("--git-dir", store.git_dir, "fsck", "--strict")
 
-    # Our next commit builds on the pushed one, and git sees it after fetching.
+
+def test_our_commit_on_a_pushed_one_reaches_the_clone_on_pull(store, clone):
+    work, _c1 = clone
+    pushed = _push_an_edit(work)
     c3 = store.commit({"new/b.md": "edited in app\n"}, summary="3", author=ALICE, base=pushed)
     run_git("pull", "-q", "--ff-only", cwd=work)
     assert run_git("rev-parse", "HEAD", cwd=work) == c3
 
-    # Annotated tags are peeled to their commit.
-    run_git("--git-dir", store.git_dir, "tag", "-a", "v1", "-m", "release", c3)
-    assert store.resolve("v1") == store.resolve("refs/tags/v1") == c3
+
+def test_annotated_tags_are_peeled_to_their_commit(store):
+    c1 = store.commit({"new/b.md": "edited in app\n"}, summary="1", author=ALICE, base=None)
+    run_git("--git-dir", store.git_dir, "tag", "-a", "v1", "-m", "release", c1)
+    assert store.resolve("v1") == store.resolve("refs/tags/v1") == c1
     assert store.read("new/b.md", rev="v1").text == "edited in app\n"
 
-    # Packed refs (git pack-refs / gc) are read by the fast path too.
+
+def test_packed_refs_are_read_by_the_fast_path_too(store):
+    c1 = store.commit({"a.md": "1"}, summary="1", author=ALICE, base=None)
+    assert store.head() == c1  # the loose ref file, read once before git packs it
     run_git("--git-dir", store.git_dir, "pack-refs", "--all", "--prune")
     assert not os.path.exists(os.path.join(store.git_dir, "refs", "heads", "main"))
-    assert store.head() == c3
-    c4 = store.commit({"x.md": "x"}, summary="4", author=ALICE, base=c3)
-    assert store.head() == c4
+    assert store.head() == c1
+    c2 = store.commit({"x.md": "x"}, summary="2", author=ALICE, base=c1)
+    assert store.head() == c2
+
+
+def test_git_gc_keeps_everything_readable(store):
+    c1 = store.commit({"a.md": "1"}, summary="1", author=ALICE, base=None)
+    run_git("--git-dir", store.git_dir, "tag", "-a", "v1", "-m", "release", c1)
+    c2 = store.commit({"x.md": "x"}, summary="2", author=ALICE, base=c1)
+    assert store.read("x.md").text == "x"  # read before gc moves the objects into a pack
     run_git("--git-dir", store.git_dir, "gc", "-q")
-    assert store.read("x.md").text == "x" and store.head() == c4
+    assert store.read("x.md").text == "x" and store.head() == c2
+    assert store.read("a.md", rev="v1").text == "1"
     run_git("--git-dir", store.git_dir, "fsck", "--strict")
 
 
@@ -588,8 +643,7 @@ def test_maintenance_keeps_everything_readable(store):
     assert report.ok and report.packed and report.fsck.ok and not report.removed
     stats = run_git("--git-dir", store.git_dir, "count-objects", "-v")
     assert "in-pack: 0" not in stats and "\ncount: 0" in "\n" + stats
-    store._caches.blobs.clear()  # force reading from the new pack
-    store._caches.history.clear()
+    forget_all()  # what a worker started now knows: nothing, so it reads from the new pack
     assert store.read("a.md").text == "4\n"
     assert len(store.history("a.md")) == 5
     base = store.commit({"a.md": "after\n"}, summary="after", author=ALICE, base=base)
