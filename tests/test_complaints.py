@@ -83,30 +83,60 @@ def _entry(app, number=None, entry_id=None):
 # life cycle through the pages
 
 
-def test_full_lifecycle_through_the_pages_with_a_dissatisfied_follow_up(world, clerk):
-    app = world
+def _create_on_the_page(app, clerk):
+    """Enter a complaint for P1 on the form; returns (response, entry, detail page URL)."""
     year = (utcnow() + timedelta(hours=8)).year
     r = clerk.post("/satisfaction/complaints/new", _form(_pid(app, "P1")))
     assert r.status_code == 302, r.get_data(as_text=True)[:2000]
     e = _entry(app, number=f"TS-P1-{year}-0001")
-    base = f"/satisfaction/complaints/{e.id}"
+    return r, e, f"/satisfaction/complaints/{e.id}"
+
+
+def _stepper(app, clerk, entry_id):
+    """``act(action, **data)``: post one step with the entry's current version, as the page does."""
+    def act(action, **data):
+        current = _entry(app, entry_id=entry_id)
+        return clerk.post(f"/satisfaction/complaints/{entry_id}/transition/{action}",
+                          {"version": str(current.version), **data})
+    return act
+
+
+def _event_count(app, entry_id):
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(ComplaintEvent)
+                                 .where(ComplaintEvent.complaint_id == entry_id))
+
+
+def test_a_complaint_entered_on_the_page_gets_its_number_and_opens_on_its_page(world, clerk):
+    year = (utcnow() + timedelta(hours=8)).year
+    r, _e, base = _create_on_the_page(world, clerk)
     assert r.headers["Location"].endswith(base)
     page = clerk.get(base).get_data(as_text=True)
     assert f"TS-P1-{year}-0001" in page and "卫生间天花板渗水" in page and 'data-testid="do-acknowledge"' in page
 
-    def act(action, **data):
-        current = _entry(app, entry_id=e.id)
-        return clerk.post(f"{base}/transition/{action}", {"version": str(current.version), **data})
 
+def test_resolving_on_the_page_needs_the_cause_and_the_action_taken(world, clerk):
+    app = world
+    _r, e, _base = _create_on_the_page(app, clerk)
+    act = _stepper(app, clerk, e.id)
     assert act("acknowledge", note="已致电业主").status_code == 302
     assert act("start").status_code == 302
-    # Resolution needs the cause and the action taken: 400, field messages, nothing changes.
+    events = _event_count(app, e.id)
+    # 400, field messages, nothing changes.
     r = act("resolve", cause="", action_taken="")
     assert r.status_code == 400
     assert r.get_data(as_text=True).count("必填") >= 2
     assert _entry(app, entry_id=e.id).status == "in_progress"
-    assert act("resolve", **RESOLVE).status_code == 302
-    # Follow-up: the person is dissatisfied → back to in progress, reopened once, audited.
+    assert _event_count(app, e.id) == events
+
+
+def test_a_dissatisfied_follow_up_on_the_page_reopens_the_entry(world, clerk):
+    app = world
+    _r, e, base = _create_on_the_page(app, clerk)
+    act = _stepper(app, clerk, e.id)
+    for action, data in (("acknowledge", {"note": "已致电业主"}), ("start", {}), ("resolve", RESOLVE)):
+        assert act(action, **data).status_code == 302, action
+    # The person is dissatisfied → back to in progress, reopened once.
     r = act("follow_up", **FOLLOW_DISSATISFIED)
     assert r.status_code == 302
     e2 = _entry(app, entry_id=e.id)
@@ -114,6 +144,17 @@ def test_full_lifecycle_through_the_pages_with_a_dissatisfied_follow_up(world, c
         "in_progress", 1, None, "dissatisfied")
     page = clerk.get(base).get_data(as_text=True)
     assert 'data-testid="reopened"' in page and 'data-testid="do-resolve"' in page
+
+
+def test_full_lifecycle_through_the_pages_with_a_dissatisfied_follow_up(world, clerk):
+    """Every step needs the one before: one walk to closed, then its events, audit trail and page."""
+    app = world
+    _r, e, base = _create_on_the_page(app, clerk)
+    act = _stepper(app, clerk, e.id)
+    assert act("acknowledge", note="已致电业主").status_code == 302
+    assert act("start").status_code == 302
+    assert act("resolve", **RESOLVE).status_code == 302
+    assert act("follow_up", **FOLLOW_DISSATISFIED).status_code == 302
     assert act("resolve", cause="楼上防水层破损", action_taken="楼上重新做防水").status_code == 302
     assert act("follow_up", **FOLLOW_SATISFIED).status_code == 302
     assert act("close").status_code == 302
@@ -447,14 +488,19 @@ def _api_entry(**kw):
 # list: filters, keyset pagination, exports
 
 
-def test_filters_and_keyset_pagination(world, clerk):
-    app = world
-    with app.app_context():
+@pytest.fixture
+def march(world):
+    """Seven P1 complaints on 1–7 March 2026 (rooms R0–R6, every other one security) and a praise in April."""
+    with world.app_context():
         for i in range(7):
             make_entry("P1", "writer", local(2026, 3, 1 + i, 9), room=f"R{i}",
                        category="security" if i % 2 else "maintenance")
         make_entry("P1", "writer", local(2026, 4, 1, 9), room="APRIL", kind="praise")
-    seen, url, pages = [], "/satisfaction/complaints/?month=2026-03&per_page=10", 0
+    return world
+
+
+def test_the_api_walks_a_month_in_keyset_pages(march, clerk):
+    seen, pages = [], 0
     # per_page has a floor of 10; use the API (limit) to walk small pages.
     r = clerk.api("GET", "/api/v1/complaints?month=2026-03&limit=3")
     while True:
@@ -464,30 +510,43 @@ def test_filters_and_keyset_pagination(world, clerk):
             break
         r = clerk.api("GET", r.json["next"])
     assert pages == 3 and seen == [f"R{i}" for i in range(6, -1, -1)]
-    html = clerk.get(url).get_data(as_text=True)
+
+
+def test_the_list_page_shows_the_chosen_month_only(march, clerk):
+    html = clerk.get("/satisfaction/complaints/?month=2026-03&per_page=10").get_data(as_text=True)
     assert "R0" in html and "APRIL" not in html
-    assert clerk.api("GET", "/api/v1/complaints?category=security").json["items"].__len__() == 3
-    assert [i["room"] for i in clerk.api("GET", "/api/v1/complaints?q=april").json["items"]] == ["APRIL"]
-    assert len(clerk.api("GET", "/api/v1/complaints?q=天花板&month=2026-03").json["items"]) == 7
-    assert [i["room"] for i in clerk.api("GET", "/api/v1/complaints?q=50%").json["items"]] == []  # % is literal
-    assert [i["room"] for i in clerk.api("GET", "/api/v1/complaints?q=ts-p1-2026-0003").json["items"]] == ["R2"]
-    assert [i["room"] for i in clerk.api("GET", "/api/v1/complaints?kind=praise").json["items"]] == ["APRIL"]
-    r = clerk.api("GET", "/api/v1/complaints?from=2026-03-03&to=2026-03-04")
-    assert sorted(i["room"] for i in r.json["items"]) == ["R2", "R3"]
-    # the page walks newer/older with cursors
-    with app.app_context():
+
+
+@pytest.mark.parametrize(("query", "rooms"), [
+    ("category=security", ["R1", "R3", "R5"]),
+    ("q=april", ["APRIL"]),
+    ("q=天花板&month=2026-03", [f"R{i}" for i in range(7)]),
+    pytest.param("q=50%", [], id="percent-is-literal"),
+    ("q=ts-p1-2026-0003", ["R2"]),
+    ("kind=praise", ["APRIL"]),
+    ("from=2026-03-03&to=2026-03-04", ["R2", "R3"]),
+])
+def test_api_filters_and_search(march, clerk, query, rooms):
+    assert sorted(i["room"] for i in clerk.api("GET", f"/api/v1/complaints?{query}").json["items"]) == rooms
+
+
+def test_keyset_pages_walk_back_to_the_first_page(march):
+    with march.app_context():
         f = service.Filters(month=local(2026, 3, 1).date())
         stmt = service.list_statement(f, user("boss"))
         p1 = service.keyset_page(stmt, per_page=3)
         p2 = service.keyset_page(stmt, after=p1.next_cursor, per_page=3)
         back = service.keyset_page(stmt, before=p2.prev_cursor, per_page=3)
         assert [e.room for e in back.items] == [e.room for e in p1.items] and not back.has_prev
-    # A user with a few projects gets them read project by project and merged: same order, same pages.
-    with app.app_context():
+
+
+def test_a_user_with_a_few_projects_gets_them_merged_in_the_same_order_and_pages(march):
+    """Read project by project and merged: the same rows, order and pages as a user who sees all."""
+    with march.app_context():
         for i in range(5):
             make_entry("P2", "writer", local(2026, 3, 1 + i, 12), room=f"Q{i}")
 
-        def walk_pages(login, newest_first=True):
+        def walk_pages(login):
             f, seen, page = service.Filters(month=local(2026, 3, 2).date()), [], None
             while page is None or page.has_next:
                 page = service.list_page(f, user(login), after=page.next_cursor if page else None, per_page=4)
@@ -497,9 +556,15 @@ def test_filters_and_keyset_pagination(world, clerk):
         merged = walk_pages("writer")
         assert merged == walk_pages("boss") and len(merged) == 12
         assert merged[:5] == ["R6", "R5", "Q4", "R4", "Q3"]
-    assert clerk.get("/satisfaction/complaints/?after=garbage").status_code == 400
-    assert clerk.get("/satisfaction/complaints/?month=2026-13").status_code == 400
-    assert clerk.api("GET", "/api/v1/complaints?status=lost").status_code == 400
+
+
+@pytest.mark.parametrize(("api", "url"), [
+    (False, "/satisfaction/complaints/?after=garbage"),
+    (False, "/satisfaction/complaints/?month=2026-13"),
+    (True, "/api/v1/complaints?status=lost"),
+])
+def test_bad_list_parameters_are_400(world, clerk, api, url):
+    assert (clerk.api("GET", url) if api else clerk.get(url)).status_code == 400
 
 
 def test_csv_and_xlsx_export_of_the_filtered_list(world, clerk):
