@@ -83,22 +83,32 @@ def _entry(app, number=None, entry_id=None):
 # life cycle through the pages
 
 
-def _create_on_the_page(app, clerk):
-    """Enter a complaint for P1 on the form; returns (response, entry, detail page URL)."""
+@pytest.fixture
+def entered(world, clerk):
+    """A complaint for P1 entered on the form: (response, entry, detail page URL, ``act``).
+
+    ``act(action, **data)`` posts one step with the entry's current version, as the page does.
+    """
     year = (utcnow() + timedelta(hours=8)).year
-    r = clerk.post("/satisfaction/complaints/new", _form(_pid(app, "P1")))
+    r = clerk.post("/satisfaction/complaints/new", _form(_pid(world, "P1")))
     assert r.status_code == 302, r.get_data(as_text=True)[:2000]
-    e = _entry(app, number=f"TS-P1-{year}-0001")
-    return r, e, f"/satisfaction/complaints/{e.id}"
+    e = _entry(world, number=f"TS-P1-{year}-0001")
+    base = f"/satisfaction/complaints/{e.id}"
 
-
-def _stepper(app, clerk, entry_id):
-    """``act(action, **data)``: post one step with the entry's current version, as the page does."""
     def act(action, **data):
-        current = _entry(app, entry_id=entry_id)
-        return clerk.post(f"/satisfaction/complaints/{entry_id}/transition/{action}",
-                          {"version": str(current.version), **data})
-    return act
+        current = _entry(world, entry_id=e.id)
+        return clerk.post(f"{base}/transition/{action}", {"version": str(current.version), **data})
+
+    return r, e, base, act
+
+
+#: From received to in progress.
+TO_IN_PROGRESS = (("acknowledge", {"note": "已致电业主"}), ("start", {}))
+
+
+def _walk(act, steps):
+    for action, data in steps:
+        assert act(action, **data).status_code == 302, action
 
 
 def _event_count(app, entry_id):
@@ -107,57 +117,46 @@ def _event_count(app, entry_id):
                                  .where(ComplaintEvent.complaint_id == entry_id))
 
 
-def test_a_complaint_entered_on_the_page_gets_its_number_and_opens_on_its_page(world, clerk):
+def test_a_complaint_entered_on_the_page_gets_its_number_and_opens_on_its_page(clerk, entered):
     year = (utcnow() + timedelta(hours=8)).year
-    r, _e, base = _create_on_the_page(world, clerk)
+    r, _e, base, _act = entered
     assert r.headers["Location"].endswith(base)
     page = clerk.get(base).get_data(as_text=True)
     assert f"TS-P1-{year}-0001" in page and "卫生间天花板渗水" in page and 'data-testid="do-acknowledge"' in page
 
 
-def test_resolving_on_the_page_needs_the_cause_and_the_action_taken(world, clerk):
-    app = world
-    _r, e, _base = _create_on_the_page(app, clerk)
-    act = _stepper(app, clerk, e.id)
-    assert act("acknowledge", note="已致电业主").status_code == 302
-    assert act("start").status_code == 302
-    events = _event_count(app, e.id)
+def test_resolving_on_the_page_needs_the_cause_and_the_action_taken(world, entered):
+    _r, e, _base, act = entered
+    _walk(act, TO_IN_PROGRESS)
+    events = _event_count(world, e.id)
     # 400, field messages, nothing changes.
     r = act("resolve", cause="", action_taken="")
     assert r.status_code == 400
     assert r.get_data(as_text=True).count("必填") >= 2
-    assert _entry(app, entry_id=e.id).status == "in_progress"
-    assert _event_count(app, e.id) == events
+    assert _entry(world, entry_id=e.id).status == "in_progress"
+    assert _event_count(world, e.id) == events
 
 
-def test_a_dissatisfied_follow_up_on_the_page_reopens_the_entry(world, clerk):
-    app = world
-    _r, e, base = _create_on_the_page(app, clerk)
-    act = _stepper(app, clerk, e.id)
-    for action, data in (("acknowledge", {"note": "已致电业主"}), ("start", {}), ("resolve", RESOLVE)):
-        assert act(action, **data).status_code == 302, action
+def test_a_dissatisfied_follow_up_on_the_page_reopens_the_entry(world, clerk, entered):
+    _r, e, base, act = entered
+    _walk(act, (*TO_IN_PROGRESS, ("resolve", RESOLVE)))
     # The person is dissatisfied → back to in progress, reopened once.
     r = act("follow_up", **FOLLOW_DISSATISFIED)
     assert r.status_code == 302
-    e2 = _entry(app, entry_id=e.id)
+    e2 = _entry(world, entry_id=e.id)
     assert (e2.status, e2.reopen_count, e2.resolved_at, e2.handling_satisfaction) == (
         "in_progress", 1, None, "dissatisfied")
     page = clerk.get(base).get_data(as_text=True)
     assert 'data-testid="reopened"' in page and 'data-testid="do-resolve"' in page
 
 
-def test_full_lifecycle_through_the_pages_with_a_dissatisfied_follow_up(world, clerk):
+def test_full_lifecycle_through_the_pages_with_a_dissatisfied_follow_up(world, clerk, entered):
     """Every step needs the one before: one walk to closed, then its events, audit trail and page."""
     app = world
-    _r, e, base = _create_on_the_page(app, clerk)
-    act = _stepper(app, clerk, e.id)
-    assert act("acknowledge", note="已致电业主").status_code == 302
-    assert act("start").status_code == 302
-    assert act("resolve", **RESOLVE).status_code == 302
-    assert act("follow_up", **FOLLOW_DISSATISFIED).status_code == 302
-    assert act("resolve", cause="楼上防水层破损", action_taken="楼上重新做防水").status_code == 302
-    assert act("follow_up", **FOLLOW_SATISFIED).status_code == 302
-    assert act("close").status_code == 302
+    _r, e, base, act = entered
+    _walk(act, (*TO_IN_PROGRESS, ("resolve", RESOLVE), ("follow_up", FOLLOW_DISSATISFIED),
+                ("resolve", {"cause": "楼上防水层破损", "action_taken": "楼上重新做防水"}),
+                ("follow_up", FOLLOW_SATISFIED), ("close", {})))
     final = _entry(app, entry_id=e.id)
     assert final.status == "closed" and final.closed_at is not None and final.reopen_count == 1
     with app.app_context():
