@@ -62,49 +62,100 @@ def test_open_action_rejects_bad_input(app, setup):
         assert db.session.execute(select(func.count(Action.id))).scalar() == 0
 
 
-def test_full_life_cycle_with_an_ineffective_verification(app, setup):
+@pytest.fixture
+def opened(app, setup):
+    """An action just opened from complaint 7, inside a request context: (action, the clerk)."""
     with app.test_request_context():
-        clerk = _user("clerk")
         action = _open(setup)
         db.session.commit()
-        assert service.allowed_transitions(action) == ["analyse"]
-        with pytest.raises(InvalidTransition):
-            service.transition(action, "verify", {"verification_result": "x", "effective": True}, actor=clerk)
-        with pytest.raises(InvalidTransition):
-            service.transition(action, "close", {}, actor=clerk)
-        with pytest.raises(ValidationError) as exc:
-            service.transition(action, "analyse", {"cause_analysis": "", "planned_action": ""}, actor=clerk)
-        assert {"cause_analysis", "planned_action", "responsible_department_id"} <= set(exc.value.errors)
-        db.session.rollback()
-        assert db.session.get(Action, action.id).status == "open"
-        due = local_today() + timedelta(days=14)
-        service.transition(action, "analyse", {"cause_analysis": "灯具老化，巡检漏项", "planned_action": "更换灯管，增加月检",
-                                               "responsible_department_id": setup["ENG"], "due_on": due.isoformat()},
-                           actor=clerk, version=action.version)
-        assert (action.status, action.due_on, action.responsible_department_id) == ("cause_analysed", due, setup["ENG"])
-        with pytest.raises(Conflict):  # a stale form
-            service.transition(action, "take_action", {"action_taken": "x"}, actor=clerk, version=action.version - 1)
-        service.transition(action, "take_action", {"action_taken": "已更换 42 支灯管"}, actor=clerk)
-        with pytest.raises(ValidationError):
-            service.transition(action, "verify", {"verification_result": "ok", "effective": "maybe"}, actor=clerk)
-        db.session.rollback()
-        service.transition(action, "verify", {"verification_result": "一个月后仍有投诉", "effective": "no"}, actor=clerk)
-        assert action.status == "cause_analysed" and action.effective is False  # back to analysis
-        service.transition(action, "analyse", {"cause_analysis": "线路老化", "planned_action": "更换线路"}, actor=clerk)
-        assert action.responsible_department_id == setup["ENG"]  # kept when not sent
-        service.transition(action, "take_action", {"action_taken": "线路已更换"}, actor=clerk)
-        service.transition(action, "verify", {"verification_result": "两个月无投诉", "effective": True}, actor=clerk)
-        assert action.status == "verified" and action.verified_by_id == clerk.id
-        service.transition(action, "close", {"note": "关闭"}, actor=clerk)
-        assert action.status == "closed" and action.open_key is None and action.closed_at is not None
-        assert service.allowed_transitions(action) == []
-        with pytest.raises(InvalidTransition):
-            service.transition(action, "analyse", {"cause_analysis": "x", "planned_action": "y"}, actor=clerk)
-        events = [e.action for e in service.timeline(action)]
-        assert events == ["action.opened", "action.analyse", "action.take_action", "action.reopened", "action.analyse",
-                          "action.take_action", "action.verify", "action.close"]
-        # closed: a new problem from the same source opens a new action
-        assert _open(setup).id != action.id
+        yield action, _user("clerk")
+
+
+def _analysis(setup, **kw):
+    return {"cause_analysis": "灯具老化，巡检漏项", "planned_action": "更换灯管，增加月检",
+            "responsible_department_id": setup["ENG"], **kw}
+
+
+def _events(action):
+    return [e.action for e in service.timeline(action)]
+
+
+def test_a_new_action_can_only_be_analysed(opened):
+    action, clerk = opened
+    assert service.allowed_transitions(action) == ["analyse"]
+    with pytest.raises(InvalidTransition):
+        service.transition(action, "verify", {"verification_result": "x", "effective": True}, actor=clerk)
+    with pytest.raises(InvalidTransition):
+        service.transition(action, "close", {}, actor=clerk)
+
+
+def test_analysis_needs_the_cause_the_plan_and_a_department(opened):
+    action, clerk = opened
+    with pytest.raises(ValidationError) as exc:
+        service.transition(action, "analyse", {"cause_analysis": "", "planned_action": ""}, actor=clerk)
+    assert {"cause_analysis", "planned_action", "responsible_department_id"} <= set(exc.value.errors)
+    db.session.rollback()
+    assert db.session.get(Action, action.id).status == "open"
+    assert _events(action) == ["action.opened"]
+
+
+def test_analysis_sets_the_due_date_and_the_responsible_department(opened, setup):
+    action, clerk = opened
+    due = local_today() + timedelta(days=14)
+    service.transition(action, "analyse", _analysis(setup, due_on=due.isoformat()), actor=clerk,
+                       version=action.version)
+    assert (action.status, action.due_on, action.responsible_department_id) == ("cause_analysed", due, setup["ENG"])
+
+
+def test_a_step_from_a_stale_form_is_a_conflict(opened, setup):
+    action, clerk = opened
+    service.transition(action, "analyse", _analysis(setup), actor=clerk, version=action.version)
+    with pytest.raises(Conflict):  # a stale form
+        service.transition(action, "take_action", {"action_taken": "x"}, actor=clerk, version=action.version - 1)
+    assert action.status == "cause_analysed" and _events(action) == ["action.opened", "action.analyse"]
+
+
+def test_verification_needs_a_yes_or_no_on_effectiveness(opened, setup):
+    action, clerk = opened
+    service.transition(action, "analyse", _analysis(setup), actor=clerk)
+    service.transition(action, "take_action", {"action_taken": "已更换 42 支灯管"}, actor=clerk)
+    with pytest.raises(ValidationError):
+        service.transition(action, "verify", {"verification_result": "ok", "effective": "maybe"}, actor=clerk)
+    db.session.rollback()
+    assert db.session.get(Action, action.id).status == "action_taken"
+    assert _events(action) == ["action.opened", "action.analyse", "action.take_action"]
+
+
+def test_full_life_cycle_with_an_ineffective_verification(opened, setup):
+    """Every step needs the one before: ineffective → analysed again → verified → closed."""
+    action, clerk = opened
+    service.transition(action, "analyse", _analysis(setup), actor=clerk, version=action.version)
+    service.transition(action, "take_action", {"action_taken": "已更换 42 支灯管"}, actor=clerk)
+    service.transition(action, "verify", {"verification_result": "一个月后仍有投诉", "effective": "no"}, actor=clerk)
+    assert action.status == "cause_analysed" and action.effective is False  # back to analysis
+    service.transition(action, "analyse", {"cause_analysis": "线路老化", "planned_action": "更换线路"}, actor=clerk)
+    assert action.responsible_department_id == setup["ENG"]  # kept when not sent
+    service.transition(action, "take_action", {"action_taken": "线路已更换"}, actor=clerk)
+    service.transition(action, "verify", {"verification_result": "两个月无投诉", "effective": True}, actor=clerk)
+    assert action.status == "verified" and action.verified_by_id == clerk.id
+    service.transition(action, "close", {"note": "关闭"}, actor=clerk)
+    assert action.status == "closed" and action.open_key is None and action.closed_at is not None
+    assert _events(action) == ["action.opened", "action.analyse", "action.take_action", "action.reopened",
+                               "action.analyse", "action.take_action", "action.verify", "action.close"]
+
+
+def test_a_closed_action_is_final_and_its_source_opens_a_new_one(opened, setup):
+    action, clerk = opened
+    service.transition(action, "analyse", _analysis(setup), actor=clerk)
+    service.transition(action, "take_action", {"action_taken": "已更换 42 支灯管"}, actor=clerk)
+    service.transition(action, "verify", {"verification_result": "两个月无投诉", "effective": True}, actor=clerk)
+    service.transition(action, "close", {"note": "关闭"}, actor=clerk)
+    assert service.allowed_transitions(action) == []
+    with pytest.raises(InvalidTransition):
+        service.transition(action, "analyse", {"cause_analysis": "x", "planned_action": "y"}, actor=clerk)
+    assert action.status == "closed" and _events(action)[-1] == "action.close"
+    # closed: a new problem from the same source opens a new action
+    assert _open(setup).id != action.id
 
 
 def test_voided_action_cannot_move(app, setup):
