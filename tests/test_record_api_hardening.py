@@ -378,54 +378,99 @@ def test_project_code_and_project_id_are_accepted_alike_in_bodies_and_filters(wo
 # ------------------------------------------------------------------ rule (b): dates in range
 
 
-def test_record_dates_out_of_range_are_refused_by_the_api(world):
-    record_ids(world)
-    lo, hi = world.bounds
-    day = (world.today - timedelta(days=1)).isoformat()
+def _action_id(world):
+    return ok(world, "POST", "/api/v1/actions", {"kind": "corrective", "project": "P1", "title": "x"})["id"]
+
+
+def _complaint_patch(world, received_at):
     complaint = ok(world, "POST", "/api/v1/complaints", complaint_body(world))
-    action = ok(world, "POST", "/api/v1/actions", {"kind": "corrective", "project": "P1", "title": "x"})
-    cases = [
-        ("/api/v1/actions", {"kind": "corrective", "project": "P1", "title": "x", "due_on": "9999-12-31"}, "due_on"),
-        ("/api/v1/actions", {"kind": "corrective", "project": "P1", "title": "x",
-                             "due_on": (hi + timedelta(days=1)).isoformat()}, "due_on"),
-        (f"/api/v1/actions/{action['id']}/transitions/analyse",
-         {"cause_analysis": "x", "planned_action": "y", "responsible_department": "ENG", "due_on": "9999-12-31"},
-         "due_on"),
-        ("/api/v1/caring-services", {"project": "P1", "served_on": "0001-01-01", "household": "1", "service": "x",
-                                     "minutes": 5}, "served_on"),
-        ("/api/v1/caring-services", {"project": "P1", "served_on": (lo - timedelta(days=1)).isoformat(),
-                                     "household": "1", "service": "x", "minutes": 5}, "served_on"),
-        ("/api/v1/meetings", {"project": "P1", "held_on": "0001-01-01", "title": "x"}, "held_on"),
-        ("/api/v1/complaints", complaint_body(world, received_at="0001-01-01T00:00:00+08:00"), "received_at"),
-        ("/api/v1/complaints", complaint_body(world, received_at="0001-01-01T00:00:00"), "received_at"),
-        ("/api/v1/complaints", complaint_body(world, received_at="9999-12-31T23:59:59-08:00"), "received_at"),
-        ("/api/v1/complaints", complaint_body(world, received_at="1999-12-31T12:00:00"), "received_at"),
-        (f"/api/v1/complaints/{complaint['id']}", {"version": complaint["version"],
-                                                    "received_at": "0001-01-01T00:00+08:00"}, "received_at"),
-        ("/api/v1/survey-campaigns", {"project": "P1", "year": world.today.year, "distributed": 5,
-                                      "distributed_on": "1999-12-31"}, "distributed_on"),
-        ("/api/v1/survey-campaigns", {"project": "P1", "year": lo.year - 1}, "year"),
-        ("/api/v1/survey-campaigns", {"project": "P1", "year": 9999}, "year"),
-    ]
+    return "PATCH", f"/api/v1/complaints/{complaint['id']}", {"version": complaint["version"],
+                                                              "received_at": received_at}
+
+
+def _caring(served_on):
+    return {"project": "P1", "served_on": served_on, "household": "1", "service": "x", "minutes": 5}
+
+
+#: (id, request(world, lo, hi) -> (method, url, body), the field the 400 names); lo and hi are the date bounds.
+OUT_OF_RANGE_WRITES = [
+    ("action due_on 9999", lambda w, lo, hi: (
+        "POST", "/api/v1/actions", {"kind": "corrective", "project": "P1", "title": "x", "due_on": "9999-12-31"}),
+     "due_on"),
+    ("action due_on after the range", lambda w, lo, hi: (
+        "POST", "/api/v1/actions", {"kind": "corrective", "project": "P1", "title": "x",
+                                    "due_on": (hi + timedelta(days=1)).isoformat()}), "due_on"),
+    ("action analysed with due_on 9999", lambda w, lo, hi: (
+        "POST", f"/api/v1/actions/{_action_id(w)}/transitions/analyse",
+        {"cause_analysis": "x", "planned_action": "y", "responsible_department": "ENG", "due_on": "9999-12-31"}),
+     "due_on"),
+    ("caring served_on 0001", lambda w, lo, hi: ("POST", "/api/v1/caring-services", _caring("0001-01-01")),
+     "served_on"),
+    ("caring served_on before the range", lambda w, lo, hi: (
+        "POST", "/api/v1/caring-services", _caring((lo - timedelta(days=1)).isoformat())), "served_on"),
+    ("meeting held_on 0001", lambda w, lo, hi: (
+        "POST", "/api/v1/meetings", {"project": "P1", "held_on": "0001-01-01", "title": "x"}), "held_on"),
+    ("complaint received_at 0001 with offset", lambda w, lo, hi: (
+        "POST", "/api/v1/complaints", complaint_body(w, received_at="0001-01-01T00:00:00+08:00")), "received_at"),
+    ("complaint received_at 0001 naive", lambda w, lo, hi: (
+        "POST", "/api/v1/complaints", complaint_body(w, received_at="0001-01-01T00:00:00")), "received_at"),
+    ("complaint received_at 9999 with offset", lambda w, lo, hi: (
+        "POST", "/api/v1/complaints", complaint_body(w, received_at="9999-12-31T23:59:59-08:00")), "received_at"),
+    ("complaint received_at 1999", lambda w, lo, hi: (
+        "POST", "/api/v1/complaints", complaint_body(w, received_at="1999-12-31T12:00:00")), "received_at"),
+    ("complaint changed to received_at 0001", lambda w, lo, hi: _complaint_patch(w, "0001-01-01T00:00+08:00"),
+     "received_at"),
+    ("survey distributed_on 1999", lambda w, lo, hi: (
+        "POST", "/api/v1/survey-campaigns", {"project": "P1", "year": w.today.year, "distributed": 5,
+                                             "distributed_on": "1999-12-31"}), "distributed_on"),
+    ("survey year before the range", lambda w, lo, hi: (
+        "POST", "/api/v1/survey-campaigns", {"project": "P1", "year": lo.year - 1}), "year"),
+    ("survey year 9999", lambda w, lo, hi: (
+        "POST", "/api/v1/survey-campaigns", {"project": "P1", "year": 9999}), "year"),
+]
+
+
+@pytest.mark.parametrize(("write", "field"), [pytest.param(write, field, id=name.replace(" ", "-"))
+                                               for name, write, field in OUT_OF_RANGE_WRITES])
+def test_a_record_date_out_of_range_is_refused_by_the_api(world, write, field):
+    method, url, body = write(world, *world.bounds)
     before = row_counts(world.app)
-    for url, body, field in cases:
-        r = send(world, "PATCH" if url.startswith("/api/v1/complaints/") else "POST", url, body)
-        assert r.status_code == 400 and field in r.get_json()["errors"], (url, body, r.status_code, r.get_json())
-    # Filters and page links: a date out of range is a field message, never an overflow.
-    for query, field in (("from=9999-12-31", "from"), ("to=9999-12-31", "to"), ("month=9999-12", "month"),
-                         ("to=0001-01-01", "to"), ("after=99999999999999999999.1", "cursor")):
-        r = send(world, "GET", f"/api/v1/complaints?{query}")
-        assert r.status_code == 400 and field in r.get_json()["errors"], (query, r.get_json())
+    r = send(world, method, url, body)
+    assert r.status_code == 400 and field in r.get_json()["errors"], (url, body, r.status_code, r.get_json())
+    assert row_counts(world.app) == before
+
+
+@pytest.mark.parametrize(("query", "field"), [
+    ("from=9999-12-31", "from"), ("to=9999-12-31", "to"), ("month=9999-12", "month"), ("to=0001-01-01", "to"),
+    ("after=99999999999999999999.1", "cursor")])
+def test_a_list_filter_or_page_link_out_of_range_is_a_field_message(world, query, field):
+    """Filters and page links: a date out of range is a field message, never an overflow."""
+    r = send(world, "GET", f"/api/v1/complaints?{query}")
+    assert r.status_code == 400 and field in r.get_json()["errors"], (query, r.get_json())
+
+
+def test_a_summary_month_out_of_range_is_refused(world):
+    before = row_counts(world.app)
     assert send(world, "GET", "/api/v1/complaint-summary?month=9999-12").status_code == 400
     assert row_counts(world.app) == before
-    # The last day of the range is accepted, and everything computed from it still works.
+
+
+def test_an_action_due_on_the_last_day_of_the_range_is_accepted_and_not_overdue(world):
+    hi = world.bounds[1]
     far = ok(world, "POST", "/api/v1/actions", {"kind": "preventive", "project": "P1", "title": "远期",
                                                  "due_on": hi.isoformat()})
     assert far["due_on"] == hi.isoformat() and not far["overdue"]
     assert ok(world, "GET", "/api/v1/actions?overdue=1")["items"] == []
-    ok(world, "POST", "/api/v1/caring-services", {"project": "P1", "served_on": lo.isoformat(), "household": "1",
-                                                  "service": "x", "minutes": 5})
+
+
+def test_a_caring_service_on_the_first_day_of_the_range_is_accepted_and_reported(world):
+    lo = world.bounds[0]
+    ok(world, "POST", "/api/v1/caring-services", _caring(lo.isoformat()))
     ok(world, "GET", f"/api/v1/caring-services/monthly?year={lo.year}")
+
+
+def test_a_meeting_held_yesterday_is_accepted(world):
+    day = (world.today - timedelta(days=1)).isoformat()
     ok(world, "POST", "/api/v1/meetings", {"project": "P1", "held_on": day, "title": "y"})
 
 
