@@ -1,4 +1,4 @@
-"""Reading procedures in a real browser: list → read → history → compare → print, desktop and phone."""
+"""Reading procedures in a real browser, desktop and phone: list → read; history → compare → print."""
 from __future__ import annotations
 
 import pytest
@@ -10,13 +10,20 @@ def _no_horizontal_scroll(page) -> bool:
     return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
 
 
+def _console_errors(page) -> list[str]:
+    """The console errors of ``page`` from now on (filled as they happen)."""
+    errors = []
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    return errors
+
+
 @pytest.mark.parametrize("device", ["page", "phone_page"])
-def test_list_read_history_compare_print(demo_app, request, device):
+def test_list_and_read(demo_app, request, device):
+    """The steps whose layout differs by device: the list, and the reading page with its contents."""
     page = request.getfixturevalue(device)
     phone = device == "phone_page"
     login(page, "clerk")
-    errors = []
-    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    errors = _console_errors(page)
 
     # list
     page.goto(page.base_url + "/procedures/")
@@ -38,6 +45,13 @@ def test_list_read_history_compare_print(demo_app, request, device):
     page.click("details[data-toc] a >> nth=1")
     assert "#sec-" in page.url
     assert _no_horizontal_scroll(page)
+    assert not errors, errors
+
+
+def _history_compare_print(page) -> None:
+    login(page, "clerk")
+    errors = _console_errors(page)
+    page.goto(page.base_url + "/procedures/QP-CS-001")
 
     # history: three versions, the approver, compare with the previous one
     page.click("[data-testid=history-link]")
@@ -68,6 +82,12 @@ def test_list_read_history_compare_print(demo_app, request, device):
     assert page.locator("[data-testid=print-frame]").is_visible()
     page.emulate_media(media="screen")
     assert not errors, errors
+
+
+def test_history_compare_and_print(demo_app, page, phone_page):
+    """History → compare → print on desktop, then on a phone: one browser test (each costs seconds)."""
+    for device in (page, phone_page):
+        _history_compare_print(device)
 
 
 def test_search_highlights_chinese(demo_app, page):
