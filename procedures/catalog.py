@@ -61,6 +61,7 @@ __all__ = [
     "BRANCH", "VersionView", "Comparison", "sync", "ensure_synced", "synced_head",
     "get_current", "list_versions", "get_version", "current_versions", "all_versions", "list_procedures", "compare",
     "parse_ref", "REVIEW_SOON_DAYS", "DocumentUnreadable", "render_view", "problems", "open_problems_count",
+    "clear_caches",
 ]
 
 BRANCH = "main"
@@ -119,8 +120,22 @@ class _AppState:
     fragments: LockedLRU = field(default_factory=lambda: LockedLRU(1024, max_cost=16_000_000))
 
 
+_STATE_KEY = "procedures.catalog"
+
+
 def _app_state() -> _AppState:
-    return app_state("procedures.catalog", _AppState)
+    return app_state(_STATE_KEY, _AppState)
+
+
+def clear_caches(app=None) -> None:
+    """Forget what this process remembers of stored documents (bodies, comparisons, failed
+    renderings, shared by every app) and, given ``app``, that app's synced head and views:
+    what a worker started just now knows. For tests and tools; running code never needs it.
+    """
+    for cache in (_bodies, _comparisons, _unrenderable):
+        cache.clear()
+    if app is not None:
+        app.extensions.pop(_STATE_KEY, None)
 
 
 def fragment_cache() -> LockedLRU:

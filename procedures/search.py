@@ -23,7 +23,7 @@ from repo_store import StoreError
 from support.caching import LockedLRU
 from webapp import dates
 
-__all__ = ["Hit", "Results", "search", "terms_of", "MAX_QUERY"]
+__all__ = ["Hit", "Results", "search", "terms_of", "MAX_QUERY", "clear_cache"]
 
 MAX_QUERY = 200
 MAX_TERMS = 8
@@ -92,6 +92,11 @@ def _doc(view: catalog.VersionView) -> _Doc:
         doc = _Doc(plain, folded if len(folded) == len(plain) else "")
         _docs.put(view.blob, doc)
     return doc
+
+
+def clear_cache() -> None:
+    """Forget the searchable texts this process made (what a worker started just now knows); for tests."""
+    _docs.clear()
 
 
 def terms_of(query: str) -> tuple[str, ...]:

@@ -70,12 +70,9 @@ def forget_caches(app=None) -> None:
     from procedures import catalog, rendering, search
 
     store_caches.forget_all()
-    catalog._bodies.clear()
-    catalog._comparisons.clear()
+    catalog.clear_caches(app)
     rendering.clear_cache()
-    search._docs.clear()
-    if app is not None:
-        app.extensions.pop("procedures.catalog", None)
+    search.clear_cache()
 
 
 def age(path: str, seconds: float) -> None:
