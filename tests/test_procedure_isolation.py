@@ -22,7 +22,7 @@ from audit.models import AuditEntry
 from procedures import catalog
 from procedures.models import ProcedureVersion, StoreProblem
 from procedures.publishing import service as publishing
-from repo_store import Signature
+from repo_store import GitStore, Signature
 from tests.conftest import Client
 from tests.factories_publishing import BODY, head, procedure_text, seed_procedure
 from webapp import dates
@@ -76,9 +76,9 @@ ATTACKS = {
 @pytest.fixture(autouse=True)
 def _forget_failed_renderings():
     """Failed renderings are remembered per process by blob: tests reuse the same texts."""
-    catalog._unrenderable.clear()
+    catalog.clear_caches()
     yield
-    catalog._unrenderable.clear()
+    catalog.clear_caches()
 
 
 @pytest.fixture
@@ -350,7 +350,7 @@ def test_migration_0010_makes_the_next_sync_re_examine_what_was_mirrored(world, 
 
         db.session.execute(StoreState.__table__.delete().where(StoreState.key.in_(["main.head", "main.length"])))
         db.session.commit()
-        catalog._app_state().synced_head = None
+    catalog.clear_caches(world)
     _everything_else_works(reader)
     assert _open_problems(world) == [(BAD, bad_commit, "invalid")]
     with world.app_context():
@@ -470,13 +470,19 @@ def test_any_render_failure_is_caught_per_document_and_never_cached(world, reade
 def test_a_failing_sync_keeps_serving_the_catalogue_as_last_mirrored(world, reader, monkeypatch):
     reader.get("/procedures/")
 
+    failures = []
+
     def broken(*args, **kwargs):
+        failures.append(args)
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(catalog, "_sync_into", broken)
+    # A store read failing inside the sync (the one-commit path lists the commit's changes).
+    monkeypatch.setattr(GitStore, "diff_paths", broken)
     _push(world, procedure_text(BAD, version="A/1", body=FIXED_BODY))
     _everything_else_works(reader)
-    assert reader.get(f"/procedures/{BAD}").status_code == 200
+    r = reader.get(f"/procedures/{BAD}")
+    assert r.status_code == 200 and "4.3 投诉处理完毕后三日内回访" not in r.get_data(as_text=True)  # as last mirrored
+    assert failures  # the sync did run into the failing read
     monkeypatch.undo()
     monkeypatch.setattr(catalog, "SYNC_RETRY_SECONDS", 0)
     assert "4.3 投诉处理完毕后三日内回访" in reader.get(f"/procedures/{BAD}").get_data(as_text=True)
