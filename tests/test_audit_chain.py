@@ -537,7 +537,7 @@ def _legacy_rows(n, *, sha):
                                    actor_login=f"user{i}", action="procedure.created" if i == 2 else "test.event",
                                    object_type="thing", object_id=str(i), before=None, after=after,
                                    reason=f"r{i}", prev_hash=prev))
-        row.hash = m._legacy_hash(row, prev)
+        row.hash = m.legacy_hash(row, prev)
         rows.append({k: getattr(row, k) for k in ("id", "at", "actor_id", "actor_login", "action", "object_type",
                                                   "object_id", "before", "after", "reason", "prev_hash", "hash")})
         prev = row.hash
@@ -549,7 +549,7 @@ def test_the_migration_rechains_existing_entries_under_the_key(tmp_path, databas
 
     app = make_app(tmp_path, database_url)
     sha = "a" * 40
-    table = _migration()._table(with_commit=False)
+    table = _migration().audit_table(with_commit=False)
     with app.app_context():
         upgrade(revision="0007_meetings_caring_actions")
         with db.engine.begin() as conn:
@@ -569,7 +569,7 @@ def test_the_migration_rechains_existing_entries_under_the_key(tmp_path, databas
         with db.engine.connect() as conn:
             prev = GENESIS_HASH
             for row in conn.execute(sa.select(table).order_by(table.c.id)):
-                assert row.prev_hash == prev and m._legacy_hash(row, prev) == row.hash
+                assert row.prev_hash == prev and m.legacy_hash(row, prev) == row.hash
                 prev = row.hash
         db.engine.dispose()
 
@@ -581,7 +581,7 @@ def test_the_migration_refuses_a_chain_that_is_already_broken(tmp_path, database
     rows = _legacy_rows(4, sha="a" * 40)
     rows[2]["actor_login"] = "admin"  # changed before the upgrade: the old hash did not cover it…
     rows[1]["reason"] = "edited"  # …but this one it did
-    table = _migration()._table(with_commit=False)
+    table = _migration().audit_table(with_commit=False)
     with app.app_context():
         upgrade(revision="0007_meetings_caring_actions")
         with db.engine.begin() as conn:

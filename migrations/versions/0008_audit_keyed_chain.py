@@ -39,7 +39,8 @@ BATCH = 1000
 _SHA40 = re.compile(r"\A[0-9a-f]{40}\Z")
 
 
-def _table(with_commit: bool):
+def audit_table(with_commit: bool):
+    """``audit_entries`` as this revision sees it (with ``git_commit`` or not); its test inserts old rows with it."""
     columns = [
         sa.column("id", sa.Integer), sa.column("at", webapp.db.UTCDateTime()), sa.column("actor_id", sa.Integer),
         sa.column("actor_login", sa.String), sa.column("action", sa.String), sa.column("object_type", sa.String),
@@ -65,7 +66,8 @@ def _at(at):
     return at.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds")
 
 
-def _legacy_hash(row, prev_hash):
+def legacy_hash(row, prev_hash):
+    """An entry's hash under the old, unkeyed scheme; its test builds a chain as the old code wrote it."""
     payload = json.dumps(
         [prev_hash, _at(row.at), row.actor_id, row.action, row.object_type, str(row.object_id), row.before,
          row.after, row.reason or ""],
@@ -110,12 +112,12 @@ def _update(conn, table, changes):
 def upgrade():
     conn = op.get_bind()
     key = _key()
-    old = _table(with_commit=False)
+    old = audit_table(with_commit=False)
     prev = GENESIS
     for row in _rows(conn, old):
         if row.prev_hash != prev:
             _refuse(row.id, "link", "unkeyed")
-        if _legacy_hash(row, row.prev_hash) != row.hash:
+        if legacy_hash(row, row.prev_hash) != row.hash:
             _refuse(row.id, "content", "unkeyed")
         prev = row.hash
 
@@ -123,7 +125,7 @@ def upgrade():
         batch_op.add_column(sa.Column('git_commit', sa.String(length=40), nullable=True))
         batch_op.create_unique_constraint(batch_op.f('uq_audit_entries_git_commit'), ['git_commit'])
 
-    new = _table(with_commit=True)
+    new = audit_table(with_commit=True)
     claimed = set()
     prev = GENESIS
     changes = []
@@ -146,7 +148,7 @@ def upgrade():
 def downgrade():
     conn = op.get_bind()
     key = _key()
-    new = _table(with_commit=True)
+    new = audit_table(with_commit=True)
     prev = GENESIS
     for row in _rows(conn, new):
         if row.prev_hash != prev:
@@ -158,7 +160,7 @@ def downgrade():
     prev = GENESIS
     changes = []
     for row in _rows(conn, new):
-        digest = _legacy_hash(row, prev)
+        digest = legacy_hash(row, prev)
         changes.append({"_id": row.id, "_prev": prev, "_hash": digest})
         prev = digest
         if len(changes) >= BATCH:
