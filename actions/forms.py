@@ -10,9 +10,8 @@ from wtforms import HiddenField, RadioField, SelectField, StringField, SubmitFie
 from wtforms.validators import DataRequired, Length, Optional
 
 from webapp.forms import choices
-from webapp.i18n import _l
+from webapp.i18n import REQUIRED, _l
 
-REQUIRED = _l("This field is required.")
 DATE_INPUT = {"type": "date"}
 
 

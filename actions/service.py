@@ -25,7 +25,7 @@ from webapp.dates import local_today
 from webapp.db import utcnow
 from webapp.exceptions import InvalidTransition, NotFound
 from webapp.extensions import db
-from webapp.i18n import _l
+from webapp.i18n import REQUIRED, _l
 from webapp.locking import check_version, write_or_conflict
 
 KINDS = {"corrective": _l("Corrective action"), "preventive": _l("Preventive action")}
@@ -138,7 +138,7 @@ def open_action(*, kind: str, source_type: str, source_id, project_id, title: st
     if source_type not in SOURCE_TYPES:
         v.add_error(errors, "source_type", _l("Unknown source."))
     elif source_type != "manual" and source_id is None:
-        v.add_error(errors, "source_id", v.REQUIRED)
+        v.add_error(errors, "source_id", REQUIRED)
     data = {"title": title, "description": description}
     title = v.text(data, "title", errors, required=True, max_len=200)
     description = v.text(data, "description", errors, max_len=TEXT_MAX)
@@ -182,7 +182,7 @@ def create_manual(data: dict, *, actor) -> Action:
     v.text(data, "title", errors, required=True, max_len=200)
     v.text(data, "description", errors, max_len=TEXT_MAX)
     if not data.get("project_id"):
-        v.add_error(errors, "project_id", v.REQUIRED)
+        v.add_error(errors, "project_id", REQUIRED)
     due_on = v.day(data, "due_on", errors)
     if due_on is not None and due_on < local_today():
         v.add_error(errors, "due_on", _l("The due date cannot be in the past."))

@@ -19,11 +19,9 @@ from accounts.models import User
 from webapp.dates import date_bounds, local_today, out_of_range_message
 from webapp.exceptions import ValidationError
 from webapp.extensions import db
-from webapp.i18n import _l
+from webapp.i18n import REQUIRED, _l
 
-REQUIRED = _l("This field is required.")
-
-__all__ = ["REQUIRED", "add_error", "check_day", "day", "integer", "raise_errors", "reference",
+__all__ = ["add_error", "check_day", "day", "integer", "raise_errors", "reference",
            "text", "user_ids"]
 
 

@@ -4,11 +4,10 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from audit import service as audit
-from records.validation import REQUIRED
 from satisfaction.models import ServiceCategory
 from webapp.exceptions import Conflict, NotFound, ValidationError
 from webapp.extensions import db
-from webapp.i18n import _l
+from webapp.i18n import REQUIRED, _l
 
 #: Seeded on first use: code, Chinese name, English name.
 DEFAULT_CATEGORIES = [

@@ -5,9 +5,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, DecimalField, IntegerField, StringField, SubmitField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from webapp.i18n import _l
-
-REQUIRED = _l("This field is required.")
+from webapp.i18n import REQUIRED, _l
 
 
 class CategoryForm(FlaskForm):

@@ -9,4 +9,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 
-__all__ = ["_", "_l", "ngettext"]
+__all__ = ["REQUIRED", "_", "_l", "ngettext"]
+
+#: The one "required" message, for forms and services alike.
+REQUIRED = _l("This field is required.")

@@ -9,9 +9,7 @@ from wtforms.validators import DataRequired, Length
 
 from procedures.publishing import service as publishing
 from webapp.forms import choices
-from webapp.i18n import _, _l
-
-REQUIRED = _l("This field is required.")
+from webapp.i18n import REQUIRED, _, _l
 
 
 class EditorForm(FlaskForm):

@@ -5,9 +5,8 @@ from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from records.validation import REQUIRED
 from satisfaction.caring.service import MAX_MINUTES
-from webapp.i18n import _l
+from webapp.i18n import REQUIRED, _l
 
 
 class CaringForm(FlaskForm):

@@ -15,7 +15,7 @@ from satisfaction.caring.models import CaringService
 from webapp.db import utcnow
 from webapp.exceptions import NotFound
 from webapp.extensions import db
-from webapp.i18n import _l
+from webapp.i18n import REQUIRED, _l
 
 #: Common kinds offered as suggestions; staff may type any other service.
 COMMON_SERVICES = (
@@ -45,7 +45,7 @@ def validate(data: dict, *, actor) -> dict:
         "owner_comment": v.text(data, "owner_comment", errors, max_len=2000),
     }
     if not data.get("project_id"):
-        v.add_error(errors, "project_id", v.REQUIRED)
+        v.add_error(errors, "project_id", REQUIRED)
     staff = data.get("staff_id") or getattr(actor, "id", None)
     clean["staff_id"] = v.reference(User, {"staff_id": staff}, "staff_id", errors, _l("Unknown staff member."),
                                     required=True)

@@ -48,7 +48,7 @@ from webapp.dates import date_bounds, out_of_range_message
 from webapp.db import utcnow
 from webapp.exceptions import Conflict, InvalidTransition, NotFound, ValidationError
 from webapp.extensions import db
-from webapp.i18n import _l
+from webapp.i18n import REQUIRED, _l
 from webapp.signals import review_requested
 
 KIND_LABELS = {"complaint": _l("Complaint"), "praise": _l("Praise"), "suggestion": _l("Suggestion")}
@@ -101,7 +101,6 @@ PROCEDURE_CODE_RE = re.compile(r"\A[A-Z]{1,6}(?:-[A-Z0-9]{1,8}){1,4}\Z")
 #: Clocks differ a little between a phone and the server: tolerate this much "future".
 CLOCK_SKEW = timedelta(minutes=10)
 
-REQUIRED = _l("This field is required.")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -15,9 +15,8 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, Optional
 
-from records.validation import REQUIRED
 from satisfaction.meetings.service import MAX_ISSUES
-from webapp.i18n import _l
+from webapp.i18n import REQUIRED, _l
 
 
 class IssueForm(Form):

@@ -30,7 +30,7 @@ from satisfaction.models import ServiceCategory
 from webapp.db import utcnow
 from webapp.exceptions import Conflict, InvalidTransition, NotFound, ValidationError
 from webapp.extensions import db
-from webapp.i18n import _, _l
+from webapp.i18n import REQUIRED, _, _l
 from webapp.locking import check_version, write_or_conflict
 
 FIELDS = ("project_id", "held_on", "title", "location", "attendees", "topics", "minutes", "voided_at",
@@ -86,7 +86,7 @@ def _issues(raw, errors: dict) -> list[dict]:
         if not description and not ident:
             continue  # an empty row of the form
         if not description:
-            v.add_error(errors, f"issues-{n}-description", v.REQUIRED)
+            v.add_error(errors, f"issues-{n}-description", REQUIRED)
         elif len(description) > 2000:
             v.add_error(errors, f"issues-{n}-description", _l("At most %(n)d characters.", n=2000))
         cat = category_service.active_category(category, errors, f"issues-{n}-category")
@@ -126,7 +126,7 @@ def clean(data: dict, *, actor) -> dict:
     if values["held_on"] and values["held_on"] < date(2000, 1, 1):
         v.add_error(errors, "held_on", _l("The date is too far in the past."))
     if not data.get("project_id"):
-        v.add_error(errors, "project_id", v.REQUIRED)
+        v.add_error(errors, "project_id", REQUIRED)
     v.raise_errors(errors)
     values["project_id"] = check_project(data["project_id"], actor).id  # 403 for another project
     return values

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from werkzeug.routing import BuildError
 
 from actions.service import STATUSES as ACTION_STATUSES
 from records.export import csv_response, xlsx_response
@@ -168,22 +167,11 @@ def edit(meeting_id: int):
     return _edit(meeting)
 
 
-def entry_url(entry) -> str | None:
-    """The register page of an entry, when the complaints feature is installed."""
-    for endpoint, arg in (("complaints.detail", "entry_id"), ("complaints.view", "entry_id"),
-                          ("complaints.detail", "complaint_id")):
-        try:
-            return url_for(endpoint, **{arg: entry.id})
-        except BuildError:
-            continue
-    return None
-
-
 def _detail(meeting, void_form=None, status=200, print_view=False):
     template = "satisfaction/meetings/print.html" if print_view else "satisfaction/meetings/detail.html"
     return render_template(template, meeting=meeting,
                            outcomes=service.outcomes(meeting), void_form=void_form or VoidForm(version=meeting.version),
-                           issue_form=IssueEntryForm(), entry_url=entry_url, kind_labels=KIND_LABELS,
+                           issue_form=IssueEntryForm(), kind_labels=KIND_LABELS,
                            status_labels=STATUS_LABELS, action_statuses=ACTION_STATUSES), status
 
 

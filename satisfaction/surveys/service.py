@@ -30,7 +30,7 @@ from webapp.db import utcnow
 from webapp.exceptions import Conflict, InvalidTransition, NotFound, ValidationError
 from webapp.extensions import db
 from webapp.formatting import fmt_percent
-from webapp.i18n import _l
+from webapp.i18n import REQUIRED, _l
 from webapp.signals import campaign_below_target
 
 CAMPAIGN_FIELDS = ("project_id", "year", "period", "households", "distributed", "distributed_on", "category_ids",
@@ -45,7 +45,6 @@ ROOM_MAX = 40
 COMMENTS_MAX = 2000
 PERIOD_MAX = 40
 
-REQUIRED = _l("This field is required.")
 RATING_RANGE = _l("The rating must be 1–5.")
 
 
