@@ -9,7 +9,7 @@ from sqlalchemy import text
 
 from accounts import cache
 from accounts.models import Department, Role, User
-from accounts.permissions import P
+from audit.permissions import AUDIT_READ
 from tests.conftest import Client
 from tests.factories_procedures import commit_version
 from webapp.extensions import db
@@ -45,7 +45,7 @@ def test_role_permission_change_reaches_another_worker(app, second_app, make_use
     assert worker_b.get("/audit/").status_code == 403
     with app.app_context():
         role = db.session.execute(db.select(Role).where(Role.code == "reader")).scalar_one()
-        role.permissions = [*role.permissions, P.AUDIT_READ]
+        role.permissions = [*role.permissions, AUDIT_READ]
         db.session.commit()
     assert worker_b.get("/audit/").status_code == 200
 
