@@ -11,7 +11,6 @@ from markupsafe import Markup
 
 from procedures import rendering
 from procedures.rendering import ID_PREFIX, Rendered, TocEntry, render, render_cached
-from support.caching import LockedLRU
 
 DEMO = Path(__file__).resolve().parent.parent / "procedures" / "demo_content" / "QP-CS-001.A2.md"
 
@@ -304,15 +303,16 @@ def test_render_cached_returns_same_object_per_sha(clean_cache):
     assert info["hits"] == 1 and info["misses"] == 2 and info["size"] == 2
 
 
-def test_render_cached_is_bounded_lru(clean_cache, monkeypatch):
-    monkeypatch.setattr(rendering, "_cache", LockedLRU(3))
-    for sha in "abc":
+def test_render_cached_is_bounded_lru(clean_cache):
+    size = rendering.cache_info()["maxsize"]
+    a, b, *rest = [f"s{i}" for i in range(size + 1)]
+    for sha in (a, b, *rest[:-1]):  # full
         render_cached(sha, sha)
-    render_cached("a", "a")  # refresh a
-    render_cached("d", "d")  # evicts b, the least recently used
-    assert rendering.cache_info()["size"] == 3
-    assert render_cached("b", "changed").html == "<p>changed</p>"
-    assert render_cached("a", "ignored").html == "<p>a</p>"
+    render_cached(a, a)  # refresh a
+    render_cached(rest[-1], rest[-1])  # evicts b, the least recently used
+    assert rendering.cache_info()["size"] == size
+    assert render_cached(b, "changed").html == "<p>changed</p>"
+    assert render_cached(a, "ignored").html == f"<p>{a}</p>"
 
 
 def test_render_cached_is_thread_safe(clean_cache):
