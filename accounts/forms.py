@@ -14,7 +14,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, Regexp
 
 from accounts.permissions import PARTICIPANT_CATEGORIES
-from webapp.forms import choices
+from webapp.forms import MaxLength, choices
 from webapp.i18n import _l
 
 
@@ -43,7 +43,7 @@ class TokenForm(FlaskForm):
 
 class ProfileForm(FlaskForm):
     display_name = StringField(_l("Display name"), validators=[DataRequired(message=_l("This field is required.")), Length(max=120)])
-    email = StringField(_l("Email"), validators=[Optional(), Email(message=_l("Enter a valid email address.")), Length(max=200)])
+    email = StringField(_l("Email"), validators=[Optional(), MaxLength(200), Email(message=_l("Enter a valid email address."))])
     locale = SelectField(_l("Language"), choices=choices([("zh_Hans", "简体中文"), ("en", "English")]))
     submit = SubmitField(_l("Save"))
 
@@ -51,7 +51,7 @@ class ProfileForm(FlaskForm):
 class UserForm(FlaskForm):
     login = StringField(_l("Login name"), validators=[DataRequired(message=_l("This field is required.")), Length(max=64)])
     display_name = StringField(_l("Display name"), validators=[DataRequired(message=_l("This field is required.")), Length(max=120)])
-    email = StringField(_l("Email"), validators=[Optional(), Email(message=_l("Enter a valid email address.")), Length(max=200)])
+    email = StringField(_l("Email"), validators=[Optional(), MaxLength(200), Email(message=_l("Enter a valid email address."))])
     password = PasswordField(_l("Password"), validators=[Optional()], render_kw={"autocomplete": "new-password"})
     active = BooleanField(_l("Active"), default=True)
     locale = SelectField(_l("Language"), choices=choices([("", "—"), ("zh_Hans", "简体中文"), ("en", "English")]))

@@ -114,3 +114,16 @@ def test_urlencoded_escapes_that_are_not_utf8_are_400(client, make_user):
     assert client.get("/procedures/search?q=%ED%A0%80").status_code == 400
     # Valid escapes (Chinese) pass.
     assert client.get("/procedures/search?q=%E9%A1%BE%E5%AE%A2").status_code == 200
+
+
+@pytest.mark.parametrize(("query", "status"), [
+    ("%E9%A1%BE+%E5%AE%A2%41", 200),       # valid runs separated by ASCII
+    ("%E9%A1a%BE", 400),                   # a multi-byte sequence broken by an ASCII character
+    ("%E9%A1", 400),                       # cut short at the end
+    ("%zz%E9%A1%BE", 200),                 # a stray "%" is text, not an escape
+    ("%41%42%43", 200),                    # escapes of ASCII never break UTF-8
+])
+def test_escape_runs_are_checked_as_utf8(client, make_user, query, status):
+    _me(client, make_user)
+    assert client.get(f"/procedures/search?q={query}").status_code == status
+

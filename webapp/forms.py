@@ -4,9 +4,24 @@ from __future__ import annotations
 from flask import flash
 from wtforms.fields import HiddenField
 from wtforms.fields.choices import SelectChoice
+from wtforms.validators import Length, StopValidation
 
 from webapp.exceptions import ValidationError
 from webapp.extensions import db
+
+
+class MaxLength(Length):
+    """``Length(max=…)`` that stops the field's other validators when the value is too long, so an
+    expensive check after it (e-mail syntax) never runs over a megabyte of text."""
+
+    def __init__(self, max: int, message=None):  # noqa: A002 — WTForms' own keyword
+        super().__init__(max=max, message=message)
+
+    def __call__(self, form, field):
+        try:
+            super().__call__(form, field)
+        except ValueError as exc:  # wtforms' ValidationError
+            raise StopValidation(str(exc)) from exc
 
 
 def choices(pairs) -> list[SelectChoice]:
