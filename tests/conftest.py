@@ -95,6 +95,33 @@ class _SharedBytecode(jinja2.BytecodeCache):
 _COMPILED_TEMPLATES = _SharedBytecode()
 
 
+def _share_url_builders() -> None:
+    """Compiled URL builders kept for every test app of the process, like the templates above.
+
+    Werkzeug generates and compiles two Python functions per URL rule for every new app (about 60 ms of
+    the 85 ms a test app takes to build, ~900 times a run). Their code depends only on the rule's parsed
+    form (``_trace``), its defaults and ``append_unknown``; the function is bound to each rule afterwards,
+    so rules of different apps can share it.
+    """
+    from werkzeug.routing.rules import Rule
+
+    compile_builder = Rule._compile_builder
+    compiled: dict = {}
+
+    def shared(self, append_unknown=True):
+        defaults = tuple(sorted((k, type(self._converters.get(k)).__name__, repr(v))
+                                for k, v in (self.defaults or {}).items()))
+        key = (tuple(self._trace), defaults, append_unknown)
+        if key not in compiled:
+            compiled[key] = compile_builder(self, append_unknown)
+        return compiled[key]
+
+    Rule._compile_builder = shared
+
+
+_share_url_builders()
+
+
 def built_app(tmp_path, database_url, **overrides):
     """A test app whose tables and default roles are created here."""
     app = make_app(tmp_path, database_url, **overrides)
