@@ -1,14 +1,17 @@
 """Where actions come from: the features that own the source records describe them here.
 
 An action stores only ``(source_type, source_id)``. The feature whose records open actions (a survey
-below target, a complaint, a meeting issue) registers, from its ``listeners`` module, how to load such
-records and how to name and link one; this package never imports those features. A source type nobody
-registered is shown as "label #id", without a link.
+below target, a complaint, a meeting issue) registers, from its ``setup(app)``, how to load such records
+and how to name and link one; this package never imports those features. The registry belongs to the
+app (``app.extensions``), so an app built without that feature knows none of its sources. A source type
+nobody registered is shown as "label #id", without a link.
 """
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+
+from flask import Flask, current_app
 
 
 @dataclass(frozen=True)
@@ -20,14 +23,15 @@ class Source:
     describe: Callable[[object], tuple[str, str | None]]  #: record -> (what to show after the label, URL)
 
 
-_SOURCES: dict[str, Source] = {}
+_KEY = "actions.sources"
 
 
-def register_source(kind: str, model: type, *options, describe: Callable[[object], tuple[str, str | None]]) -> None:
-    """Tell actions how to load records of ``kind`` and describe one (called at import; idempotent)."""
-    _SOURCES[kind] = Source(model, options, describe)
+def register_source(app: Flask, kind: str, model: type, *options,
+                    describe: Callable[[object], tuple[str, str | None]]) -> None:
+    """Tell ``app``'s actions how to load records of ``kind`` and describe one (idempotent)."""
+    app.extensions.setdefault(_KEY, {})[kind] = Source(model, options, describe)
 
 
 def source_for(kind: str) -> Source | None:
-    """The registered description of ``kind``, or None when no enabled feature provides it."""
-    return _SOURCES.get(kind)
+    """The current app's description of ``kind``, or None when no enabled feature provides it."""
+    return current_app.extensions.get(_KEY, {}).get(kind)

@@ -173,3 +173,15 @@ def test_a_package_must_declare_its_own_name(tmp_path, extra_feature):
     init.write_text(init.read_text().replace(f'name="{extra_feature}"', 'name="someone_else"'))
     with pytest.raises(RuntimeError, match="declares feature 'someone_else'"):
         load([extra_feature])
+
+
+def test_action_sources_belong_to_the_app_that_has_the_feature(app, app_with):
+    from actions.sources import source_for
+
+    without = app_with(("audit", "accounts", "api", "records", "procedures", "actions"))
+    with without.app_context():
+        assert source_for("complaint") is None
+        client = _login_admin(without)
+        assert client.get("/actions/").status_code == 200
+    with app.app_context():
+        assert source_for("complaint").model.__name__ == "Complaint"

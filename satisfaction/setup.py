@@ -1,11 +1,11 @@
-"""What satisfaction tells other features at start-up: the records its corrective actions come from.
+"""How satisfaction plugs into an app: its records that corrective actions come from.
 
-Importing this module registers surveys, complaints and meeting issues as action sources
+:func:`init_app` registers surveys, complaints and meeting issues as action sources of the app
 (:mod:`actions.sources`), so the actions pages can name and link them without importing satisfaction.
 """
 from __future__ import annotations
 
-from flask import url_for
+from flask import Flask, url_for
 from sqlalchemy.orm import joinedload
 
 from actions.sources import register_source
@@ -28,6 +28,7 @@ def _meeting_issue(issue: MeetingIssue) -> tuple[str, str]:
             url_for("meetings.detail", meeting_id=issue.meeting_id, _anchor=f"issue-{issue.id}"))
 
 
-register_source("survey_campaign", SurveyCampaign, joinedload(SurveyCampaign.project), describe=_campaign)
-register_source("complaint", Complaint, describe=_complaint)
-register_source("meeting_issue", MeetingIssue, joinedload(MeetingIssue.meeting), describe=_meeting_issue)
+def init_app(app: Flask) -> None:
+    register_source(app, "survey_campaign", SurveyCampaign, joinedload(SurveyCampaign.project), describe=_campaign)
+    register_source(app, "complaint", Complaint, describe=_complaint)
+    register_source(app, "meeting_issue", MeetingIssue, joinedload(MeetingIssue.meeting), describe=_meeting_issue)
