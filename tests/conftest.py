@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from tests.openapi_check import CheckedClient
 from webapp import create_app
 from webapp.extensions import db
+from webapp.store import get_store
 
 PASSWORD = "correct-horse-9"
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
@@ -135,9 +136,12 @@ def built_app(tmp_path, database_url, **overrides):
 
 
 def close_app(app) -> None:
+    """Close what a test app holds open: database connections and the store's git helper processes
+    (left to the garbage collector, they end with ResourceWarnings in whichever test runs then)."""
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
+        get_store().close()
 
 
 @pytest.fixture(scope="session")

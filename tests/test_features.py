@@ -10,7 +10,7 @@ from sqlalchemy import text
 
 from accounts.permissions import default_roles
 from accounts.services import ensure_default_roles
-from tests.conftest import Client, make_app
+from tests.conftest import Client, close_app, make_app
 from webapp import signals
 from webapp.config import FEATURES
 from webapp.extensions import db
@@ -47,9 +47,7 @@ def app_with(tmp_path, database_url):
 
     yield factory
     for app in built:
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
+        close_app(app)
 
 
 def _login_admin(app):
