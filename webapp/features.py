@@ -13,7 +13,7 @@ blueprint modules; the catalogue of its messages is ``<package>/translations`` w
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import SimpleNamespace
 
 from flask import Flask, current_app
@@ -48,7 +48,6 @@ class Feature:
     demo: tuple[str, ...] = ()         #: modules with ``load_demo() -> list[str]``, run in this order
     listeners: tuple[str, ...] = ()    #: modules whose import connects receivers to :mod:`webapp.signals`
     setup: str | None = None           #: ``"module:function"`` called with the app, for anything else
-    extra: dict = field(default_factory=dict)
 
 
 def load(names) -> list[Feature]:
