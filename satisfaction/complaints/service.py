@@ -19,7 +19,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app, has_app_context
-from sqlalchemy import and_, insert, or_, select, tuple_, update
+from sqlalchemy import and_, or_, select, tuple_
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -27,6 +27,7 @@ from accounts.models import Department, User
 from actions import service as actions
 from audit import service as audit
 from procedures import catalog
+from records.numbering import next_value
 from records.scope import check_project, project_ids
 from records.validation import check_day
 from records.voiding import VoidRules, void
@@ -304,32 +305,10 @@ def _deadlines(severity: str, received_at: datetime) -> tuple[datetime, datetime
 
 
 def _next_number(kind: str, project_code: str, received_at: datetime) -> str:
-    """``TS-P-LJY-2026-0001``: prefix, project, local year of receipt, running number.
-
-    Safe under concurrency: the counter row is created if missing (ignoring a concurrent
-    creation) and then incremented with a single UPDATE … RETURNING, which holds the row
-    lock until the transaction ends.
-    """
+    """``TS-P-LJY-2026-0001``: prefix, project, local year of receipt, running number (race-safe)."""
     year = received_at.astimezone(zone()).year
     scope = f"{KIND_PREFIX[kind]}-{project_code}-{year}"
-    dialect = db.session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    elif dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    else:  # pragma: no cover - only SQLite and PostgreSQL are supported
-        dialect_insert = None
-    if dialect_insert is not None:
-        db.session.execute(dialect_insert(ComplaintSequence).values(scope=scope, last_value=0)
-                           .on_conflict_do_nothing(index_elements=["scope"]))
-    elif db.session.get(ComplaintSequence, scope) is None:  # pragma: no cover
-        db.session.execute(insert(ComplaintSequence).values(scope=scope, last_value=0))
-    value = db.session.execute(
-        update(ComplaintSequence).where(ComplaintSequence.scope == scope)
-        .values(last_value=ComplaintSequence.last_value + 1).returning(ComplaintSequence.last_value),
-        execution_options={"synchronize_session": False},
-    ).scalar_one()
-    return f"{scope}-{value:04d}"
+    return f"{scope}-{next_value(ComplaintSequence, scope):04d}"
 
 
 def _event(entry: Complaint, action: str, actor, at: datetime, *, from_status=None, to_status=None, note="") -> None:
