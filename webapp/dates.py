@@ -19,14 +19,18 @@ from webapp.i18n import _l
 DEFAULT_EARLIEST = date(2000, 1, 1)
 DEFAULT_YEARS_AHEAD = 5
 
-__all__ = ["local_today", "date_bounds", "out_of_range_message", "in_range", "add_months",
+__all__ = ["zone", "local_today", "date_bounds", "out_of_range_message", "in_range", "add_months",
            "DEFAULT_EARLIEST", "DEFAULT_YEARS_AHEAD"]
 
 
+def zone() -> ZoneInfo:
+    """The company's time zone (``TIMEZONE``, Asia/Shanghai by default)."""
+    return ZoneInfo(current_app.config["TIMEZONE"] if has_app_context() else "Asia/Shanghai")
+
+
 def local_today() -> date:
-    """Today where the company is (``TIMEZONE``, Asia/Shanghai by default)."""
-    zone = current_app.config["TIMEZONE"] if has_app_context() else "Asia/Shanghai"
-    return datetime.now(ZoneInfo(zone)).date()
+    """Today where the company is."""
+    return datetime.now(zone()).date()
 
 
 def _earliest(config) -> date:

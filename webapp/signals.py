@@ -25,7 +25,9 @@ _signals = Namespace()
 
 #: A record asks for an incident-triggered review of a procedure (review rule 2: a major complaint, a
 #: corrective action or an owners'-committee issue). sender: the record; kwargs: ``procedure_code`` (str),
-#: ``reason`` (str), ``source_type`` (str, e.g. ``"complaint"``), ``source_id`` (int), ``actor`` (User).
+#: ``reason`` (str), ``source_type`` (str, e.g. ``"complaint"``), ``source_id`` (int), ``actor`` (User), and
+#: optionally ``label`` (str, the record's number). The workflow opens an incident review (or adds the
+#: record to the review already open for the procedure) and returns it.
 review_requested = _signals.signal("review-requested")
 
 #: A survey campaign was closed with a satisfaction rate below its target (procedure 4.4: open a corrective
@@ -44,6 +46,12 @@ version_published = _signals.signal("version-published")
 #: sender: the review id (int); no kwargs. A receiver returns the URL of that review's page (str), or None
 #: when it does not know the review. Without an answer the pages show the bare ``#id``.
 review_page_wanted = _signals.signal("review-page-wanted")
+
+#: Question from a record's page (a complaint, a corrective action, a meeting issue): which reviews did it
+#: trigger? sender: ``(source_type, source_id)``; no kwargs. A receiver returns a list of dicts with
+#: ``number``, ``url``, ``state``, ``kind``, ``title`` and ``versions`` (["QP-CS-001 A/3"], the versions
+#: the review produced), or None. Without an answer the record shows no reviews.
+reviews_of_record = _signals.signal("reviews-of-record")
 
 #: ``flask demo load`` committed every feature's demo data. sender: the app; receivers may return a line
 #: for the command to print (the audit feature anchors the log, as the nightly cron would). Sent after the

@@ -16,9 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
-from flask import current_app, has_app_context
 from sqlalchemy import and_, or_, select, tuple_
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
@@ -45,7 +43,7 @@ from satisfaction.complaints.models import (
 )
 from satisfaction.models import ServiceCategory
 from satisfaction.settings import get_setting
-from webapp.dates import date_bounds, out_of_range_message
+from webapp.dates import date_bounds, out_of_range_message, zone
 from webapp.db import utcnow
 from webapp.exceptions import Conflict, InvalidTransition, NotFound, ValidationError
 from webapp.extensions import db
@@ -106,10 +104,6 @@ CLOCK_SKEW = timedelta(minutes=10)
 
 # ---------------------------------------------------------------------------------------------
 # time helpers
-
-
-def zone() -> ZoneInfo:
-    return ZoneInfo(current_app.config.get("TIMEZONE", "Asia/Shanghai") if has_app_context() else "Asia/Shanghai")
 
 
 def local_midnight(day: date) -> datetime:
