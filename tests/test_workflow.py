@@ -1,0 +1,198 @@
+"""The review cycle through the pages: open, propose by editing, anchored comments, sign-offs bound to the
+draft commit, decide, implement with an effective date, the change record; illegal steps and permissions."""
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from procedures.models import Procedure
+from tests.conftest import PASSWORD, Client
+from tests.factories_publishing import BODY, procedure_text
+from tests.factories_workflow import make_people, open_review, review_row, seed_procedure
+from webapp.dates import local_today
+from webapp.extensions import db
+from webapp.store import get_store
+
+CODE = "QP-CS-001"
+NEW_TEXT = procedure_text(body=BODY + "\n4.3 投诉处理完毕后三日内回访，并记录顾客评价。\n")
+
+
+@pytest.fixture
+def people(app, make_user, make_department):
+    make_department("CS")
+    make_people(make_user)
+    seed_procedure(app)
+    return app
+
+
+def as_user(app, login) -> Client:
+    c = Client(app)
+    response = c.login(login)
+    assert response.status_code == 302, response.get_data(as_text=True)[:300]
+    c.get("/")
+    return c
+
+
+def tip(app, number):
+    with app.app_context():
+        return get_store().head(f"reviews/{number}")
+
+
+def hidden(html: str, name: str) -> str:
+    m = re.search(rf'name="{name}"[^>]*value="([^"]*)"', html) or re.search(rf'value="([^"]*)"[^>]*name="{name}"', html)
+    return m.group(1) if m else ""
+
+
+def save_draft(c, number, text=NEW_TEXT, summary="增加回访要求"):
+    page = c.get(f"/reviews/{number}/drafts/{CODE}/edit")
+    assert page.status_code == 200
+    return c.post(f"/reviews/{number}/drafts/{CODE}/edit", {
+        "markdown": text, "parent": hidden(page.get_data(as_text=True), "parent"), "summary": summary})
+
+
+def move(c, number, target):
+    page = c.get(f"/reviews/{number}").get_data(as_text=True)
+    return c.post(f"/reviews/{number}/move", {"target": target, "version": hidden(page, "version")})
+
+
+def sign(c, app, number, meaning="approved", password=PASSWORD, reason="", commit=None):
+    c.get(f"/reviews/{number}")
+    return c.post(f"/reviews/{number}/sign", {"commit": commit or tip(app, number), "meaning": meaning,
+                                              "password": password, "reason": reason})
+
+
+def test_incident_review_end_to_end(people):
+    app = people
+    number = open_review(app)
+    chair, head, front, owner, manager = (as_user(app, u) for u in ("controller", "head", "front", "owner", "manager"))
+
+    # propose: the frontline participant edits the draft; the branch holds the commit, main does not
+    assert save_draft(front, number).status_code == 302
+    with app.app_context():
+        store = get_store()
+        draft_tip = store.head(f"reviews/{number}")
+        assert "4.3 投诉处理完毕后三日内回访" in store.read(f"{CODE}.md", draft_tip).text
+        assert "4.3 投诉处理完毕后三日内回访" not in store.read(f"{CODE}.md", "main").text
+        assert store.history(rev=draft_tip, limit=1)[0].author.name == "客服专员 王芳"
+    # readers keep reading the current version
+    assert "4.3 投诉处理完毕后三日内回访" not in chair.get(f"/procedures/{CODE}").get_data(as_text=True)
+
+    # discuss: an anchored comment by the owners' representative, a written proposal by the department head
+    assert move(chair, number, "discuss").status_code == 302
+    r = owner.post(f"/reviews/{number}/comments", {"code": CODE, "clause": "4.2", "body": "建议明确措施期限"})
+    assert r.status_code == 302, r.get_data(as_text=True)[:2000]
+    assert head.post(f"/reviews/{number}/proposals", {"text": "增加月度回访抽查", "code": CODE}).status_code == 302
+    draft_page = chair.get(f"/reviews/{number}/drafts/{CODE}").get_data(as_text=True)
+    assert 'data-clause="4.2"' in draft_page and "建议明确措施期限" in draft_page
+
+    # decide: sign-offs with password, bound to the draft commit
+    assert move(chair, number, "decide").status_code == 302
+    assert sign(manager, app, number, password="wrong").status_code == 400
+    assert sign(manager, app, number).status_code == 302
+    assert sign(head, app, number).status_code == 302
+    page = chair.get(f"/reviews/{number}").get_data(as_text=True)
+    decided = chair.post(f"/reviews/{number}/decide", {"version": hidden(page, "version"),
+                                                      f"decision_{CODE}": "revise", "summary": "采纳草稿"})
+    assert decided.status_code == 302, decided.get_data(as_text=True)[:2000]
+    assert move(chair, number, "implement").status_code == 302
+
+    # implement with a future effective date: one commit on main with the new version and the record
+    page = chair.get(f"/reviews/{number}").get_data(as_text=True)
+    effective = local_today() + timedelta(days=3)
+    done = chair.post(f"/reviews/{number}/implement", {"version": hidden(page, "version"),
+                                                       "effective": effective.isoformat()})
+    assert done.status_code == 302, done.get_data(as_text=True)[:3000]
+    review = review_row(app, number)
+    assert review.state == "closed" and review.result_commit
+    with app.app_context():
+        store = get_store()
+        assert store.head() == review.result_commit
+        record = store.read(review.record_path, "main").text
+        assert number in record and "客服专员 王芳" in record and "总经理 陈志远" in record
+        proc = db.session.execute(select(Procedure).where(Procedure.code == CODE)).scalar_one()
+        assert proc.version == "A/1" and proc.effective == effective
+        ci = store.history(rev="main", limit=1)[0]
+        assert ci.trailer("Review-Number") == number and len(ci.trailer_all("Signature")) == 2
+    page = chair.get(f"/reviews/{number}").get_data(as_text=True)
+    assert 'data-testid="record"' in page and "A/1" in page
+
+
+def test_a_new_draft_commit_voids_earlier_signoffs_and_a_stale_form_is_refused(people):
+    app = people
+    number = open_review(app)
+    chair, manager, front = (as_user(app, u) for u in ("controller", "manager", "front"))
+    save_draft(front, number)
+    move(chair, number, "discuss")
+    move(chair, number, "decide")
+    first = tip(app, number)
+    assert sign(manager, app, number).status_code == 302
+    # a push to the branch with plain git (here: the store API) moves the tip
+    with app.app_context():
+        from repo_store import Signature
+        store = get_store()
+        store.commit({f"{CODE}.md": NEW_TEXT + "\n4.4 新增条款。\n"}, base=first, branch=f"reviews/{number}",
+                     summary="push", author=Signature("git user", "git@example.com"))
+    page = chair.get(f"/reviews/{number}").get_data(as_text=True)
+    assert 'data-valid="no"' in page  # the earlier sign-off is void, visibly
+    # signing with the commit the page showed before is refused
+    assert sign(manager, app, number, commit=first).status_code == 409
+
+
+@pytest.mark.parametrize("login, status", [("front", 403), ("owner", 403)])
+def test_only_the_chair_moves_the_review(people, login, status):
+    app = people
+    number = open_review(app)
+    assert move(as_user(app, login), number, "discuss").status_code == status
+
+
+def test_illegal_transitions_are_409(people):
+    app = people
+    number = open_review(app)
+    chair = as_user(app, "controller")
+    assert move(chair, number, "implement").status_code == 409
+    assert move(chair, number, "decide").status_code == 409
+    move(chair, number, "discuss")
+    move(chair, number, "decide")
+    # implement before every procedure is decided and the rule is met
+    assert move(chair, number, "implement").status_code == 409
+
+
+def test_non_participant_cannot_comment(people, make_user):
+    app = people
+    make_user("other", roles=("participant",), category="frontline")
+    number = open_review(app)
+    other = as_user(app, "other")
+    assert other.get(f"/reviews/{number}").status_code == 200
+    assert other.post(f"/reviews/{number}/comments", {"body": "hi"}).status_code == 403
+
+
+def test_no_change_closes_with_the_record_only_and_moves_the_next_review(people):
+    app = people
+    number = open_review(app, kind="periodic")
+    chair, manager, head = (as_user(app, u) for u in ("controller", "manager", "head"))
+    move(chair, number, "discuss")
+    move(chair, number, "decide")
+    sign(manager, app, number)
+    sign(head, app, number)
+    page = chair.get(f"/reviews/{number}").get_data(as_text=True)
+    assert chair.post(f"/reviews/{number}/decide", {"version": hidden(page, "version"),
+                                                   f"decision_{CODE}": "no_change"}).status_code == 302
+    assert move(chair, number, "implement").status_code == 302
+    page = chair.get(f"/reviews/{number}").get_data(as_text=True)
+    before = None
+    with app.app_context():
+        before = get_store().head()
+    r = chair.post(f"/reviews/{number}/implement", {"version": hidden(page, "version"),
+                                                    "effective": local_today().isoformat()})
+    assert r.status_code == 302, r.get_data(as_text=True)[:3000]
+    with app.app_context():
+        store = get_store()
+        changed = [p for _s, p in store.diff_paths(before, store.head())]
+        assert changed == [review_row(app, number).record_path]
+        proc = db.session.execute(select(Procedure).where(Procedure.code == CODE)).scalar_one()
+        assert proc.version == "A/0" and proc.last_reviewed == local_today()
+        from webapp.dates import add_months
+        assert proc.next_review == add_months(local_today(), 6)

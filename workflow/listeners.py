@@ -1,0 +1,61 @@
+"""The workflow's answers to other features' signals (connected when an app is built)."""
+from __future__ import annotations
+
+from webapp.exceptions import Conflict, ValidationError
+from webapp.i18n import _l
+from webapp.signals import review_page_wanted, review_requested, reviews_of_record
+from workflow import service
+from workflow.models import Review
+from workflow.notices import review_path
+
+
+@review_requested.connect
+def open_incident_review(sender, *, procedure_code: str, reason: str, source_type: str, source_id: int,
+                         actor=None, label: str = "", **extra):
+    """A major complaint, a corrective action or a committee-meeting issue opens an incident review at once
+    (review rule 2); when the procedure is already under review, the record joins that review. Returns
+    the review. Runs in the sender's transaction; a refusal undoes the sender's request."""
+    trigger = service.TriggerData(source_type=source_type, source_id=source_id, reason=reason,
+                                  label=label or getattr(sender, "number", "") or f"#{source_id}")
+    existing = service.open_review_for(procedure_code)
+    if existing is not None:
+        service.add_trigger_in_transaction(existing, trigger, actor=actor)
+        return existing
+    chair = service.default_chair([procedure_code])
+    if chair is None:
+        raise ValidationError(_l("Nobody can chair the review: give a document controller or a manager an "
+                                 "account first."))
+    try:
+        return service.open_in_transaction(kind="incident", codes=[procedure_code], chair=chair, actor=actor,
+                                           trigger=trigger)
+    except Conflict:  # opened by someone else at this very moment: join it
+        existing = service.open_review_for(procedure_code)
+        if existing is None:
+            raise
+        service.add_trigger_in_transaction(existing, trigger, actor=actor)
+        return existing
+
+
+@review_page_wanted.connect
+def review_page(sender, **extra):
+    """The page of review ``#id`` (the ``Review:`` trailer of a version)."""
+    try:
+        review = service.get_review_by_id(int(sender))
+    except (TypeError, ValueError):
+        return None
+    return review_path(review) if review is not None else None
+
+
+@reviews_of_record.connect
+def reviews_of(sender, **extra):
+    """The reviews a record triggered, for its page: ``[{number, url, state, kind, versions}]``."""
+    source_type, source_id = sender
+    out = []
+    for review in service.reviews_for_source(source_type, source_id):
+        out.append({"number": review.number, "url": review_path(review), "state": review.state,
+                    "kind": review.kind, "title": review.title,
+                    "versions": [f"{i.code} {i.version_after}" for i in review.items if i.version_after]})
+    return out
+
+
+__all__ = ["open_incident_review", "review_page", "reviews_of", "Review"]
