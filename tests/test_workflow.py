@@ -196,3 +196,163 @@ def test_no_change_closes_with_the_record_only_and_moves_the_next_review(people)
         assert proc.version == "A/0" and proc.last_reviewed == local_today()
         from webapp.dates import add_months
         assert proc.next_review == add_months(local_today(), 6)
+
+
+def _to_implement(app, number, chair):
+    manager, head = as_user(app, "manager"), as_user(app, "head")
+    move(chair, number, "discuss")
+    move(chair, number, "decide")
+    assert sign(manager, app, number).status_code == 302
+    assert sign(head, app, number).status_code == 302
+    page = chair.get(f"/reviews/{number}").get_data(as_text=True)
+    assert chair.post(f"/reviews/{number}/decide", {"version": hidden(page, "version"),
+                                                   f"decision_{CODE}": "revise"}).status_code == 302
+    assert move(chair, number, "implement").status_code == 302
+
+
+def _implement(chair, number):
+    page = chair.get(f"/reviews/{number}").get_data(as_text=True)
+    return chair.post(f"/reviews/{number}/implement", {"version": hidden(page, "version"),
+                                                       "effective": local_today().isoformat()})
+
+
+def test_a_real_merge_conflict_goes_to_the_chair_and_nothing_is_overwritten(people):
+    from procedures.publishing import service as publishing
+    from tests.factories_publishing import user
+
+    app = people
+    number = open_review(app)
+    chair, front = as_user(app, "controller"), as_user(app, "front")
+    draft_text = NEW_TEXT.replace("次月 5 日前", "次月 3 日前")
+    assert save_draft(front, number, draft_text).status_code == 302
+    # meanwhile the same clause changes on main
+    with app.app_context():
+        store = get_store()
+        publishing.publish(CODE, procedure_text(body=BODY.replace("次月 5 日前", "次月 4 日前")), summary="直接修订",
+                           base=store.head(), author=user("controller"), approved_by=None)
+        main_before = store.head()
+    _to_implement(app, number, chair)
+    refused = _implement(chair, number)
+    assert refused.status_code == 409
+    with app.app_context():
+        assert get_store().head() == main_before  # nothing written
+    assert review_row(app, number).state == "implement"
+    # the chair merges both in the editor: back to the decision, the signatures are void
+    merged = NEW_TEXT.replace("次月 5 日前", "次月 3 日前（原为 4 日）")
+    page = chair.get(f"/reviews/{number}/drafts/{CODE}/edit")
+    assert page.status_code == 200
+    r = chair.post(f"/reviews/{number}/drafts/{CODE}/edit", {"markdown": merged,
+                                                            "parent": hidden(page.get_data(as_text=True), "parent")})
+    assert r.status_code == 302, r.get_data(as_text=True)[:2000]
+    review = review_row(app, number)
+    assert review.state == "decide"
+    assert 'data-valid="yes"' not in chair.get(f"/reviews/{number}").get_data(as_text=True)
+    manager, head = as_user(app, "manager"), as_user(app, "head")
+    assert sign(manager, app, number).status_code == 302
+    assert sign(head, app, number).status_code == 302
+    assert move(chair, number, "implement").status_code == 302
+    assert _implement(chair, number).status_code == 302
+    with app.app_context():
+        text = get_store().read(f"{CODE}.md", "main").text
+        assert "次月 3 日前（原为 4 日）" in text and "4.3 投诉处理完毕后三日内回访" in text
+
+
+def test_the_change_record_file_is_what_the_page_shows(people):
+    from procedures import rendering
+
+    app = people
+    number = open_review(app)
+    chair, front = as_user(app, "controller"), as_user(app, "front")
+    save_draft(front, number)
+    _to_implement(app, number, chair)
+    assert _implement(chair, number).status_code == 302
+    review = review_row(app, number)
+    with app.app_context():
+        text = get_store().read(review.record_path, "main").text
+        html = str(rendering.render(text).html)
+    assert review.record_path == f"reviews/{number.split('-')[1]}/{number}.md"
+    page = chair.get(f"/reviews/{number}/record").get_data(as_text=True)
+    assert html in page
+    assert html in chair.get(f"/reviews/{number}").get_data(as_text=True)
+    for expected in ("客服专员 王芳", "业主代表 赵强", "A/0", "A/1", "```diff"):
+        assert expected in text
+
+
+@pytest.mark.parametrize("login", ["front", "owner", "head"])
+def test_participants_cannot_run_the_review(people, login):
+    app = people
+    number = open_review(app)
+    c = as_user(app, login)
+    page = c.get(f"/reviews/{number}").get_data(as_text=True)
+    version = hidden(page, "version")
+    assert c.post(f"/reviews/{number}/cancel", {"reason": "x", "version": version}).status_code == 403
+    assert c.post(f"/reviews/{number}/decide", {f"decision_{CODE}": "no_change"}).status_code == 403
+    assert c.post(f"/reviews/{number}/meetings", {"held_on": local_today().isoformat(), "attendees": "1",
+                                                  "minutes": "x"}).status_code == 403
+    assert c.post(f"/reviews/{number}/implement", {"effective": local_today().isoformat()}).status_code == 403
+
+
+def test_readers_without_review_permission_see_nothing(people, make_user):
+    app = people
+    make_user("reader", roles=("reader",))
+    number = open_review(app)
+    c = as_user(app, "reader")
+    assert c.get(f"/reviews/{number}").status_code == 403
+    assert c.get("/reviews/").status_code == 403
+
+
+def test_cancel_needs_a_reason_and_frees_the_procedure(people):
+    app = people
+    number = open_review(app)
+    chair = as_user(app, "controller")
+    page = chair.get(f"/reviews/{number}").get_data(as_text=True)
+    assert chair.post(f"/reviews/{number}/cancel", {"reason": "", "version": hidden(page, "version")}).status_code == 400
+    assert chair.post(f"/reviews/{number}/cancel", {"reason": "重复评审", "version": hidden(page, "version")}
+                      ).status_code == 302
+    assert review_row(app, number).state == "cancelled"
+    again = open_review(app)  # the procedure may be reviewed again
+    assert again != number
+    assert move(chair, number, "discuss").status_code == 409
+
+
+def test_a_stale_form_cannot_move_the_review(people):
+    app = people
+    number = open_review(app)
+    chair = as_user(app, "controller")
+    page = chair.get(f"/reviews/{number}").get_data(as_text=True)
+    old = hidden(page, "version")
+    assert chair.post(f"/reviews/{number}/move", {"target": "discuss", "version": old}).status_code == 302
+    assert chair.post(f"/reviews/{number}/move", {"target": "decide", "version": old}).status_code == 409
+
+
+def test_rejection_blocks_adoption_and_needs_a_reason(people):
+    app = people
+    number = open_review(app)
+    chair, front = as_user(app, "controller"), as_user(app, "front")
+    save_draft(front, number)
+    move(chair, number, "discuss")
+    move(chair, number, "decide")
+    assert sign(front, app, number, meaning="rejected").status_code == 400
+    assert sign(front, app, number, meaning="rejected", reason="期限不合理").status_code == 302
+    sign(as_user(app, "manager"), app, number)
+    sign(as_user(app, "head"), app, number)
+    page = chair.get(f"/reviews/{number}").get_data(as_text=True)
+    chair.post(f"/reviews/{number}/decide", {"version": hidden(page, "version"), f"decision_{CODE}": "revise"})
+    assert move(chair, number, "implement").status_code == 409
+
+
+def test_anchored_comment_moves_with_a_new_draft_or_becomes_outdated(people):
+    app = people
+    number = open_review(app)
+    chair, owner, front = as_user(app, "controller"), as_user(app, "owner"), as_user(app, "front")
+    move(chair, number, "discuss")
+    assert owner.post(f"/reviews/{number}/comments", {"code": CODE, "clause": "4.2", "body": "保留"}).status_code == 302
+    assert owner.post(f"/reviews/{number}/comments", {"code": CODE, "clause": "4.1", "body": "期限太长"}
+                      ).status_code == 302
+    # the new draft inserts a clause above 4.2 (renumbering it to 4.3) and rewrites 4.1
+    body = BODY.replace("4.1 客服中心每月汇总投诉，次月 5 日前报送品质部。", "4.1 客服中心每周汇总投诉。\n\n4.2 新增的条款。") \
+        .replace("4.2 满意率低于", "4.3 满意率低于")
+    assert save_draft(front, number, procedure_text(body=body)).status_code == 302
+    page = chair.get(f"/reviews/{number}/drafts/{CODE}").get_data(as_text=True)
+    assert page.count('data-outdated="yes"') == 1 and page.count('data-outdated="no"') == 1
+    assert 'data-clause="4.3"' in page
