@@ -28,13 +28,22 @@ ENV_SETTINGS = (
     "PROXY_FIX",
     "STORE_LOCK_STALE_SECONDS",
     "PASSWORD_HASH_PROFILE",
+    "MAIL_SERVER",
+    "MAIL_PORT",
+    "MAIL_USE_TLS",
+    "MAIL_USE_SSL",
+    "MAIL_USERNAME",
+    "MAIL_PASSWORD",
+    "MAIL_DEFAULT_SENDER",
+    "MAIL_TIMEOUT",
+    "MAIL_BASE_URL",
 )
 
 LOCALES = ("zh_Hans", "en")
 
 #: The enabled feature packages, lower layers first (each declares itself: ``webapp.features.Feature``).
 #: This tuple is the one place the core names them; a deployment may narrow it in ``instance/config.py``.
-FEATURES = ("audit", "accounts", "api", "records", "procedures", "actions", "satisfaction")
+FEATURES = ("audit", "accounts", "api", "notifications", "records", "procedures", "actions", "satisfaction")
 
 #: argon2 parameters of each ``PASSWORD_HASH_PROFILE``. "standard" is argon2-cffi's default (RFC 9106's
 #: low-memory profile, ~0.2 s a hash); "testing" costs well under a millisecond, so a test suite that
@@ -95,6 +104,18 @@ def defaults(instance_path: str) -> dict:
         "STORE_HEALTH_SECONDS": 30,
         # A name from PASSWORD_HASH_PROFILES; unset: "testing" when TESTING (never in production), else "standard".
         "PASSWORD_HASH_PROFILE": None,
+        # E-mail copies of inbox notifications (notifications.mail); no MAIL_SERVER: no e-mail at all.
+        "MAIL_SERVER": None,
+        "MAIL_PORT": 25,
+        "MAIL_USE_TLS": False,  # STARTTLS after connecting
+        "MAIL_USE_SSL": False,  # TLS from the start (port 465)
+        "MAIL_USERNAME": None,
+        "MAIL_PASSWORD": None,
+        "MAIL_DEFAULT_SENDER": None,  # required with MAIL_SERVER, e.g. "ProcDesk <procdesk@example.com>"
+        "MAIL_TIMEOUT": 10,  # seconds to wait for the mail server
+        # The address users open ProcDesk at (https://procdesk.example.com): e-mails link to it. Never taken
+        # from a request's Host header, which the requester chooses. Unset: e-mails carry no link.
+        "MAIL_BASE_URL": None,
     }
 
 
@@ -105,11 +126,13 @@ def from_environment(environ=os.environ) -> dict:
         if key in environ and environ[key] != "":
             found[key] = environ[key]
     for key in ("LOGIN_MAX_FAILURES", "LOGIN_WINDOW_SECONDS", "LOGIN_ADDRESS_MAX_FAILURES", "LOGIN_DELAY_SECONDS",
-                "LOGIN_MEMORY_SECONDS", "REMEMBER_DAYS", "PROXY_FIX", "STORE_LOCK_STALE_SECONDS"):
+                "LOGIN_MEMORY_SECONDS", "REMEMBER_DAYS", "PROXY_FIX", "STORE_LOCK_STALE_SECONDS", "MAIL_PORT",
+                "MAIL_TIMEOUT"):
         if key in found:
             found[key] = int(found[key])
-    if "SESSION_COOKIE_SECURE" in found:
-        found["SESSION_COOKIE_SECURE"] = found["SESSION_COOKIE_SECURE"].lower() in ("1", "true", "yes", "on")
+    for key in ("SESSION_COOKIE_SECURE", "MAIL_USE_TLS", "MAIL_USE_SSL"):
+        if key in found:
+            found[key] = found[key].lower() in ("1", "true", "yes", "on")
     return found
 
 
