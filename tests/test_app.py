@@ -202,7 +202,7 @@ def test_unexpected_errors_give_a_translated_500(tmp_path, database_url):
 # Pages every logged-in user may use on themselves; everything else declares a permission.
 SELF_SERVICE = {"static", "core.home", "core.healthz", "accounts.set_language", "accounts.login", "accounts.logout",
                 "accounts.profile", "accounts.change_password", "accounts.create_token", "accounts.revoke_token",
-                "api.openapi", "api.me"}
+                "api.openapi", "api.me", "notifications.index", "notifications.mark_read", "notifications.follow"}
 
 
 def test_every_other_view_declares_a_permission(app):

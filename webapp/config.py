@@ -37,13 +37,19 @@ ENV_SETTINGS = (
     "MAIL_DEFAULT_SENDER",
     "MAIL_TIMEOUT",
     "MAIL_BASE_URL",
+    "REVIEW_LEAD_DAYS",
+    "REVIEW_GROUPING",
+    "REVIEW_STEP_DAYS",
+    "REVIEW_ESCALATE_DAYS",
+    "REVIEW_DEFAULT_CHAIR",
 )
 
 LOCALES = ("zh_Hans", "en")
 
 #: The enabled feature packages, lower layers first (each declares itself: ``webapp.features.Feature``).
 #: This tuple is the one place the core names them; a deployment may narrow it in ``instance/config.py``.
-FEATURES = ("audit", "accounts", "api", "notifications", "records", "procedures", "actions", "satisfaction")
+FEATURES = ("audit", "accounts", "api", "notifications", "records", "procedures", "actions", "satisfaction",
+            "workflow")
 
 #: argon2 parameters of each ``PASSWORD_HASH_PROFILE``. "standard" is argon2-cffi's default (RFC 9106's
 #: low-memory profile, ~0.2 s a hash); "testing" costs well under a millisecond, so a test suite that
@@ -127,7 +133,7 @@ def from_environment(environ=os.environ) -> dict:
             found[key] = environ[key]
     for key in ("LOGIN_MAX_FAILURES", "LOGIN_WINDOW_SECONDS", "LOGIN_ADDRESS_MAX_FAILURES", "LOGIN_DELAY_SECONDS",
                 "LOGIN_MEMORY_SECONDS", "REMEMBER_DAYS", "PROXY_FIX", "STORE_LOCK_STALE_SECONDS", "MAIL_PORT",
-                "MAIL_TIMEOUT"):
+                "MAIL_TIMEOUT", "REVIEW_LEAD_DAYS", "REVIEW_STEP_DAYS", "REVIEW_ESCALATE_DAYS"):
         if key in found:
             found[key] = int(found[key])
     for key in ("SESSION_COOKIE_SECURE", "MAIL_USE_TLS", "MAIL_USE_SSL"):

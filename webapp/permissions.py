@@ -43,15 +43,17 @@ def require(permission: str, user=None) -> None:
         raise PermissionDenied(_l("You do not have permission to do this."))
 
 
-def permission_required(permission: str):
-    """View decorator: the view needs ``permission`` (login is enforced globally)."""
+def permission_required(permission: str, *alternatives: str):
+    """View decorator: the view needs ``permission`` — or any of ``alternatives`` (login is enforced globally)."""
 
     def decorator(view):
         view.required_permission = permission
 
         @wraps(view)
         def wrapped(*args, **kwargs):
-            require(permission)
+            user = current_user
+            if not any(getattr(user, "is_authenticated", False) and user.can(p) for p in alternatives):
+                require(permission)
             return view(*args, **kwargs)
 
         wrapped.required_permission = permission

@@ -4,13 +4,13 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from procedures import document, redline
 from procedures.permissions import PROCEDURES_PUBLISH, REVIEWS_PARTICIPATE
 from procedures.publishing import service as publishing
 from procedures.publishing.forms import EditorForm, WithdrawForm
-from webapp.exceptions import Conflict, PermissionDenied, ValidationError
+from webapp.exceptions import Conflict, ValidationError
 from webapp.extensions import db
 from webapp.forms import place_errors
 from webapp.i18n import _, _l
@@ -204,13 +204,11 @@ def withdraw(code: str):
 
 
 @bp.post("/preview")
-@login_required
+@permission_required(PROCEDURES_PUBLISH, REVIEWS_PARTICIPATE)
 def preview():
     """Live preview for the editor: sanitised HTML of the body plus the draft's field errors (JSON).
 
     For publishers and for review participants, who edit drafts in the same editor."""
-    if not (current_user.can(PROCEDURES_PUBLISH) or current_user.can(REVIEWS_PARTICIPATE)):
-        raise PermissionDenied(_("You do not have permission to do this."))
     data = request.get_json(silent=True) if request.is_json else request.form
     data = data if isinstance(data, dict) or hasattr(data, "get") else {}
     text = data.get("markdown") or ""
