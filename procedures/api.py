@@ -63,7 +63,7 @@ def _with_text(v: catalog.VersionView) -> Response:
     """The version with its text; a version whose text cannot be rendered is a 503 for it alone
     (:class:`catalog.DocumentUnreadable`, ``details.problem == "unreadable"``)."""
     etag = hashlib.sha1(f"{v.commit}|{v.blob}|{v.state}|{v.upcoming.commit if v.upcoming else ''}|"
-                        f"{dates.local_today()}".encode()).hexdigest()
+                        f"{dates.local_today()}|{v.next_review}".encode()).hexdigest()
     if request.if_none_match.contains_weak(etag):
         response = Response(status=304)
     else:

@@ -25,9 +25,9 @@ import time
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
-from flask import current_app
+from flask import current_app, has_app_context
 from flask_babel import force_locale
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, event, func, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -61,7 +61,7 @@ __all__ = [
     "BRANCH", "VersionView", "Comparison", "sync", "ensure_synced", "synced_head",
     "get_current", "list_versions", "get_version", "current_versions", "all_versions", "list_procedures", "compare",
     "parse_ref", "REVIEW_SOON_DAYS", "DocumentUnreadable", "render_view", "problems", "open_problems_count",
-    "clear_caches",
+    "clear_caches", "mark_reviewed",
 ]
 
 BRANCH = "main"
@@ -222,6 +222,7 @@ class VersionView:
     summary: str
     review_id: int | None
     withdrawn_reason: str | None
+    #: The procedure's next review: (its last review, else its first effective date) + ``review_months``.
     next_review: date
     #: "current", "upcoming" (effective date still to come) or "superseded".
     state: str
@@ -236,6 +237,10 @@ class VersionView:
     ref: str = ""
     removed: bool = False
     versions_count: int = 1
+    #: ``Signature:`` trailers of the review that released this version (formatted by the workflow).
+    signatures: tuple[str, ...] = ()
+    #: When the procedure's last review closed (None: never reviewed in ProcDesk).
+    last_reviewed: date | None = None
 
     @property
     def path(self) -> str:
@@ -357,7 +362,8 @@ _COLUMNS = (
     ProcedureVersion.owner, ProcedureVersion.commit, ProcedureVersion.blob, ProcedureVersion.seq,
     ProcedureVersion.author_name, ProcedureVersion.author_email, ProcedureVersion.committed_at,
     ProcedureVersion.approved_by, ProcedureVersion.summary, ProcedureVersion.review_id,
-    ProcedureVersion.withdrawn_reason, Procedure.removed,
+    ProcedureVersion.withdrawn_reason, ProcedureVersion.signatures, Procedure.removed, Procedure.last_reviewed,
+    Procedure.first_effective,
 )
 
 
@@ -374,6 +380,10 @@ def _build(rows, today: date) -> list[VersionView]:
             current_idx = i
     last_label = {r.version: i for i, r in enumerate(rows)}
     removed = bool(rows and rows[-1].removed)
+    last_reviewed = rows[-1].last_reviewed if rows else None
+    # The review clock runs from the last review, else from the first version: a revision between reviews
+    # does not reset it.
+    anchor = last_reviewed or (rows[-1].first_effective or rows[0].effective if rows else None)
     refs = [r.version.replace("/", "-") if last_label[r.version] == i else r.commit[:12] for i, r in enumerate(rows)]
     base = []
     for i, r in enumerate(rows):
@@ -390,11 +400,12 @@ def _build(rows, today: date) -> list[VersionView]:
             commit=r.commit, blob=r.blob, seq=r.seq, author=r.author_name, author_email=r.author_email,
             committed_at=r.committed_at, approved_by=r.approved_by, summary=r.summary or "",
             review_id=r.review_id, withdrawn_reason=r.withdrawn_reason,
-            next_review=next_review_date(r.effective, r.review_months), state=state,
+            next_review=next_review_date(anchor, r.review_months), state=state,
             superseded_by=rows[current_idx].version if state == STATE_SUPERSEDED else None,
             previous_version=prev.version if prev else None, previous_commit=prev.commit if prev else None,
             previous_ref=refs[i - 1] if prev else None, ref=refs[i],
-            removed=removed, versions_count=len(rows),
+            removed=removed, versions_count=len(rows), signatures=tuple(r.signatures or ()),
+            last_reviewed=last_reviewed,
         ))
     if current_idx is not None:
         later = [v for v in base[current_idx + 1:]]
@@ -656,7 +667,8 @@ def ensure_synced(*, commit: bool = False) -> str | None:
 
 #: Cache keys of views built while the mirror lags behind ``head`` (never confused with ``head``'s).
 _STALE = "stale:"
-#: Change stamp moved by ``sync --rebuild``: views of an unchanged head are rebuilt too.
+#: Change stamp moved by ``sync --rebuild`` and by a committed :func:`mark_reviewed`: views of an
+#: unchanged head are rebuilt too.
 REBUILD_STAMP = "catalogue-rebuilt"
 
 
@@ -892,6 +904,7 @@ def _sync_into(session, store, head: str | None, rebuild: bool) -> int:
         touched = {code_from_path(path) for _c, changes in commit_changes for _s, path, _b in changes} - {None}
         procs = {p.code: p for p in session.scalars(select(Procedure).where(Procedure.code.in_(touched)))}
     latest: dict[str, ProcedureVersion] = {}
+    firsts: set[str] = set()
     removed: set[str] = set()
     added = 0
     problems = _Problems()
@@ -934,8 +947,12 @@ def _sync_into(session, store, head: str | None, rebuild: bool) -> int:
                 committed_at=commit.committed_at, approved_by=_clip(meta.approved_by, 300) or None,
                 summary=_clip(meta.summary, 1_000_000), review_id=review_id,
                 withdrawn_reason=_clip(meta.withdrawn_reason, 1_000_000) or None,
+                signatures=[_clip(s, 1000) for s in meta.signatures[:100]],
             )
             session.add(row)
+            if code not in firsts and (rebuild or proc.first_effective is None):
+                proc.first_effective = doc.effective  # a rebuild walks from the root: this is the first version
+            firsts.add(code)
             proc.versions_count = (proc.versions_count or 0) + 1
             latest[code] = row
             removed.discard(code)
@@ -946,7 +963,8 @@ def _sync_into(session, store, head: str | None, rebuild: bool) -> int:
         proc.title, proc.departments, proc.version = row.title, row.departments, row.version
         proc.effective, proc.status, proc.owner = row.effective, row.status, row.owner
         proc.review_months, proc.commit, proc.blob = row.review_months, row.commit, row.blob
-        proc.next_review = next_review_date(row.effective, row.review_months)
+        proc.next_review = next_review_date(proc.last_reviewed or proc.first_effective or row.effective,
+                                            row.review_months)
         proc.removed = False
     for code in removed:
         if code in procs:
@@ -961,3 +979,38 @@ def _sync_into(session, store, head: str | None, rebuild: bool) -> int:
     audit_service.record_unaudited_commits(store, commit_changes)
     session.flush()
     return added
+
+
+# --------------------------------------------------------------------------
+# Reviews
+# --------------------------------------------------------------------------
+
+def mark_reviewed(code: str, on: date) -> None:
+    """Record that a review of ``code`` closed on ``on`` (a "no change" review counts): the next review
+    falls due ``review_months`` after it. In the caller's transaction, not committed; once the caller
+    commits, every process rebuilds its views (the head did not move). NotFound for an unknown code."""
+    if not isinstance(on, date) or isinstance(on, datetime):
+        raise ValidationError(_l("The review date is not valid."), errors={"on": [_l("The review date is not valid.")]})
+    proc = db.session.scalar(select(Procedure).where(Procedure.code == code)) if isinstance(code, str) else None
+    if proc is None:
+        raise NotFound(_l("There is no procedure %(code)s.", code=str(code)))
+    proc.last_reviewed = on
+    proc.next_review = next_review_date(on, proc.review_months)
+    session = db.session()
+    session.info[_REVIEWED_KEY] = True
+    if not event.contains(db.session, "after_commit", _announce_reviewed):
+        event.listen(db.session, "after_commit", _announce_reviewed)
+
+
+_REVIEWED_KEY = "procedures.reviewed"
+
+
+def _announce_reviewed(session) -> None:
+    """After a commit that marked procedures reviewed: every process drops its views of the catalogue."""
+    if not session.info.pop(_REVIEWED_KEY, False) or not has_app_context():
+        return
+    try:
+        get_store().bump_stamp(REBUILD_STAMP)
+    except StoreError:
+        log.exception("cannot move the catalogue stamp; other processes show the old review dates until "
+                      "the store moves")

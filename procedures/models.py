@@ -28,7 +28,13 @@ class Procedure(db.Model):
     status: Mapped[str] = mapped_column(String(20))
     owner: Mapped[str | None] = mapped_column(String(64), nullable=True)
     review_months: Mapped[int] = mapped_column(Integer)
+    #: (last_reviewed or first_effective) + review_months: a revision between reviews does not reset it.
     next_review: Mapped[date] = mapped_column(Date)
+    #: When its last review closed (:func:`procedures.catalog.mark_reviewed`); kept by every sync,
+    #: the one value here that git does not hold.
+    last_reviewed: Mapped[date | None] = mapped_column(Date, nullable=True)
+    #: The effective date of its first version (in commit order).
+    first_effective: Mapped[date | None] = mapped_column(Date, nullable=True)
     commit: Mapped[str] = mapped_column(String(40))
     blob: Mapped[str] = mapped_column(String(40))
     versions_count: Mapped[int] = mapped_column(Integer, default=0)
@@ -66,6 +72,8 @@ class ProcedureVersion(db.Model):
     summary: Mapped[str] = mapped_column(Text, default="")
     review_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     withdrawn_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    #: The ``Signature:`` trailers of the review that released this version.
+    signatures: Mapped[list] = mapped_column(JSON, default=list)
 
     procedure: Mapped[Procedure] = relationship()
 

@@ -28,8 +28,8 @@ from webapp.exceptions import ValidationError
 from webapp.i18n import _l
 
 __all__ = [
-    "T_PROCEDURE", "T_VERSION", "T_EFFECTIVE", "T_APPROVED_BY", "T_REVIEW", "T_WITHDRAWN",
-    "CommitMeta", "build_message", "parse_commit", "person", "person_name",
+    "T_PROCEDURE", "T_VERSION", "T_EFFECTIVE", "T_APPROVED_BY", "T_REVIEW", "T_WITHDRAWN", "T_REVIEW_NUMBER",
+    "T_SIGNATURE", "CommitMeta", "build_message", "build_release_message", "parse_commit", "person", "person_name",
 ]
 
 T_PROCEDURE = "Procedure"
@@ -38,6 +38,8 @@ T_EFFECTIVE = "Effective"
 T_APPROVED_BY = "Approved-by"
 T_REVIEW = "Review"
 T_WITHDRAWN = "Withdrawn"
+T_REVIEW_NUMBER = "Review-Number"
+T_SIGNATURE = "Signature"
 
 #: A subject line longer than this is cut (with "…"); the body keeps the whole summary.
 SUBJECT_MAX = 120
@@ -57,6 +59,8 @@ class CommitMeta:
     summary: str
     review_id: int | None
     withdrawn_reason: str | None
+    #: ``Signature:`` trailers of a review's release, in order (formatted by the review workflow).
+    signatures: tuple[str, ...] = ()
 
 
 def _one_line(value: str) -> str:
@@ -88,14 +92,7 @@ def build_message(doc: ProcedureDoc, summary: str, *, approved_by: str | None, r
     ``Review`` when given, then ``extra`` pairs such as ``("Withdrawn", reason)``.
     Raises :class:`ValidationError` (field ``summary``) for an empty summary.
     """
-    text = (summary or "").replace("\r\n", "\n").strip()
-    if not text:
-        message = _l("Describe what changed in this version.")
-        raise ValidationError(message, errors={"summary": [message]})
-    first = _one_line(text.split("\n", 1)[0])
-    if len(first) > SUBJECT_MAX:
-        first = first[: SUBJECT_MAX - 1].rstrip() + "…"
-    subject = f"{doc.code} {doc.version}: {first}"
+    subject, text = _subject(f"{doc.code} {doc.version}", summary)
     trailers = [(T_PROCEDURE, doc.code), (T_VERSION, doc.version), (T_EFFECTIVE, doc.effective.isoformat())]
     if approved_by:
         trailers.append((T_APPROVED_BY, _one_line(approved_by)))
@@ -103,6 +100,45 @@ def build_message(doc: ProcedureDoc, summary: str, *, approved_by: str | None, r
         trailers.append((T_REVIEW, str(int(review_id))))
     for key, value in extra:
         trailers.append((key, _one_line(value)))
+    return subject, text, trailers
+
+
+def _subject(prefix: str, summary: str) -> tuple[str, str]:
+    """``("<prefix>: <first line of summary>", whole summary)``; ValidationError for an empty summary."""
+    text = (summary or "").replace("\r\n", "\n").strip()
+    if not text:
+        message = _l("Describe what changed in this version.")
+        raise ValidationError(message, errors={"summary": [message]})
+    first = _one_line(text.split("\n", 1)[0])
+    if len(first) > SUBJECT_MAX:
+        first = first[: SUBJECT_MAX - 1].rstrip() + "…"
+    return f"{prefix}: {first}", text
+
+
+def build_release_message(docs: list[ProcedureDoc], summary: str, *, review_id: int, review_number: str,
+                          approved_by=(), withdrawn: dict[str, str] | None = None,
+                          signatures=()) -> tuple[str, str, list[tuple[str, str]]]:
+    """``(subject, body, trailers)`` of the one commit that releases a review's outcome.
+
+    ``docs``: the new versions it holds (revisions and withdrawals). With exactly one, the
+    message is that of a publish (subject and ``Procedure``/``Version``/``Effective``
+    trailers, ``Withdrawn: <reason>`` for a withdrawal); with none or several, the subject
+    is ``"<review number>: <summary>"`` and each file's front matter is the only source of
+    its version (``Withdrawn: <code>: <reason>`` per withdrawal). Then ``Approved-by`` (one
+    per approver), ``Review``, ``Review-Number`` and one ``Signature`` per signature.
+    """
+    withdrawn = withdrawn or {}
+    if len(docs) == 1:
+        doc = docs[0]
+        subject, text, trailers = build_message(doc, summary, approved_by=None)
+        if doc.code in withdrawn:
+            trailers.append((T_WITHDRAWN, _one_line(withdrawn[doc.code])))
+    else:
+        subject, text = _subject(_one_line(review_number), summary)
+        trailers = [(T_WITHDRAWN, f"{code}: {_one_line(reason)}") for code, reason in withdrawn.items()]
+    trailers += [(T_APPROVED_BY, _one_line(a)) for a in approved_by]
+    trailers += [(T_REVIEW, str(int(review_id))), (T_REVIEW_NUMBER, _one_line(review_number))]
+    trailers += [(T_SIGNATURE, _one_line(s)) for s in signatures]
     return subject, text, trailers
 
 
@@ -119,10 +155,11 @@ def _parse_int(value: str | None) -> int | None:
 
 
 def _summary(commit, code: str | None, version: str | None) -> str:
-    if commit.trailer(T_PROCEDURE) is not None:
+    if commit.trailer(T_PROCEDURE) is not None or commit.trailer(T_REVIEW_NUMBER) is not None:
         if commit.body:
             return commit.body
-        prefix = f"{code} {version}: "
+        prefix = f"{code} {version}: " if commit.trailer(T_PROCEDURE) is not None \
+            else f"{commit.trailer(T_REVIEW_NUMBER)}: "
         return commit.summary[len(prefix):] if commit.summary.startswith(prefix) else commit.summary
     # Plain git: the whole message is the only description there is.
     return f"{commit.summary}\n\n{commit.body}".strip() if commit.body else commit.summary
@@ -175,5 +212,18 @@ def parse_commit(commit, *, doc: ProcedureDoc | None = None, store=None, path: s
         approved_by=commit.trailer(T_APPROVED_BY) or None,
         summary=_summary(commit, code, version),
         review_id=_parse_int(commit.trailer(T_REVIEW)),
-        withdrawn_reason=commit.trailer(T_WITHDRAWN) or None,
+        withdrawn_reason=_withdrawn_reason(commit, code),
+        signatures=tuple(v for v in commit.trailer_all(T_SIGNATURE) if v),
     )
+
+
+def _withdrawn_reason(commit, code: str | None) -> str | None:
+    """The ``Withdrawn`` reason for ``code``: a commit releasing several procedures names each one's
+    (``Withdrawn: <code>: <reason>``) and has no ``Procedure`` trailer."""
+    values = commit.trailer_all(T_WITHDRAWN)
+    if not values:
+        return None
+    if commit.trailer(T_PROCEDURE) is None and commit.trailer(T_REVIEW_NUMBER) is not None:
+        prefix = f"{code}: "
+        return next((v[len(prefix):].strip() or None for v in values if code and v.startswith(prefix)), None)
+    return values[-1] or None

@@ -187,7 +187,7 @@ def read(code: str):
     view = catalog.get_current(code, today)
     departments = _departments()
     identity = (view.commit, view.blob, view.state, view.removed, view.upcoming.commit if view.upcoming else "",
-                today, tuple(departments.get(d, d) for d in view.departments))
+                today, tuple(departments.get(d, d) for d in view.departments), view.next_review)
     etag = _etag("read", *identity)
     cached = _not_modified(etag)
     if cached is not None:
@@ -243,7 +243,7 @@ def version(code: str, ref: str):
     current = catalog.get_current(code, today)
     departments = _departments()
     etag = _etag("version", view.commit, view.blob, view.state, current.commit, today,
-                 tuple(departments.get(d, d) for d in view.departments))
+                 tuple(departments.get(d, d) for d in view.departments), view.next_review)
     cached = _not_modified(etag)
     if cached is not None:
         return cached

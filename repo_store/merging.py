@@ -10,7 +10,15 @@ from collections.abc import Iterable
 
 import git
 
-from .errors import Conflict, InvalidPath, MergeConflict, NotFound, NothingToCommit, StoreError
+from .errors import (
+    Conflict,
+    InvalidArgument,
+    InvalidPath,
+    MergeConflict,
+    NotFound,
+    NothingToCommit,
+    StoreError,
+)
 from .messages import _build_message, _sig_line
 from .values import _HEX40_RE, Signature, _validate_sha, validate_branch
 from .writing import Writing
@@ -145,25 +153,44 @@ class Merging(Writing):
             return "", [str(exc)]
 
     def _merge_file(self, base: str | None, ours: str, theirs: str) -> bytes | None:
+        return self.merge_text(self._blob_data(base) if base else b"", self._blob_data(ours), self._blob_data(theirs))
+
+    def merge_base(self, rev_a: str, rev_b: str) -> str | None:
+        """The best common ancestor of two revisions (``git merge-base``), or None when they share none."""
+        a, b = self.resolve(rev_a), self.resolve(rev_b)
+        with self._guard("merge_base"):
+            status, out = self._run("merge-base", a, b, ok=(0, 1))
+        found = out.decode("ascii", "replace").split()
+        return found[0] if status == 0 and found and _HEX40_RE.match(found[0]) else None
+
+    def merge_text(self, base: bytes | None, ours: bytes, theirs: bytes) -> bytes | None:
+        """Three-way merge of one file's contents (``git merge-file``): the merged bytes, or None on a conflict.
+
+        ``base`` is the common ancestor's content (None or ``b""``: the file did not exist).
+        Nothing is written to the repository.
+        """
+        for value in (ours, theirs, base or b""):
+            if not isinstance(value, (bytes, bytearray)):
+                raise InvalidArgument("merge_text takes bytes")
         with tempfile.TemporaryDirectory(prefix="procdesk-merge-") as tmp:
             names = []
-            for label, sha in (("ours", ours), ("base", base), ("theirs", theirs)):
+            for label, data in (("ours", ours), ("base", base or b""), ("theirs", theirs)):
                 fn = os.path.join(tmp, label)
                 with open(fn, "wb") as fh:
-                    fh.write(self._blob_data(sha) if sha else b"")
+                    fh.write(data)
                 names.append(fn)
-            status, out = self._run(
-                "merge-file",
-                "-p",
-                "--quiet",
-                "-L",
-                "ours",
-                "-L",
-                "base",
-                "-L",
-                "theirs",
-                *names,
-                ok=range(0, 256),
-            )
+            with self._guard("merge_text"):
+                status, out = self._run(
+                    "merge-file",
+                    "-p",
+                    "--quiet",
+                    "-L",
+                    "ours",
+                    "-L",
+                    "base",
+                    "-L",
+                    "theirs",
+                    *names,
+                    ok=range(0, 256),
+                )
         return out if status == 0 else None
-

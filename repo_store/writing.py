@@ -40,6 +40,7 @@ class Writing(Refs):
         branch: str = "main",
         body: str = "",
         trailers: Iterable[tuple[str, str]] = (),
+        parents: Sequence[str] = (),
     ) -> str:
         """Commit ``changes`` on top of ``base`` and move ``branch`` there atomically.
 
@@ -50,9 +51,18 @@ class Writing(Refs):
         (with ``current``) when the branch is elsewhere - nothing is overwritten;
         :class:`NothingToCommit` when the tree would not change. Returns the new
         commit sha. The message is ``summary``, ``body`` and git ``trailers``.
+
+        ``parents``: further parents after ``base`` (existing commits, e.g. the tip of a
+        review branch whose content the caller merged itself), making a merge commit
+        whose tree is ``base``'s with ``changes``; needs a ``base``.
         """
         branch = validate_branch(branch)
         base = _validate_sha(base, "base") if base is not None else None
+        if isinstance(parents, str):
+            raise InvalidArgument("parents must be a sequence of commit shas")
+        extra = list(dict.fromkeys(_validate_sha(p, "parent") for p in parents))
+        if extra and (base is None or base in extra):
+            raise InvalidArgument("extra parents need a base, and must differ from it")
         if not isinstance(changes, Mapping):
             raise InvalidArgument("changes must be a mapping of path -> content")
         normalized: dict[str, bytes | None] = {}
@@ -76,6 +86,8 @@ class Writing(Refs):
             if current != base:  # cheap early exit; the CAS below is authoritative
                 raise Conflict(current=current, expected=base)
             base_tree = self._commit_meta(base)[0] if base else None
+            for p in extra:
+                self._commit_meta(p, referenced=False)  # NotFound unless it is an existing commit
             tree_changes: dict[tuple[str, ...], tuple[str | None, str] | None] = {}
             for p, data in normalized.items():
                 tree_changes[tuple(p.split("/"))] = (
@@ -84,7 +96,7 @@ class Writing(Refs):
             tree = self._changes_to_tree(base_tree, tree_changes)
             if tree == (base_tree or EMPTY_TREE):
                 raise NothingToCommit("the change does not modify any file")
-            sha = self._write_commit(tree, [base] if base else [], author, message)
+            sha = self._write_commit(tree, [base, *extra] if base else [], author, message)
             self._cas(branch, sha, base)
         self._after_write()
         return sha

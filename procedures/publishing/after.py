@@ -14,6 +14,8 @@ from __future__ import annotations
 import logging
 import random
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from sqlalchemy.exc import IntegrityError, OperationalError
 
@@ -23,12 +25,23 @@ from procedures import catalog, document
 from webapp import signals
 from webapp.extensions import db
 
-__all__ = ["DB_RETRIES", "finish"]
+__all__ = ["DB_RETRIES", "Change", "finish", "finish_all"]
 
 #: How often the audit transaction is retried when concurrent writers collide on the chain.
 DB_RETRIES = 8
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Change:
+    """One procedure a commit changed: ``action`` names it in the audit (``procedure.published`` …)."""
+
+    action: str
+    code: str
+    doc: document.ProcedureDoc
+    previous: str | None
+    reason: str = ""
 
 
 def finish(action: str, code: str, *, sha: str, doc: document.ProcedureDoc, previous: str | None,
@@ -40,19 +53,43 @@ def finish(action: str, code: str, *, sha: str, doc: document.ProcedureDoc, prev
     fails for good the error is raised, but the version stays published (git cannot be
     rolled back); the next sync records it from git. A failed mirror is only logged.
     """
+    finish_all([Change(action, code, doc, previous, reason)], sha=sha, old_head=old_head, actor=actor,
+               approver=approver, summary=summary)
+
+
+def finish_all(changes: Sequence[Change], *, sha: str, old_head: str | None, actor: User, approver: User | None,
+               summary: str, facts: dict | None = None, record: tuple[str, str, str] | None = None) -> None:
+    """:func:`finish` for a commit that changed several procedures (a review's release), or none.
+
+    One audit entry per change, the first linked to the commit (``git_commit`` is unique; the
+    others name it in ``after.commit``), each with ``facts`` added to ``after``; a commit that
+    changed no procedure gets one entry ``record`` = ``(action, object_type, object_id)``
+    instead. ``version_published`` for every change that is not a withdrawal; then, as
+    :func:`finish`, the catalogue mirror and the audit anchor.
+    """
+    facts = facts or {}
     for attempt in range(DB_RETRIES):
         try:
             if audit.entry_for_commit(sha) is None:
-                audit.record(
-                    action, None, object_type="procedure", object_id=code, actor=actor, git_commit=sha,
-                    before={"version": previous, "commit": old_head} if previous else None,
-                    after={"version": doc.version, "commit": sha, "title": doc.title, "effective": doc.effective,
-                           "status": doc.status, "departments": list(doc.departments),
-                           "approved_by": approver.login if approver else None, "summary": summary},
-                    reason=reason or summary,
-                )
-            if doc.status == document.STATUS_EFFECTIVE:  # a withdrawal is not a version to follow
-                signals.version_published.send(code, version=doc.version, commit=sha, actor=actor)
+                for index, change in enumerate(changes):
+                    doc = change.doc
+                    audit.record(
+                        change.action, None, object_type="procedure", object_id=change.code, actor=actor,
+                        git_commit=sha if index == 0 else None,
+                        before={"version": change.previous, "commit": old_head} if change.previous else None,
+                        after={"version": doc.version, "commit": sha, "title": doc.title, "effective": doc.effective,
+                               "status": doc.status, "departments": list(doc.departments),
+                               "approved_by": approver.login if approver else None, "summary": summary, **facts},
+                        reason=change.reason or summary,
+                    )
+                if not changes and record is not None:
+                    action, object_type, object_id = record
+                    audit.record(action, None, object_type=object_type, object_id=object_id, actor=actor,
+                                 git_commit=sha, after={"commit": sha, "summary": summary, **facts}, reason=summary)
+            for change in changes:
+                if change.doc.status == document.STATUS_EFFECTIVE:  # a withdrawal is not a version to follow
+                    signals.version_published.send(change.code, version=change.doc.version, commit=sha,
+                                                   actor=actor)
             db.session.commit()
             break
         except (IntegrityError, OperationalError):
@@ -72,8 +109,8 @@ def finish(action: str, code: str, *, sha: str, doc: document.ProcedureDoc, prev
     try:
         catalog.sync(commit=True)
     except Exception:
-        log.exception("catalogue sync after publishing %s %s failed; the next request retries", code,
-                      doc.version)
+        log.exception("catalogue sync after commit %s (%s) failed; the next request retries", sha[:12],
+                      ", ".join(f"{c.code} {c.doc.version}" for c in changes) or "no procedure")
         db.session.rollback()
     # The audit log's head, now including this publish, goes into the git store (outside the database).
     audit.anchor_quietly()

@@ -8,11 +8,16 @@ the writer started from (else :class:`~webapp.exceptions.Conflict` with both sid
 build the file with the caller's ``text_for``, write with the head as the expected old
 value. When ``main`` moved only because *other* files changed, the check is repeated on
 the new head and the write retried. Nothing else writes ``main`` for a publish.
+
+A review's *release* (:func:`commit_release`) runs the same idea for several files at once:
+the new versions, withdrawals and the change record in one commit (a merge of the review
+branch when it adopts drafts), each draft merged three-way with what ``main`` changed since.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 
 import repo_store
 from accounts.models import User
@@ -22,8 +27,8 @@ from webapp.exceptions import Conflict, NotFound, ValidationError
 from webapp.i18n import _l
 from webapp.store import get_store
 
-__all__ = ["CAS_RETRIES", "Committed", "signature_for", "conflict", "ensure_unchanged", "commit_change",
-           "merge_branch"]
+__all__ = ["CAS_RETRIES", "Committed", "Released", "signature_for", "conflict", "ensure_unchanged",
+           "commit_change", "merge_branch", "commit_release"]
 
 #: How often a write re-checks and retries when *other* procedures moved ``main`` meanwhile.
 CAS_RETRIES = 20
@@ -212,3 +217,136 @@ def merge_branch(code: str, branch: str, *, tip: str, draft: bytes, base: str, b
 
     return _cas(code, write, base=base, base_blob=base_blob, text_for=text_for, summary=summary, author=author,
                 approver=approver, review_id=review_id, extra=extra, yours=yours)
+
+
+# ---------------------------------------------------------------------------
+# a review's release: several procedures and the change record in one commit
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Released:
+    """What a release left: the commit, the new version of each changed procedure, every version before."""
+
+    sha: str
+    docs: dict[str, document.ProcedureDoc]  # code -> new version (revised and withdrawn codes, in item order)
+    previous: dict[str, str]  # code -> version at the head it was made on (every item)
+    old_head: str
+
+
+#: ``message_for(docs)`` → ``(subject, body, trailers)`` once the new versions are known.
+MessageFor = Callable[[list[document.ProcedureDoc]], tuple[str, str, list[tuple[str, str]]]]
+#: ``record_for(docs, previous)`` → the change record's text.
+RecordFor = Callable[[dict[str, document.ProcedureDoc], dict[str, str]], str]
+
+
+def _adopted(store, base_file, head_file, draft, version: str, effective: date) -> str | None:
+    """The draft's text, three-way merged with what ``main`` changed in the file since ``base``
+    (``git merge-file``); None on a real conflict. The version and effective lines, which the
+    release sets anyway, are made equal on all three sides first so they never conflict."""
+    if head_file.blob == base_file.blob:
+        return draft.data.decode("utf-8", "replace")
+
+    def prepared(file) -> bytes:
+        text = validate.with_front_value(file.data.decode("utf-8", "replace"), "version", version)
+        return validate.with_front_value(text, "effective", effective.isoformat()).encode("utf-8")
+
+    merged = store.merge_text(prepared(base_file), prepared(head_file), prepared(draft))
+    return merged.decode("utf-8", "replace") if merged is not None else None
+
+
+def _release_conflict(store, conflicts: dict[str, str], head: str, base: str | None, summary: str) -> Conflict:
+    """One Conflict naming every procedure whose draft and ``main`` changed the same lines."""
+    files = {}
+    for code, yours in conflicts.items():
+        details = conflict(store, code, head, base, yours, summary).details
+        files[code] = {key: details[key] for key in ("base_markdown", "theirs", "yours")}
+    return Conflict(
+        _l("%(codes)s changed on main after the review's draft was started, in the same places as the draft. "
+           "Nothing was released: merge the changes in the draft and release again.", codes=", ".join(conflicts)),
+        paths=list(conflicts), files=files, base=base, current=head)
+
+
+def _code_error(code: str, exc: ValidationError) -> ValidationError:
+    """``exc`` naming the procedure it is about (a release checks several)."""
+    return ValidationError(_l("%(code)s: %(problem)s", code=code, problem=exc.message), errors=exc.errors,
+                           code=code)
+
+
+def _exists(store, path: str, rev: str) -> bool:
+    try:
+        store.blob_sha(path, rev)
+    except repo_store.NotFound:
+        return False
+    return True
+
+
+def commit_release(decisions: Sequence[tuple[str, str]], *, tip: str | None, drafts: Mapping, base: str | None,
+                   base_files: Mapping, effective: date, record_path: str, record_for: RecordFor,
+                   message_for: MessageFor, summary: str, author: User) -> Released:
+    """Commit a review's outcome on top of ``main`` in one commit, through the same CAS retry as a publish.
+
+    ``decisions``: ``(code, "revise" | "withdraw" | "no_change")``. A revised file is the draft
+    (``drafts[code]``, from the branch at ``tip`` started from ``base``; ``base_files[code]``
+    is the file there) numbered as the next revision and effective on ``effective``, three-way
+    merged with what ``main`` changed in it since ``base``; a withdrawn one is built as by
+    :func:`~.validate.withdrawal`; ``record_path`` gets ``record_for(docs, previous)``. With
+    revisions the commit's second parent is ``tip``. Conflict (``paths``, ``files``) when a
+    draft cannot be merged, or when the record exists already; nothing is written then.
+    """
+    store = get_store()
+    records: dict[tuple, str] = {}
+    for _attempt in range(CAS_RETRIES):
+        head = store.head()
+        if head is not None and _exists(store, record_path, head):
+            raise Conflict(_l("The change record %(path)s is already in the store: this review was released.",
+                              path=record_path), path=record_path, current=head)
+        files, previous = {}, {}
+        for code, _decision in decisions:
+            files[code] = validate.head_file(store, code, head)
+            if files[code] is None:
+                raise NotFound(_l("There is no procedure %(code)s.", code=code))
+            try:
+                previous[code] = validate.head_version(files[code], store)
+            except ValidationError as exc:
+                raise _code_error(code, exc) from None
+        merged, conflicts = {}, {}
+        for code, decision in decisions:
+            if decision == "revise":
+                text = _adopted(store, base_files[code], files[code], drafts[code],
+                                document.next_revision(previous[code]), effective)
+                if text is None:
+                    conflicts[code] = drafts[code].data.decode("utf-8", "replace")
+                merged[code] = text
+        if conflicts:
+            raise _release_conflict(store, conflicts, head, base, summary)
+        docs, changes = {}, {}
+        for code, decision in decisions:
+            try:
+                if decision == "revise":
+                    docs[code], changes[document.path_for(code)] = validate.revision(
+                        code, files[code], merged[code], effective, store=store)
+                elif decision == "withdraw":
+                    docs[code], changes[document.path_for(code)] = validate.withdrawal(code, files[code])
+            except ValidationError as exc:
+                raise _code_error(code, exc) from None
+        # The record names the new versions: written again only when a retry numbered them differently.
+        key = tuple((code, doc.version, doc.effective) for code, doc in docs.items()) + tuple(previous.items())
+        if key not in records:
+            records[key] = validate.check_record(record_for(docs, previous))
+        changes[record_path] = records[key]
+        subject, body, trailer_list = message_for(list(docs.values()))
+        parents = [tip] if tip and merged and store.merge_base(head, tip) != tip else []
+        try:
+            sha = store.commit(changes, base=head, summary=subject, body=body, trailers=trailer_list,
+                               author=signature_for(author), parents=parents)
+        except repo_store.Conflict:
+            continue  # main moved under us; everything is checked again on the new head
+        except repo_store.InvalidPath:  # e.g. a folder of the record's path is a file
+            raise validate.field_error("record_path", _l("The change record cannot be stored at this path.")) \
+                from None
+        except repo_store.InvalidArgument as exc:
+            raise validate.field_error("summary", _l("The change summary cannot be stored: %(problem)s",
+                                                     problem=str(exc))) from None
+        return Released(sha=sha, docs=docs, previous=previous, old_head=head)
+    raise Conflict(_l("The store is too busy right now; please release the review again."))

@@ -27,11 +27,12 @@ conflict: the service re-checks the file and retries the CAS on the new head.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
 from accounts.models import User
-from procedures import document
+from procedures import document, trailers
 from procedures.publishing import after, commit, validate
 from procedures.publishing.commit import signature_for
 from procedures.publishing.validate import (
@@ -63,6 +64,12 @@ __all__ = [
     "publish_branch",
     "create",
     "withdraw",
+    "ReleaseItem",
+    "ReleaseResult",
+    "REVISE",
+    "WITHDRAW",
+    "NO_CHANGE",
+    "release_review",
     "preview",
     "check",
     "read_upload",
@@ -274,3 +281,137 @@ def withdraw(code: str, *, reason: str, base: str | None, user: User,
     after.finish("procedure.withdrawn", code, sha=done.sha, doc=done.doc, previous=done.previous,
                  old_head=done.old_head, actor=user, approver=approver, summary=reason, reason=reason)
     return _result(code, done)
+
+
+# ---------------------------------------------------------------------------
+# a review's release
+# ---------------------------------------------------------------------------
+
+REVISE, WITHDRAW, NO_CHANGE = "revise", "withdraw", "no_change"
+DECISIONS = (REVISE, WITHDRAW, NO_CHANGE)
+
+
+@dataclass(frozen=True)
+class ReleaseItem:
+    """A review's decision on one procedure: ``revise`` (adopt the draft on the branch), ``withdraw``
+    (``reason`` required) or ``no_change``."""
+
+    code: str
+    decision: str
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class ReleaseResult:
+    commit: str  # the one new commit on main
+    versions: dict[str, PublishResult]  # code -> new version (revised and withdrawn procedures)
+    previous: dict[str, str]  # code -> version before (every item)
+
+
+def _check_items(items) -> list[ReleaseItem]:
+    """The decisions, each code once, a reason for every withdrawal (ValidationError otherwise)."""
+    if isinstance(items, (str, bytes)) or not isinstance(items, Sequence) or not items:
+        raise validate.field_error("items", _l("A review covers at least one procedure."))
+    checked, seen = [], set()
+    for item in items:
+        if not isinstance(item, ReleaseItem) or item.decision not in DECISIONS \
+                or not isinstance(item.code, str) or not document.CODE_RE.match(item.code):
+            raise validate.field_error("items", _l("Every procedure needs a decision: revise, withdraw or no "
+                                                   "change."))
+        if item.code in seen:
+            raise validate.field_error("items", _l("%(code)s is listed twice.", code=item.code))
+        seen.add(item.code)
+        if item.decision == WITHDRAW:
+            reason = validate.check_summary(item.reason, "reason", limit=validate.MAX_REASON_LENGTH,
+                                            message=_l("Give the reason for withdrawing %(code)s.", code=item.code))
+            item = ReleaseItem(item.code, WITHDRAW, reason)
+        checked.append(item)
+    return checked
+
+
+def _approvers(signatures: Sequence[str]) -> list[str]:
+    """``Approved-by`` values: the signer (``"Name <email>"``, the first field) of every signature whose
+    second and third fields say ``management`` and ``approved``."""
+    found = []
+    for text in signatures:
+        fields = [f.strip() for f in text.split("|")]
+        if len(fields) >= 3 and fields[1].lower() == "management" and fields[2].lower() == "approved" and fields[0]:
+            found.append(fields[0])
+    return found
+
+
+def release_review(branch: str | None, *, base: str | None, items: Sequence[ReleaseItem], record_path: str,
+                   record_text: Callable[[dict[str, PublishResult], dict[str, str]], str], effective: date,
+                   summary: str, author: User, signatures: Sequence[str], review_id: int,
+                   review_number: str) -> ReleaseResult:
+    """Release a closed review's outcome onto ``main`` as ONE commit; the review workflow calls this.
+
+    The commit holds every ``revise`` item's file from the tip of ``branch`` (started from
+    ``base``, a revision of ``main``), numbered as the next revision as :func:`publish_branch`
+    does and effective on ``effective`` (today or later: a later date makes it upcoming);
+    every ``withdraw`` item withdrawn as :func:`withdraw` does; and the change record at
+    ``record_path``, whose text ``record_text(versions, previous)`` gives once the numbers are
+    known (``versions[code].commit`` is still empty then: the commit cannot name itself).
+    ``no_change`` items change no file; a review with only those commits its record alone
+    (``branch`` and ``base`` may then be None). With revisions the commit is a merge: its
+    second parent is the branch tip, so the drafts stay reachable (the branch is kept).
+
+    The branch may change only the covered procedures' files. A covered file that ``main``
+    changed since ``base`` is merged three-way with the draft; where both changed the same
+    lines :class:`~webapp.exceptions.Conflict` is raised with ``paths`` (the codes) and
+    ``files[code]`` = ``base_markdown`` / ``theirs`` / ``yours`` as for one publish (after
+    resolving on the branch, release again with ``base`` = ``details["current"]``). Commits
+    to other files meanwhile are retried over. The record path must be new (Conflict: the
+    review was released). Trailers: ``Review``, ``Review-Number``, one ``Signature`` each,
+    ``Approved-by`` for each management approval (see :func:`_approvers`); the publish
+    trailers when exactly one procedure changes. Then, per changed procedure, the audit
+    entry of a publish or withdrawal and ``version_published`` for revisions; the catalogue
+    sync. Does not mark the procedures reviewed (:func:`procedures.catalog.mark_reviewed`).
+    """
+    items = _check_items(items)
+    summary = validate.check_summary(summary)
+    effective = validate.check_effective(effective)
+    record_path = validate.check_record_path(record_path)
+    review_number = validate.check_line(review_number, "review_number", limit=100)
+    if isinstance(signatures, (str, bytes)) or not isinstance(signatures, Sequence):
+        raise validate.field_error("signatures", _l("This value cannot be stored in the commit."))
+    signatures = [validate.check_line(text, "signatures") for text in signatures]
+    if isinstance(review_id, bool) or not isinstance(review_id, int) or not 0 < review_id < 2**31:
+        raise validate.field_error("review_id", _l("This value cannot be stored in the commit."))
+    revised = [item.code for item in items if item.decision == REVISE]
+    store = get_store()
+    tip, drafts, base_files = None, {}, {}
+    if revised:
+        if not branch:
+            raise validate.field_error("branch", _l("The review's draft branch is missing."))
+        base = validate.check_base(base)
+        base_files = {code: validate.base_file(store, code, base) for code in revised}
+        tip, drafts = validate.drafts_on_branch(store, branch, base, [item.code for item in items], revised)
+        for code in revised:
+            if drafts[code].blob == base_files[code].blob:
+                raise validate.field_error("branch", _l("The draft does not change %(code)s.", code=code))
+    withdrawn = {item.code: item.reason for item in items if item.decision == WITHDRAW}
+    approved = _approvers(signatures)
+
+    def record_for(docs, previous):
+        return record_text({code: PublishResult(code, doc.version, "", doc.effective) for code, doc in docs.items()},
+                           dict(previous))
+
+    def message_for(docs):
+        return trailers.build_release_message(docs, summary, review_id=review_id, review_number=review_number,
+                                              approved_by=approved, withdrawn=withdrawn, signatures=signatures)
+
+    done = commit.commit_release([(item.code, item.decision) for item in items], tip=tip, drafts=drafts, base=base,
+                                 base_files=base_files, effective=effective, record_path=record_path,
+                                 record_for=record_for, message_for=message_for, summary=summary, author=author)
+    changes = [after.Change("procedure.withdrawn" if item.code in withdrawn else "procedure.published", item.code,
+                            done.docs[item.code], done.previous[item.code], reason=withdrawn.get(item.code, ""))
+               for item in items if item.code in done.docs]
+    after.finish_all(changes, sha=done.sha, old_head=done.old_head, actor=author, approver=None, summary=summary,
+                     facts={"review_id": review_id, "review_number": review_number, "record": record_path,
+                            "approvers": approved, "signatures": signatures},
+                     record=("procedure.review_recorded", "review", str(review_id)))
+    return ReleaseResult(commit=done.sha,
+                         versions={code: PublishResult(code, doc.version, done.sha, doc.effective)
+                                   for code, doc in done.docs.items()},
+                         previous=dict(done.previous))

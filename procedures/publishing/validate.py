@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from datetime import date, datetime
 
 from markupsafe import Markup
 from sqlalchemy import select
@@ -35,6 +36,10 @@ __all__ = [
     "check_size",
     "check_base",
     "base_blob",
+    "base_file",
+    "check_record_path",
+    "check_record",
+    "check_line",
     "approvers",
     "resolve_approver",
     "head_file",
@@ -44,6 +49,10 @@ __all__ = [
     "first_version",
     "withdrawal",
     "draft_on_branch",
+    "drafts_on_branch",
+    "revision",
+    "check_effective",
+    "with_front_value",
     "check",
     "preview",
     "read_upload",
@@ -57,7 +66,6 @@ MAX_REASON_LENGTH = 1000
 UPLOAD_SUFFIXES = (".md", ".markdown", ".txt")
 
 _SHA_RE = re.compile(r"\A[0-9a-f]{40}\Z")
-_VERSION_LINE_RE = re.compile(r"^version[ \t]*:.*$", re.MULTILINE)
 _INVALID_IN_STORE = _l("The current file of this procedure in the store is not valid; "
                        "ask an administrator to repair it.")
 
@@ -114,6 +122,51 @@ def base_blob(store, path: str, base: str) -> str | None:
         return store.blob_sha(path, base)
     except repo_store.NotFound:
         return None
+
+
+def base_file(store, code: str, base: str) -> repo_store.FileVersion:
+    """The file of ``code`` at ``base`` (checked as :func:`base_blob`); field error when it was not there."""
+    base_blob(store, document.path_for(code), base)  # the revision itself must be in the store
+    try:
+        return store.read(document.path_for(code), base)
+    except repo_store.NotFound:
+        raise field_error("base", _l("%(code)s is not in the store at the draft's base revision.",
+                                     code=code)) from None
+
+
+#: A review's change record is Markdown like a procedure, and as bounded.
+MAX_RECORD_BYTES = MAX_DOCUMENT_BYTES
+
+
+def check_record_path(path) -> str:
+    """Where a review's change record goes (``reviews/2026/R-2026-014.md``): a safe store path that is
+    not a procedure file."""
+    try:
+        path = repo_store.validate_path(path)
+    except (repo_store.InvalidPath, repo_store.InvalidArgument):
+        path = None
+    if path is None or document.code_from_path(path) is not None:
+        raise field_error("record_path", _l("The change record cannot be stored at this path."))
+    return path
+
+
+def check_record(text) -> str:
+    """The change record's text: not empty, no NULs, within :data:`MAX_RECORD_BYTES`."""
+    if not isinstance(text, str) or not text.strip():
+        raise field_error("record", _l("The change record is empty."))
+    if "\x00" in text:
+        raise field_error("record", _l("The text contains characters that are not allowed."))
+    if len(text.encode("utf-8")) > MAX_RECORD_BYTES:
+        raise field_error("record", _l("The change record is larger than %(kb)d KB.", kb=MAX_RECORD_BYTES // 1024))
+    return text
+
+
+def check_line(value, field: str, *, limit: int = 500) -> str:
+    """One line of text for a commit trailer (a review number, a signature): not empty, bounded."""
+    value = " ".join(value.split()) if isinstance(value, str) else ""
+    if not value or len(value) > limit or "\x00" in value:
+        raise field_error(field, _l("This value cannot be stored in the commit."))
+    return value
 
 
 # ---------------------------------------------------------------------------
@@ -217,6 +270,12 @@ def _last_valid_version(store, file: repo_store.FileVersion, limit: int = 20) ->
 
 def _with_version(markdown_text: str, version: str) -> str:
     """Put ``version: <version>`` into the front matter (the service owns the version number)."""
+    return with_front_value(markdown_text, "version", version)
+
+
+def with_front_value(markdown_text: str, key: str, value: str) -> str:
+    """Put ``<key>: <value>`` into the front matter (replacing that line, or added at its end)."""
+    line_re = re.compile(rf"^{re.escape(key)}[ \t]*:.*$", re.MULTILINE)
     text = markdown_text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
     if text.lstrip().startswith("---"):
         text = text.lstrip(" \t\n")  # blank lines before the front matter are not an error
@@ -226,10 +285,10 @@ def _with_version(markdown_text: str, version: str) -> str:
     for index in range(1, len(lines)):
         if lines[index].rstrip() in ("---", "..."):
             front = "\n".join(lines[1:index])
-            if _VERSION_LINE_RE.search(front):
-                front = _VERSION_LINE_RE.sub(f"version: {version}", front, count=1)
+            if line_re.search(front):
+                front = line_re.sub(lambda _m: f"{key}: {value}", front, count=1)
             else:
-                front = (front + "\n" if front else "") + f"version: {version}"
+                front = (front + "\n" if front else "") + f"{key}: {value}"
             return "\n".join(["---", front, *lines[index:]])
     return text
 
@@ -301,6 +360,26 @@ def new_version(code: str, file: repo_store.FileVersion, markdown_text: str, *, 
     return doc, _serialized(doc)
 
 
+def revision(code: str, file: repo_store.FileVersion, markdown_text: str, effective, *,
+             store) -> tuple[document.ProcedureDoc, str]:
+    """:func:`new_version` (next revision) of ``markdown_text`` with its effective date set to ``effective``."""
+    return new_version(code, file, with_front_value(markdown_text, "effective", effective.isoformat()),
+                       new_edition=False, store=store)
+
+
+def check_effective(effective) -> date:
+    """A release's effective date: a date, today or later (later makes the version upcoming)."""
+    if not isinstance(effective, date) or isinstance(effective, datetime):
+        raise field_error("effective", _l("Enter the date the new versions take effect."))
+    today = dates.local_today()
+    if effective < today:
+        raise field_error("effective", _l("The new versions cannot take effect before today (%(date)s).",
+                                          date=today.isoformat()))
+    if not dates.in_range(effective):
+        raise field_error("effective", dates.out_of_range_message(dates.date_bounds()))
+    return effective
+
+
 def first_version(code: str | None, markdown_text: str) -> tuple[document.ProcedureDoc, str]:
     """``(doc, text)`` of a new procedure's first version, A/0 (``code`` None: from the front matter)."""
     doc = _validate(code or None, markdown_text, "A/0")
@@ -320,6 +399,46 @@ def withdrawal(code: str, file: repo_store.FileVersion) -> tuple[document.Proced
     return doc, _serialized(doc)
 
 
+def _branch_tip(store, branch) -> str:
+    """The head of review branch ``branch`` (never ``main``); NotFound when there is none."""
+    try:
+        tip = store.head(repo_store.validate_branch(branch)) if branch != store.default_branch else None
+    except repo_store.InvalidArgument:  # not a branch name at all
+        tip = None
+    if tip is None:
+        raise NotFound(_l("There is no draft %(branch)s in the store.", branch=branch))
+    return tip
+
+
+def drafts_on_branch(store, branch: str, base: str, covered, revised) -> tuple[str, dict[str, repo_store.FileVersion]]:
+    """``(tip, {code: file})``: the head of ``branch`` and the drafts of the ``revised`` codes there.
+
+    Compared with ``base`` the branch may change only the files of the ``covered`` codes, none
+    deleted; or, when ``base`` is a newer revision of ``main`` than the one the branch started
+    from (the caller resolved a conflict against it), since the two forked. NotFound /
+    ValidationError otherwise.
+    """
+    tip = _branch_tip(store, branch)
+    allowed = {document.path_for(code) for code in covered}
+
+    def only_covered(start: str) -> bool:
+        return all(p in allowed and status != "D" for status, p in store.diff_paths(start, tip))
+
+    if not only_covered(base):
+        fork = store.merge_base(base, tip)
+        if fork in (None, base) or not only_covered(fork):
+            raise field_error("branch", _l("The draft on %(branch)s may change only the procedures under "
+                                           "review.", branch=branch))
+    drafts = {}
+    for code in revised:
+        try:
+            drafts[code] = store.read(document.path_for(code), tip)
+        except repo_store.NotFound:
+            raise field_error("branch", _l("The draft on %(branch)s has no file of %(code)s.", branch=branch,
+                                           code=code)) from None
+    return tip, drafts
+
+
 def draft_on_branch(store, code: str, branch: str, base: str) -> tuple[str, repo_store.FileVersion]:
     """``(tip, file)``: the head of ``branch`` and the procedure's file there, checked for publishing.
 
@@ -328,12 +447,7 @@ def draft_on_branch(store, code: str, branch: str, base: str) -> tuple[str, repo
     exactly that file on ``main``. NotFound / ValidationError otherwise.
     """
     path = document.path_for(code)
-    try:
-        tip = store.head(repo_store.validate_branch(branch)) if branch != store.default_branch else None
-    except repo_store.InvalidArgument:  # not a branch name at all
-        tip = None
-    if tip is None:
-        raise NotFound(_l("There is no draft %(branch)s in the store.", branch=branch))
+    tip = _branch_tip(store, branch)
     changed = {(status, p) for status, p in store.diff_paths(base, tip)}
     if any(p != path or status == "D" for status, p in changed):
         raise field_error("markdown", _l("The draft on %(branch)s may change only the file of %(code)s.",
