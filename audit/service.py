@@ -243,8 +243,9 @@ def _clean(value, limit: int = _MAX_TEXT) -> str:
 
 
 def _looks_app_made(commit) -> bool:
+    """A publish (Procedure + Version trailers) or a review's release (Review-Number) made by ProcDesk."""
     keys = {k.lower() for k, _v in commit.trailers}
-    return {"procedure", "version"} <= keys
+    return {"procedure", "version"} <= keys or "review-number" in keys
 
 
 def _audited(session, shas) -> set[str]:
