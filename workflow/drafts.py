@@ -142,6 +142,14 @@ def save(review: Review, code: str, markdown_text: str, *, actor, parent: str | 
                               errors={"markdown": [m for ms in errors.values() for m in ms]})
     summary = service.check_text(summary, "summary", required=False, limit=MAX_SUMMARY) or \
         str(_l("Draft of %(code)s", code=code))
+    # An editor opened before the first save started from the base: an empty parent means that.
+    parent = parent or review.base_commit
+    current = tip(review)
+    if current is not None and parent and parent != current:
+        theirs = draft_file(review, code)
+        raise Conflict(_l("Someone saved the draft of %(code)s after you opened it. Your text is kept: compare "
+                          "both, merge them and save again.", code=code), code=code, base=parent, current=current,
+                       theirs={"markdown": theirs.markdown, "commit": current}, yours={"markdown": markdown_text})
     head = ensure_branch(review)
     if parent and parent != head:
         theirs = draft_file(review, code)

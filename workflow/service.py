@@ -109,6 +109,24 @@ def can_read(review: Review, user) -> bool:
         user.can(REVIEWS_PARTICIPATE) or user.can(REVIEWS_MANAGE) or participant_of(review, user) is not None)
 
 
+def can_chair(user) -> bool:
+    """Who may chair a review: a document controller (``reviews.manage``) or a manager."""
+    return bool(user is not None and user.active and (user.can(REVIEWS_MANAGE) or user.has_role("manager")))
+
+
+def check_participant(user, category: str, *, field: str = "user") -> None:
+    """Refuse a person who cannot take part: disabled, without the permission, or no valid category."""
+    if category not in PARTICIPANT_CATEGORIES:
+        msg = _l("Choose a participant category.")
+        raise ValidationError(msg, errors={"category" if field == "user" else field: [msg]})
+    if not user.active:
+        msg = _l("This account is disabled.")
+        raise ValidationError(msg, errors={field: [msg]})
+    if not (user.can(REVIEWS_PARTICIPATE) or user.can(REVIEWS_MANAGE)):
+        msg = _l("%(name)s may not take part in reviews (the role lacks that permission).", name=user.display_name)
+        raise ValidationError(msg, errors={field: [msg]})
+
+
 def check_run(review: Review, user) -> None:
     if not can_run(review, user):
         raise PermissionDenied(_l("Only the chair of %(number)s or a document controller can do this.",
@@ -225,7 +243,7 @@ def open_in_transaction(*, kind: str, codes: Iterable[str], chair: User, actor, 
     if kind not in ("periodic", "incident"):
         raise ValidationError(_l("Choose the kind of review."), errors={"kind": [_l("Choose the kind of review.")]})
     procs = _clean_codes(codes)
-    if not chair.can(REVIEWS_MANAGE) and not chair.has_role("manager"):
+    if not can_chair(chair):
         msg = _l("The chair must be a document controller or a manager.")
         raise ValidationError(msg, errors={"chair": [msg]})
     reason = check_text(trigger.reason, "reason", required=trigger.source_type == "person",
@@ -234,9 +252,7 @@ def open_in_transaction(*, kind: str, codes: Iterable[str], chair: User, actor, 
                        limit=MAX_TITLE)
     people = {chair: default_category(chair)}
     for user, category in (participants or {}).items():
-        if category not in PARTICIPANT_CATEGORIES:
-            msg = _l("Choose a participant category.")
-            raise ValidationError(msg, errors={"participants": [msg]})
+        check_participant(user, category, field="participants")
         people[user] = category
     try:
         with db.session.begin_nested():
@@ -310,15 +326,7 @@ def add_participant(review: Review, user: User, category: str, *, actor, version
     check_run(review, actor)
     states.check_step(review.state, "participants")
     check_version(review, version)
-    if category not in PARTICIPANT_CATEGORIES:
-        msg = _l("Choose a participant category.")
-        raise ValidationError(msg, errors={"category": [msg]})
-    if not user.active:
-        msg = _l("This account is disabled.")
-        raise ValidationError(msg, errors={"user": [msg]})
-    if not (user.can(REVIEWS_PARTICIPATE) or user.can(REVIEWS_MANAGE)):
-        msg = _l("%(name)s may not take part in reviews (the role lacks that permission).", name=user.display_name)
-        raise ValidationError(msg, errors={"user": [msg]})
+    check_participant(user, category)
     existing = participant_of(review, user)
     before = existing.category if existing else None
     if existing:
@@ -388,6 +396,7 @@ def move(review: Review, target: str, *, actor, version=None, note: str = "") ->
     if target in ("closed", "cancelled"):
         raise InvalidTransition(_l("A review is closed by implementing it, or cancelled with a reason."))
     note = check_text(note, "note", required=False)
+    states.check_move(review.state, target)
     if target == "implement":
         from workflow import deciding
         deciding.check_ready(review)
@@ -428,17 +437,14 @@ def default_chair(codes: Iterable[str] = ()) -> User | None:
     """Who chairs a review nobody chose a chair for (the schedule's, a record's): the setting
     ``REVIEW_DEFAULT_CHAIR``, else the owner of the first procedure if they may run reviews, else the
     first active document controller, else the first active manager."""
-    def runs(user):
-        return user is not None and user.active and (user.can(REVIEWS_MANAGE) or user.has_role("manager"))
-
     login = setting("REVIEW_DEFAULT_CHAIR").strip().lower()
     candidates = [login] if login else []
     owners = db.session.scalars(select(Procedure.owner).where(Procedure.code.in_(list(codes)))).all()
     candidates += [o.lower() for o in owners if o]
     for name in candidates:
         user = db.session.execute(select(User).where(User.login == name)).scalar_one_or_none()
-        if runs(user):
+        if can_chair(user):
             return user
     users = db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.id)).all()
     return next((u for u in users if u.has_role("controller")), None) or \
-        next((u for u in users if runs(u)), None)
+        next((u for u in users if can_chair(u)), None)

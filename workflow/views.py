@@ -64,14 +64,14 @@ def _detail_url(review, anchor: str = "") -> str:
 
 
 @bp.get("/", endpoint="dashboard")
-@permission_required(REVIEWS_PARTICIPATE)
+@permission_required(REVIEWS_PARTICIPATE, REVIEWS_MANAGE)
 def dashboard_page():
     return render_template("workflow/dashboard.html", **dashboard.overview(dates.local_today(), current_user))
 
 
 def _chair_choices():
     users = db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.display_name)).all()
-    return choices([(str(u.id), u.display_name) for u in users if u.can(REVIEWS_MANAGE) or u.has_role("manager")])
+    return choices([(str(u.id), u.display_name) for u in users if service.can_chair(u)])
 
 
 def _procedure_choices():
@@ -206,7 +206,7 @@ def record_page_html(review):
 
 
 @bp.get("/<number>")
-@permission_required(REVIEWS_PARTICIPATE)
+@permission_required(REVIEWS_PARTICIPATE, REVIEWS_MANAGE)
 def detail(number: str):
     return _detail(_review(number))
 
@@ -224,7 +224,7 @@ def _posted(review, key: str, form, step, done: str, anchor: str = ""):
 
 
 @bp.post("/<number>/participants")
-@permission_required(REVIEWS_PARTICIPATE)
+@permission_required(REVIEWS_PARTICIPATE, REVIEWS_MANAGE)
 def add_participant(number: str):
     review = _review(number)
     form = _participant_form(review, ParticipantForm())
@@ -234,7 +234,7 @@ def add_participant(number: str):
 
 
 @bp.post("/<number>/participants/<int:user_id>/remove")
-@permission_required(REVIEWS_PARTICIPATE)
+@permission_required(REVIEWS_PARTICIPATE, REVIEWS_MANAGE)
 def remove_participant(number: str, user_id: int):
     review = _review(number)
     form = MoveForm()  # CSRF and version only
@@ -248,7 +248,7 @@ def remove_participant(number: str, user_id: int):
 
 
 @bp.post("/<number>/move")
-@permission_required(REVIEWS_PARTICIPATE)
+@permission_required(REVIEWS_PARTICIPATE, REVIEWS_MANAGE)
 def move(number: str):
     review = _review(number)
     form = MoveForm()
@@ -258,7 +258,7 @@ def move(number: str):
 
 
 @bp.post("/<number>/cancel")
-@permission_required(REVIEWS_PARTICIPATE)
+@permission_required(REVIEWS_PARTICIPATE, REVIEWS_MANAGE)
 def cancel(number: str):
     review = _review(number)
     form = CancelForm()
@@ -268,7 +268,7 @@ def cancel(number: str):
 
 
 @bp.post("/<number>/proposals")
-@permission_required(REVIEWS_PARTICIPATE)
+@permission_required(REVIEWS_PARTICIPATE, REVIEWS_MANAGE)
 def propose(number: str):
     review = _review(number)
     form = _proposal_form(review, ProposalForm())
@@ -278,7 +278,7 @@ def propose(number: str):
 
 
 @bp.post("/<number>/comments")
-@permission_required(REVIEWS_PARTICIPATE)
+@permission_required(REVIEWS_PARTICIPATE, REVIEWS_MANAGE)
 def comment(number: str):
     review = _review(number)
     form = CommentForm()
@@ -290,7 +290,7 @@ def comment(number: str):
 
 
 @bp.post("/<number>/comments/<int:comment_id>/<any(resolve, reopen):what>")
-@permission_required(REVIEWS_PARTICIPATE)
+@permission_required(REVIEWS_PARTICIPATE, REVIEWS_MANAGE)
 def resolve(number: str, comment_id: int, what: str):
     review = _review(number)
     form = MoveForm()
@@ -304,7 +304,7 @@ def resolve(number: str, comment_id: int, what: str):
 
 
 @bp.post("/<number>/meetings")
-@permission_required(REVIEWS_PARTICIPATE)
+@permission_required(REVIEWS_PARTICIPATE, REVIEWS_MANAGE)
 def meeting(number: str):
     review = _review(number)
     form = _meeting_form(review, MeetingForm())
@@ -321,7 +321,7 @@ def meeting(number: str):
 
 
 @bp.post("/<number>/sign")
-@permission_required(REVIEWS_PARTICIPATE)
+@permission_required(REVIEWS_PARTICIPATE, REVIEWS_MANAGE)
 def sign(number: str):
     review = _review(number)
     form = SignForm()
@@ -332,7 +332,7 @@ def sign(number: str):
 
 
 @bp.post("/<number>/decide")
-@permission_required(REVIEWS_PARTICIPATE)
+@permission_required(REVIEWS_PARTICIPATE, REVIEWS_MANAGE)
 def decide(number: str):
     review = _review(number)
     form = DecideForm()
@@ -351,7 +351,7 @@ def decide(number: str):
 
 
 @bp.post("/<number>/implement")
-@permission_required(REVIEWS_PARTICIPATE)
+@permission_required(REVIEWS_PARTICIPATE, REVIEWS_MANAGE)
 def implement(number: str):
     review = _review(number)
     form = ImplementForm()
@@ -389,7 +389,7 @@ def _editor(review, code, form, status=200, conflict=None):
 
 
 @bp.route("/<number>/drafts/<code>/edit", methods=["GET", "POST"])
-@permission_required(REVIEWS_PARTICIPATE)
+@permission_required(REVIEWS_PARTICIPATE, REVIEWS_MANAGE)
 def edit_draft(number: str, code: str):
     review = _review(number)
     resolving = review.state == "implement"
@@ -427,7 +427,7 @@ def edit_draft(number: str, code: str):
 
 
 @bp.get("/<number>/drafts/<code>")
-@permission_required(REVIEWS_PARTICIPATE)
+@permission_required(REVIEWS_PARTICIPATE, REVIEWS_MANAGE)
 def draft(number: str, code: str):
     """The draft of one procedure: redline against the current version, its clauses and the comments
     anchored to them (moved to the new draft, or outdated with their original context)."""
@@ -445,7 +445,7 @@ def draft(number: str, code: str):
 
 
 @bp.get("/<number>/record")
-@permission_required(REVIEWS_PARTICIPATE)
+@permission_required(REVIEWS_PARTICIPATE, REVIEWS_MANAGE)
 def record_page(number: str):
     review = _review(number)
     if not review.record_path or not review.result_commit:
