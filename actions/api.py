@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from accounts.models import Department, User
 from actions import service
+from actions.reviews import REVIEW_SCHEMA
 from api.helpers import PROJECT_PARAMS, check_args, json_body, page_json, project_filter_arg, with_project_id
 from api.openapi import PAGE_PARAMS, ApiSection, error_responses, list_and_create, query_param
 from records.permissions import RECORDS_READ, RECORDS_VOID, RECORDS_WRITE
@@ -40,7 +41,7 @@ def action_json(a, *, detail: bool = False) -> dict:
             "effective": a.effective, "verified_by": a.verified_by.login if a.verified_by else None,
             "verified_at": a.verified_at.isoformat() if a.verified_at else None,
             "closed_at": a.closed_at.isoformat() if a.closed_at else None, "void_reason": a.void_reason or None,
-            "allowed_transitions": service.allowed_transitions(a),
+            "allowed_transitions": service.allowed_transitions(a), "reviews": service.reviews_of(a),
         })
     return body
 
@@ -184,7 +185,10 @@ OPENAPI = ApiSection({
         "verified_by": {"type": ["string", "null"], "description": "login"},
         "verified_at": {"type": ["string", "null"], "format": "date-time"},
         "closed_at": {"type": ["string", "null"], "format": "date-time"}, "void_reason": {"type": ["string", "null"]},
-        "allowed_transitions": {"type": "array", "items": {"type": "string"}}}},
+        "allowed_transitions": {"type": "array", "items": {"type": "string"}},
+        "reviews": {"type": "array", "description": "the procedure reviews this action triggered",
+                    "items": {"$ref": "#/components/schemas/TriggeredReview"}}}},
+    "TriggeredReview": REVIEW_SCHEMA,
     "ActionCreate": {"type": "object", "required": ["kind", "title"], "properties": {
         "kind": {"type": "string", "enum": list(service.KINDS)}, "title": {"type": "string", "maxLength": 200},
         "description": {"type": "string"}, "project": {"type": "string", "description": "project code"},

@@ -62,3 +62,14 @@ class CloseForm(FlaskForm):
     version = HiddenField()
     note = StringField(_l("Closing note"), validators=[Optional(), Length(max=2000)])
     submit = SubmitField(_l("Close action"))
+
+
+class ReviewRequestForm(FlaskForm):
+    """Ask for an incident review of a procedure from a record (an action, a meeting issue)."""
+
+    procedure_code = StringField(_l("Procedure to review"), validators=[DataRequired(message=REQUIRED)],
+                                 render_kw={"maxlength": 40})
+    reason = TextAreaField(_l("Why does the procedure need revising?"),
+                           validators=[DataRequired(message=REQUIRED), Length(max=2000)],
+                           render_kw={"rows": 2, "maxlength": 2000})
+    submit = SubmitField(_l("Request a procedure review"))

@@ -14,7 +14,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from accounts.models import Department, Project, User
+from actions import reviews
 from actions.models import Action
+from actions.reviews import Requested
 from actions.sources import source_for
 from audit import service as audit
 from audit.models import AuditEntry
@@ -78,6 +80,7 @@ EVENT_LABELS = {
     "action.reopened": _l("Verified as not effective: back to cause analysis"),
     "action.close": _l("Closed out"),
     "action.voided": _l("Voided"),
+    "action.review_requested": _l("Procedure review requested"),
 }
 
 FIELDS = ("kind", "source_type", "source_id", "project_id", "title", "description", "cause_analysis",
@@ -369,6 +372,28 @@ def void_action(action: Action, *, reason, actor, version=None, now=None) -> Act
     void(action, VOID, reason=reason, actor=actor, version=version, now=now)
     db.session.commit()
     return action
+
+
+def request_review(action: Action, data: dict, *, actor) -> Requested | None:
+    """Ask for an incident review of a procedure this action showed wanting (review rule 2); ``data``:
+    ``procedure_code`` (from the catalogue) and ``reason``. Audited and committed with what the review
+    workflow did; returns the review opened or joined (None when no feature runs reviews)."""
+    if action.voided:
+        raise InvalidTransition(_l("This action has been voided."))
+    check_project(action.project_id, actor)
+    code, reason = reviews.clean_request(data)
+    found = reviews.request_review(action, procedure_code=code, reason=reason, source_type="action",
+                                   source_id=action.id, label=action.number, actor=actor)
+    audit.record("action.review_requested", action, after={"procedure_code": code,
+                                                           "review": found.number if found else None},
+                 reason=reason, actor=actor)
+    db.session.commit()
+    return found
+
+
+def reviews_of(action: Action) -> list[dict]:
+    """The procedure reviews this action triggered (see :func:`actions.reviews.reviews_of`)."""
+    return reviews.reviews_of("action", action.id)
 
 
 def timeline(action: Action) -> list:

@@ -6,8 +6,8 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from accounts.models import Department, User
-from actions import service
-from actions.forms import ActionForm, AnalyseForm, CloseForm, TakeActionForm, VerifyForm
+from actions import reviews, service
+from actions.forms import ActionForm, AnalyseForm, CloseForm, ReviewRequestForm, TakeActionForm, VerifyForm
 from actions.sources import source_for
 from records.export import csv_response, xlsx_response
 from records.forms import VoidForm, void_posted
@@ -143,10 +143,13 @@ def _step_forms(action, posted: dict | None = None) -> dict:
     return forms
 
 
-def _detail(action, *, posted=None, void_form=None, status=200):
+def _detail(action, *, posted=None, void_form=None, review_form=None, status=200):
+    asking = not action.voided and current_user.can(RECORDS_WRITE)
     return render_template(
         "actions/detail.html", action=action, source=source_link(action), forms=_step_forms(action, posted),
         void_form=void_form or VoidForm(formdata=None, version=str(action.version)),
+        reviews=service.reviews_of(action), review_form=review_form or ReviewRequestForm(formdata=None),
+        procedures=reviews.procedure_choices() if asking else None,
         timeline=service.timeline(action), event_labels=service.EVENT_LABELS, statuses=service.STATUSES,
         kinds=service.KINDS, step_labels=service.TRANSITION_LABELS, overdue=service.is_overdue(action),
         today=local_today().isoformat()), status
@@ -188,3 +191,19 @@ def void(action_id: int):
                        lambda form, status: _detail(service.get_action(action_id), void_form=form, status=status),
                        done=_("Action %(number)s voided.", number=action.number),
                        back=url_for("actions.detail", action_id=action.id), flashed=Conflict)
+
+
+@bp.post("/<int:action_id>/review")
+@permission_required(RECORDS_WRITE)
+def request_review(action_id: int):
+    action = service.get_action(action_id)
+    form = ReviewRequestForm()
+    found, page = submit_form(
+        form, lambda: service.request_review(action, {"procedure_code": form.procedure_code.data,
+                                                      "reason": form.reason.data}, actor=current_user),
+        lambda form, status: _detail(service.get_action(action_id), review_form=form, status=status),
+        flashed=(Conflict, InvalidTransition))
+    if page is not None:
+        return page
+    flash(reviews.requested_message(found), "success")
+    return redirect(url_for("actions.detail", action_id=action.id))

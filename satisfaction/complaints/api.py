@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request, url_for
 from flask_login import current_user
 
+from actions.reviews import REVIEW_SCHEMA
 from api.helpers import (
     PROJECT_PARAMS,
     check_args,
@@ -49,6 +50,7 @@ def entry_json(e, now=None) -> dict:
         "review_procedure_code": e.review_procedure_code, "review_requested_at": iso(e.review_requested_at),
         "action_id": e.action_id, "version": e.version, "voided": e.voided, "void_reason": e.void_reason or None,
         "allowed_actions": service.available_actions(e),
+        "reviews": service.reviews_of(e),
     }
 
 
@@ -204,6 +206,8 @@ _ENTRY = {"type": "object", "properties": {
     "reopen_count": {"type": "integer"}, "version": {"type": "integer"}, "voided": {"type": "boolean"},
     "void_reason": {"type": ["string", "null"]},
     "allowed_actions": {"type": "array", "items": {"type": "string"}},
+    "reviews": {"type": "array", "description": "the incident reviews this complaint triggered",
+                "items": {"$ref": "#/components/schemas/TriggeredReview"}},
 }}
 #: PATCH: the fields that may change after entry (kind and project are fixed), and the version read.
 _ENTRY_UPDATE = {"type": "object", "required": ["version"], "properties": {
@@ -278,6 +282,7 @@ OPENAPI = ApiSection({
     "ComplaintUpdate": _ENTRY_UPDATE,
     "Complaint": _ENTRY,
     "ComplaintTransition": _TRANSITION,
+    "TriggeredReview": REVIEW_SCHEMA,
     "ComplaintSummary": {"type": "object", "properties": {
         "month": {"type": "string"}, "generated_at": {"type": "string", "format": "date-time"},
         "categories": {"type": "array"}, "channels": {"type": "array"},

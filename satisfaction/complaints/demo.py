@@ -11,6 +11,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from accounts.models import Department, Project, User
+from actions import reviews
 from records.scope import project_ids
 from satisfaction.categories import ensure_default_categories
 from satisfaction.complaints import service
@@ -197,7 +198,7 @@ def load_demo() -> list[str]:
 
 def _review_code() -> str:
     """QP-CS-001 (the customer-satisfaction procedure), or the catalogue's first code if it lacks it."""
-    known = service.procedure_choices()
+    known = reviews.procedure_choices()
     if known and "QP-CS-001" not in {c for c, _t in known}:
         return known[0][0]
     return "QP-CS-001"

@@ -81,4 +81,4 @@ class TransitionForm(FlaskForm):
 
 class ReviewForm(FlaskForm):
     procedure_code = StringField(_l("Procedure to review"), render_kw={"maxlength": 40})
-    submit = SubmitField(_l("Request procedure review"))
+    submit = SubmitField(_l("Open an incident review"))

@@ -22,9 +22,10 @@ from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
 from accounts.models import Department, User
+from actions import reviews
 from actions import service as actions
+from actions.reviews import Requested
 from audit import service as audit
-from procedures import catalog
 from records.numbering import next_value
 from records.scope import check_project, project_ids
 from records.validation import check_day
@@ -48,7 +49,6 @@ from webapp.db import utcnow
 from webapp.exceptions import Conflict, InvalidTransition, NotFound, ValidationError
 from webapp.extensions import db
 from webapp.i18n import REQUIRED, _l
-from webapp.signals import review_requested
 
 KIND_LABELS = {"complaint": _l("Complaint"), "praise": _l("Praise"), "suggestion": _l("Suggestion")}
 CHANNEL_LABELS = {"letter": _l("Letter"), "visit": _l("Visit"), "phone": _l("Phone"), "online": _l("Online"),
@@ -96,7 +96,6 @@ LIMITS = {"building": 40, "room": 40, "contact_name": 60, "contact_phone": 40, "
           "cause": 4000, "action_taken": 4000, "feedback_given": 4000, "follow_up_notes": 4000, "note": 1000,
           "reason": 500}
 NUMBER_RE = re.compile(r"\A(?:TS|BY|JY)-\S+-\d{4}-\d{4,}\Z", re.IGNORECASE)
-PROCEDURE_CODE_RE = re.compile(r"\A[A-Z]{1,6}(?:-[A-Z0-9]{1,8}){1,4}\Z")
 #: Clocks differ a little between a phone and the server: tolerate this much "future".
 CLOCK_SKEW = timedelta(minutes=10)
 
@@ -192,12 +191,6 @@ def available_actions(entry: Complaint) -> list[str]:
         return []
     moves = TRANSITIONS[entry.kind]
     return [a for a in ACTIONS if a in moves and moves[a][0] == entry.status]
-
-
-def procedure_choices() -> list[tuple[str, str]] | None:
-    """(code, title) of the procedures in the catalogue, or None while nothing is published yet."""
-    # An empty catalogue leaves the code to be typed and checked by pattern.
-    return sorted((view.code, view.title or "") for view in catalog.list_procedures()) or None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -528,12 +521,13 @@ def void_entry(entry: Complaint, *, reason, actor, version=None, now: datetime |
     return entry
 
 
-def request_review(entry: Complaint, procedure_code: str, *, actor, now: datetime | None = None) -> Complaint:
-    """Record that this major complaint starts an incident-triggered review of a procedure.
+def request_review(entry: Complaint, procedure_code: str, *, actor, now: datetime | None = None) -> Requested | None:
+    """Open an incident review of a procedure for this major complaint (or add it to the review already
+    open for that procedure); returns that review, or None when no feature runs reviews.
 
     Review rule 2: a major customer complaint immediately starts a revision of the procedure. The
-    request is recorded on the entry (code, who, when) and announced as :data:`review_requested`,
-    for whichever feature runs reviews.
+    request is recorded on the entry (code, who, when) and announced as :data:`review_requested` in the
+    same transaction: a refusal by the review workflow undoes the request.
     """
     now = now or utcnow()
     check_project(entry.project_id, user=actor)
@@ -542,12 +536,7 @@ def request_review(entry: Complaint, procedure_code: str, *, actor, now: datetim
     if entry.review_procedure_code:
         raise Conflict(_l("A review of %(code)s was already requested for this complaint.",
                           code=entry.review_procedure_code))
-    code = (procedure_code or "").strip().upper()
-    known = procedure_choices()
-    ok = code in {c for c, _t in known} if known is not None else bool(PROCEDURE_CODE_RE.match(code))
-    if not ok:
-        msg = _l("Choose a procedure (a code like QP-CS-001).")
-        raise ValidationError(msg, errors={"procedure_code": [msg]})
+    code = reviews.clean_procedure_code(procedure_code)
     entry.review_procedure_code, entry.review_requested_at = code, now
     entry.review_requested_by_id = getattr(actor, "id", None)
     entry.updated_at = now
@@ -555,11 +544,16 @@ def request_review(entry: Complaint, procedure_code: str, *, actor, now: datetim
     _event(entry, "review_requested", actor, now, note=code)
     audit.record("complaint.review_requested", entry, before={"review_procedure_code": None},
                  after={"review_procedure_code": code, "review_requested_at": audit.to_jsonable(now)}, actor=actor)
-    # Inside this transaction: a receiver that fails undoes the request too.
-    review_requested.send(entry, procedure_code=code, reason=f"{entry.number} {entry.description}",
-                          source_type="complaint", source_id=entry.id, actor=actor)
+    found = reviews.request_review(entry, procedure_code=code, reason=f"{entry.number} {entry.description}",
+                                   source_type="complaint", source_id=entry.id, label=entry.number, actor=actor)
     _commit()
-    return entry
+    return found
+
+
+def reviews_of(entry: Complaint) -> list[dict]:
+    """The reviews this entry triggered (see :func:`actions.reviews.reviews_of`); only a complaint whose
+    review was requested can have any, so the others cost no query."""
+    return reviews.reviews_of("complaint", entry.id) if entry.review_procedure_code else []
 
 
 def open_corrective_action(entry: Complaint, *, actor, now: datetime | None = None) -> Complaint:

@@ -8,6 +8,7 @@ from flask_babel import force_locale
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
+from actions import reviews
 from actions.models import Action
 from records.export import Percent, csv_response, workbook_response, write_sheet, xlsx_response
 from records.forms import VoidForm
@@ -166,8 +167,8 @@ def _detail(entry, *, forms=None, status=200, open_action=None):
     return render_template(
         "satisfaction/complaints/detail.html", entry=entry, now=now, actions=service.available_actions(entry),
         tform=tform, vform=vform, rform=rform, open_action=open_action,
-        procedures=service.procedure_choices() if wants_review else None,
-        linked_action=linked_action), status
+        procedures=reviews.procedure_choices() if wants_review else None,
+        linked_action=linked_action, reviews=service.reviews_of(entry)), status
 
 
 @bp.get("/<int:entry_id>")
@@ -251,14 +252,14 @@ def _their_values(entry) -> list[tuple[str, str]]:
 
 def _entry_step(entry_id: int, key: str, form, step, done, **detail):
     """Validate ``form``, run ``step(entry)`` on a register entry and go back to its page with the
-    flash ``done(entry)`` (message, category); on bad input the detail page with the messages at
-    the form (400), nothing saved."""
+    flash ``done(what the step returned)`` (message, category); on bad input the detail page with the
+    messages at the form (400), nothing saved."""
     entry = service.get_entry(entry_id, current_user)
-    _done, page = submit_form(form, lambda: step(entry), lambda form, status: _detail(
+    result, page = submit_form(form, lambda: step(entry), lambda form, status: _detail(
         service.get_entry(entry_id, current_user), forms={key: form}, status=status, **detail), aliases=FIELD_ALIASES)
     if page is not None:
         return page
-    flash(*done(entry))
+    flash(*done(result))
     return redirect(url_for(".detail", entry_id=entry.id))
 
 
@@ -277,7 +278,7 @@ def request_review(entry_id: int):
     form = ReviewForm()
     return _entry_step(entry_id, "review", form, lambda e: service.request_review(
         e, form.procedure_code.data, actor=current_user),
-        lambda e: (_("Review of %(code)s requested.", code=e.review_procedure_code), "success"))
+        lambda found: (reviews.requested_message(found), "success"))
 
 
 @bp.post("/<int:entry_id>/corrective-action")

@@ -15,6 +15,8 @@ from sqlalchemy import extract, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from accounts.models import User
+from actions import reviews
+from actions.reviews import Requested
 from actions.service import actions_for_many, open_action
 from audit import service as audit
 from procedures import rendering
@@ -193,17 +195,27 @@ def save_meeting(meeting: Meeting | None, data: dict, *, actor, version=None) ->
 
 
 def followed_issues(meeting: Meeting) -> list[MeetingIssue]:
-    """Issues that became a register entry or an action: they are part of the record now."""
+    """Issues that became a register entry or an action, or started a procedure review: they are part
+    of the record now."""
     ids = [i.id for i in meeting.issues if i.id is not None]
     with_actions = {k for k, found in actions_for_many("meeting_issue", ids).items() if found}
-    return [i for i in meeting.issues if i.entry_id is not None or i.id in with_actions]
+    with_reviews = {k for k, found in issue_reviews(meeting).items() if found}
+    return [i for i in meeting.issues if i.entry_id is not None or i.id in with_actions | with_reviews]
+
+
+def issue_reviews(meeting: Meeting) -> dict[int, list[dict]]:
+    """The procedure reviews each saved issue triggered (see :func:`actions.reviews.reviews_of`)."""
+    return {i.id: reviews.reviews_of("meeting_issue", i.id) for i in meeting.issues if i.id is not None}
 
 
 def outcomes(meeting: Meeting) -> dict[int, dict]:
-    """What became of each issue: ``{issue_id: {"entry": Complaint|None, "actions": [Action]}}``."""
+    """What became of each issue: ``{issue_id: {"entry": Complaint|None, "actions": [Action],
+    "reviews": [review dicts]}}``."""
     ids = [i.id for i in meeting.issues]
     actions = actions_for_many("meeting_issue", ids)
-    return {i.id: {"entry": i.entry, "actions": actions.get(i.id, [])} for i in meeting.issues}
+    found = issue_reviews(meeting)
+    return {i.id: {"entry": i.entry, "actions": actions.get(i.id, []), "reviews": found.get(i.id, [])}
+            for i in meeting.issues}
 
 
 def get_meeting(meeting_id, user=None) -> Meeting:
@@ -223,6 +235,37 @@ def get_issue(meeting: Meeting, issue_id) -> MeetingIssue:
         if str(issue.id) == str(issue_id):
             return issue
     raise NotFound(_l("This issue does not exist."))
+
+
+def find_issue(issue_id: int, user=None) -> MeetingIssue:
+    """An issue by its id alone (a review links back to it), when the user may see its meeting."""
+    issue = db.session.get(MeetingIssue, int(issue_id))
+    if issue is None:
+        raise NotFound(_l("This issue does not exist."))
+    get_meeting(issue.meeting_id, user)  # NotFound alike for another project's issue
+    return issue
+
+
+def issue_label(meeting: Meeting, issue: MeetingIssue) -> str:
+    """How a review names the issue: the meeting's date and the issue's number on it (2026-03-18 #2)."""
+    return f"{meeting.held_on.isoformat()} #{issue.position + 1}"
+
+
+def request_issue_review(meeting: Meeting, issue: MeetingIssue, data: dict, *, actor) -> Requested | None:
+    """Ask for an incident review of a procedure this issue showed wanting (review rule 2); ``data``:
+    ``procedure_code`` and ``reason``. Audited and committed with what the review workflow did; returns
+    the review opened or joined (None when no feature runs reviews)."""
+    if meeting.voided:
+        raise InvalidTransition(_l("A voided meeting cannot be changed."))
+    check_project(meeting.project_id, actor)
+    code, reason = reviews.clean_request(data)
+    found = reviews.request_review(issue, procedure_code=code, reason=reason, source_type="meeting_issue",
+                                   source_id=issue.id, label=issue_label(meeting, issue), actor=actor)
+    audit.record("meeting.issue_review_requested", issue,
+                 after={"procedure_code": code, "review": found.number if found else None}, reason=reason,
+                 actor=actor)
+    db.session.commit()
+    return found
 
 
 VOID = VoidRules(audit_as="meeting.voided", already=_l("This meeting has already been voided."),

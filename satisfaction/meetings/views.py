@@ -4,6 +4,8 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from actions import reviews
+from actions.forms import ReviewRequestForm
 from actions.service import STATUSES as ACTION_STATUSES
 from records.export import csv_response, xlsx_response
 from records.forms import VoidForm, void_posted
@@ -17,7 +19,7 @@ from satisfaction.meetings.forms import IssueEntryForm, MeetingForm
 from webapp.dates import local_today
 from webapp.exceptions import Conflict, InvalidTransition, ValidationError
 from webapp.extensions import db
-from webapp.forms import choices, place_errors
+from webapp.forms import choices, place_errors, submit_form
 from webapp.i18n import _
 from webapp.pagination import paginate
 from webapp.permissions import permission_required
@@ -167,12 +169,15 @@ def edit(meeting_id: int):
     return _edit(meeting)
 
 
-def _detail(meeting, void_form=None, status=200, print_view=False):
+def _detail(meeting, void_form=None, status=200, print_view=False, review_forms=None):
     template = "satisfaction/meetings/print.html" if print_view else "satisfaction/meetings/detail.html"
+    asking = not print_view and not meeting.voided and current_user.can(RECORDS_WRITE)
     return render_template(template, meeting=meeting,
                            outcomes=service.outcomes(meeting), void_form=void_form or VoidForm(version=meeting.version),
                            issue_form=IssueEntryForm(), kind_labels=KIND_LABELS,
-                           status_labels=STATUS_LABELS, action_statuses=ACTION_STATUSES), status
+                           status_labels=STATUS_LABELS, action_statuses=ACTION_STATUSES,
+                           review_forms=review_forms or {}, review_form=ReviewRequestForm(formdata=None),
+                           procedures=reviews.procedure_choices() if asking else None), status
 
 
 @bp.get("/<int:meeting_id>")
@@ -208,6 +213,31 @@ def issue_register(meeting_id: int, issue_id: int):
 def issue_action(meeting_id: int, issue_id: int):
     return _from_issue(meeting_id, issue_id, service.issue_to_action,
                        lambda action: _("Action %(number)s is open for this issue.", number=action.number))
+
+
+@bp.post("/<int:meeting_id>/issues/<int:issue_id>/review")
+@permission_required(RECORDS_WRITE)
+def issue_review(meeting_id: int, issue_id: int):
+    meeting = service.get_meeting(meeting_id)
+    issue = service.get_issue(meeting, issue_id)
+    form = ReviewRequestForm()
+    found, page = submit_form(
+        form, lambda: service.request_issue_review(meeting, issue, {
+            "procedure_code": form.procedure_code.data, "reason": form.reason.data}, actor=current_user),
+        lambda form, status: _detail(service.get_meeting(meeting_id), status=status, review_forms={issue_id: form}),
+        flashed=(Conflict, InvalidTransition))
+    if page is not None:
+        return page
+    flash(reviews.requested_message(found), "success")
+    return redirect(url_for("meetings.detail", meeting_id=meeting.id) + f"#issue-{issue_id}")
+
+
+@bp.get("/issues/<int:issue_id>")
+@permission_required(RECORDS_READ)
+def issue(issue_id: int):
+    """One issue, for links from elsewhere (a review it triggered): its place on the meeting's page."""
+    found = service.find_issue(issue_id, current_user)
+    return redirect(url_for("meetings.detail", meeting_id=found.meeting_id) + f"#issue-{found.id}")
 
 
 def _from_issue(meeting_id: int, issue_id: int, make, done):
