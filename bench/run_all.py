@@ -20,6 +20,7 @@ BENCHMARKS = [
     ("bench_publish.py", False),
     ("bench_records.py", True),
     ("bench_surveys.py", True),
+    ("bench_reviews.py", False),
 ]
 
 
