@@ -30,6 +30,7 @@ ENDED = ("closed", "cancelled")
 REVIEW_SCHEMA = {"type": "object", "properties": {
     "number": {"type": "string", "example": "R-2026-004"}, "url": {"type": ["string", "null"]},
     "state": {"type": "string", "enum": ["propose", "discuss", "decide", "implement", "closed", "cancelled"]},
+    "state_label": {"type": "string", "description": "the state in the caller's language"},
     "kind": {"type": "string", "enum": ["periodic", "incident"]}, "title": {"type": "string"},
     "versions": {"type": "array", "items": {"type": "string"}, "example": ["QP-CS-001 A/3"],
                  "description": "the versions the review produced (once closed)"}}}

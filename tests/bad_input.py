@@ -630,7 +630,7 @@ class ApiWalker:
 
     PREFIX = "/api/v1"
     MAX_VARIANTS = 130  # per operation, bodies with one property replaced (round robin over properties)
-    LAST = re.compile(r"/(void|withdrawal|delete)$")
+    LAST = re.compile(r"/(void|withdrawal|delete|cancel)$")
 
     def __init__(self, probe: Probe, http, token: str, *, hints: dict, aliases: dict | None = None,
                  canaries: tuple[str, ...] = ()):

@@ -110,7 +110,7 @@ def _api_hints(app) -> dict:
         "staff_id": staff_id, "responsible_user": "frontline", "responsible_department": "CS",
         "approved_by": "manager", "handler_id": None, "department_id": None, "overall": 5,
         "year": date.today().year - 1, "code": code, "markdown": markdown, "version": version,
-        "category_ids": NotImplemented,
+        "category_ids": NotImplemented, "login": "frontline", "codes": ["QP-CS-002"],
     }
 
 

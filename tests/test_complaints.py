@@ -27,23 +27,29 @@ from tests.factories_complaints import (
     utc,
     walk,
 )
+from tests.factories_publishing import seed_procedure
 from webapp.db import utcnow
 from webapp.exceptions import Conflict, InvalidTransition, NotFound
 from webapp.extensions import db
 
 
 @pytest.fixture
-def world(app, make_project):
-    """Two projects; a clerk on P1, another clerk on P2, a writer on both, a manager who sees all."""
+def world(app, make_project, make_department):
+    """Two projects; a clerk on P1, another clerk on P2, a writer on both, a manager who sees all; the
+    procedures a major complaint may ask a review of, published by a document controller."""
     make_project("P1", households=500)
     make_project("P2", households=300)
+    make_department("CS")
     with app.app_context():
         fast_user("clerk", "clerk", ("P1",))
         fast_user("clerk2", "clerk", ("P2",))
         fast_user("boss", "manager")
         fast_user("writer", "clerk", ("P1", "P2"))
+        fast_user("controller", "controller")
         ensure_default_categories()
         db.session.commit()
+    for code in ("QP-CS-001", "QP-CS-002"):
+        seed_procedure(app, code)
     return app
 
 
@@ -634,7 +640,8 @@ def test_a_review_request_is_announced_to_review_requested_receivers(world):
         with review_requested.connected_to(receiver):
             service.request_review(entry, "qp-cs-001", actor=clerk)
         assert heard == [(entry.id, {"procedure_code": "QP-CS-001", "reason": f"{entry.number} 被盗",
-                                     "source_type": "complaint", "source_id": entry.id, "actor": clerk})]
+                                     "source_type": "complaint", "source_id": entry.id, "actor": clerk,
+                                     "label": entry.number})]
 
 
 def test_a_failing_review_requested_receiver_undoes_the_whole_request(world):

@@ -16,7 +16,7 @@ import importlib
 from dataclasses import dataclass
 from types import SimpleNamespace
 
-from flask import Flask, current_app
+from flask import Flask, current_app, has_app_context
 
 from webapp.permissions import Permission
 
@@ -86,6 +86,14 @@ def init_app(app: Flask) -> None:
 def enabled(app: Flask | None = None) -> list[Feature]:
     """The features of ``app`` (default: the current app), in dependency order."""
     return (app or current_app).extensions["procdesk.features"]
+
+
+def is_enabled(name: str) -> bool:
+    """Whether the current app runs feature ``name`` (False outside an app). Signal receivers are connected
+    process-wide, so a receiver checks this before acting for an app that did not enable its feature."""
+    if not has_app_context():
+        return False
+    return any(f.name == name for f in current_app.extensions.get("procdesk.features", ()))
 
 
 def all_permissions(app: Flask | None = None) -> list[Permission]:

@@ -49,7 +49,7 @@ review_page_wanted = _signals.signal("review-page-wanted")
 
 #: Question from a record's page (a complaint, a corrective action, a meeting issue): which reviews did it
 #: trigger? sender: ``(source_type, source_id)``; no kwargs. A receiver returns a list of dicts with
-#: ``number``, ``url``, ``state``, ``kind``, ``title`` and ``versions`` (["QP-CS-001 A/3"], the versions
+#: ``number``, ``url``, ``state``, ``state_label`` (translated), ``kind``, ``title`` and ``versions`` (["QP-CS-001 A/3"], the versions
 #: the review produced), or None. Without an answer the record shows no reviews.
 reviews_of_record = _signals.signal("reviews-of-record")
 

@@ -10,10 +10,11 @@ from webapp.i18n import _l
 
 FEATURE = Feature(
     name="workflow",
-    blueprints=("workflow.views", "workflow.api"),
+    blueprints=("workflow.views", "workflow.api", "workflow.register_views"),
     models=("workflow.models",),
     cli=("workflow.cli:reviews_cli",),
     nav=(NavEntry("reviews.dashboard", _l("Reviews"), REVIEWS_PARTICIPATE, "/reviews", order=15),),
+    permissions=(),
     demo=("workflow.demo",),
     listeners=("workflow.listeners",),
 )

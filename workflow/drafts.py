@@ -145,11 +145,13 @@ def save(review: Review, code: str, markdown_text: str, *, actor, parent: str | 
     # An editor opened before the first save started from the base: an empty parent means that.
     parent = parent or review.base_commit
     current = tip(review)
-    if current is not None and parent and parent != current:
+    # Before the first save the draft is main itself: the branch starts from there.
+    expected = current if current is not None else get_store().head()
+    if parent and parent != expected:
         theirs = draft_file(review, code)
         raise Conflict(_l("Someone saved the draft of %(code)s after you opened it. Your text is kept: compare "
-                          "both, merge them and save again.", code=code), code=code, base=parent, current=current,
-                       theirs={"markdown": theirs.markdown, "commit": current}, yours={"markdown": markdown_text})
+                          "both, merge them and save again.", code=code), code=code, base=parent, current=expected,
+                       theirs={"markdown": theirs.markdown, "commit": expected}, yours={"markdown": markdown_text})
     head = ensure_branch(review)
     if parent and parent != head:
         theirs = draft_file(review, code)

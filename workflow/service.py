@@ -291,6 +291,12 @@ def open_review(**kwargs) -> Review:
     return review
 
 
+def first_department(code: str) -> str | None:
+    """The first department a procedure names (whose head is asked to sign and is reminded)."""
+    departments = db.session.scalar(select(Procedure.departments).where(Procedure.code == code)) or []
+    return departments[0] if departments else None
+
+
 def open_review_for(code: str) -> Review | None:
     """The open review covering ``code``, if any."""
     return db.session.execute(select(Review).join(ReviewItem).where(ReviewItem.open_code == code)).scalar_one_or_none()

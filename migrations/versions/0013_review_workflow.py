@@ -4,7 +4,9 @@ earlier review requests turned into incident reviews
 Revision ID: 0013_review_workflow
 Revises: 0012_notifications
 """
+import os
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from alembic import op
@@ -289,7 +291,9 @@ def _requests_into_reviews():
         opened = requests[0].review_requested_at or now
         if isinstance(opened, str):
             opened = datetime.fromisoformat(opened)
-        year = opened.year
+        if opened.tzinfo is None:
+            opened = opened.replace(tzinfo=UTC)
+        year = opened.astimezone(ZoneInfo(os.environ.get("TIMEZONE") or "Asia/Shanghai")).year
         counters[year] = counters.get(year, 0) + 1
         number = f"R-{year}-{counters[year]:03d}"
         review_id = bind.execute(sa.text(
