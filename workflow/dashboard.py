@@ -21,6 +21,23 @@ from workflow.states import STATE_LABELS
 #: Months the calendar shows, from the current one.
 CALENDAR_MONTHS = 6
 RECENTLY_CLOSED = 10
+#: Each list shows this many rows and says how many more there are (the counts per department and the
+#: register give the rest): a page of thousands of rows helps nobody and took 200 ms to render.
+LIST_LIMIT = 50
+CALENDAR_LIMIT = 20
+
+
+class Capped(list):
+    """The first rows of a list, and ``total``: how many there were."""
+
+    def __init__(self, rows, limit: int = LIST_LIMIT):
+        rows = list(rows)
+        super().__init__(rows[:limit])
+        self.total = len(rows)
+
+    @property
+    def more(self) -> int:
+        return self.total - len(self)
 #: What a participant must do in each step (the "my reviews" box).
 TODO_LABELS = {
     "propose": _l("Propose changes"),
@@ -121,14 +138,17 @@ def overview(today: date, user) -> dict:
         if r.due_on and first_month <= r.due_on <= calendar_end:
             months[_month_index(first_month, r.due_on)].reviews.append(r)
 
+    for m in months:
+        m.procedures, m.reviews = Capped(m.procedures, CALENDAR_LIMIT), Capped(m.reviews, CALENDAR_LIMIT)
     return {
         "today": today, "horizon": horizon, "lead_days": (horizon - today).days,
-        "mine": _mine(user, today),
-        "due_soon": [p for p in procs if today <= p.next_review <= horizon],
-        "overdue": [p for p in procs if p.next_review < today],
-        "late_reviews": [r for r in open_reviews if r.step_overdue or (r.due_on and r.due_on < today)],
-        "in_progress": {kind: sorted((r for r in open_reviews if r.kind == kind),
-                                     key=lambda r: OPEN_STATES.index(r.state)) for kind in ("incident", "periodic")},
+        "mine": Capped(_mine(user, today)),
+        "due_soon": Capped(p for p in procs if today <= p.next_review <= horizon),
+        "overdue": Capped(p for p in procs if p.next_review < today),
+        "late_reviews": Capped(r for r in open_reviews if r.step_overdue or (r.due_on and r.due_on < today)),
+        "in_progress": {kind: Capped(sorted((r for r in open_reviews if r.kind == kind),
+                                            key=lambda r: OPEN_STATES.index(r.state)))
+                        for kind in ("incident", "periodic")},
         "closed": closed,
         "departments": _departments(procs, open_reviews, [depts.get(r.id) for r in closed_half], labels, today,
                                     horizon),

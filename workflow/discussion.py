@@ -93,15 +93,17 @@ def comment(review: Review, body: str, *, actor, parent_id: int | None = None, c
 
 
 def _review_commits(review: Review) -> set[str]:
-    shas = {c.sha for c in drafts.history(review)}
-    store = get_store()
-    shas.add(review.base_commit or store.head())
+    """The commits a comment may anchor to: the draft's commits since it branched, and its base."""
+    shas = set(drafts.commit_ids(review))
+    shas.add(review.base_commit or get_store().head())
     return shas
 
 
 def mentioned(review: Review, body: str) -> list[User]:
     """The participants named ``@login`` in ``body``."""
     logins = {m.lower() for m in MENTION_RE.findall(body)}
+    if not logins:
+        return []
     return [p.user for p in review.participants if p.user.login.lower() in logins]
 
 

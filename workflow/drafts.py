@@ -124,6 +124,19 @@ def history(review: Review) -> list[DraftCommit]:
     return out
 
 
+def commit_ids(review: Review) -> list[str]:
+    """The shas of the draft's commits since the branch started, newest first (no diffs computed)."""
+    head = tip(review)
+    if head is None:
+        return []
+    out = []
+    for ci in get_store().history(rev=head, limit=MAX_DRAFT_COMMITS):
+        if ci.sha == review.base_commit:
+            break
+        out.append(ci.sha)
+    return out
+
+
 def save(review: Review, code: str, markdown_text: str, *, actor, parent: str | None, summary: str = "") -> str:
     """Commit the participant's text of ``code`` on the draft branch; returns the new tip.
 

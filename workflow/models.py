@@ -66,7 +66,7 @@ class Review(db.Model):
     items: Mapped[list[ReviewItem]] = relationship(back_populates="review", order_by="ReviewItem.code",
                                                    cascade="all, delete-orphan")
     participants: Mapped[list[ReviewParticipant]] = relationship(back_populates="review", order_by="ReviewParticipant.id",
-                                                           cascade="all, delete-orphan")
+                                                                 cascade="all, delete-orphan")
     triggers: Mapped[list[ReviewTrigger]] = relationship(back_populates="review", order_by="ReviewTrigger.id",
                                                    cascade="all, delete-orphan")
 
@@ -137,7 +137,8 @@ class ReviewParticipant(db.Model):
     added_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     review: Mapped[Review] = relationship(back_populates="participants")
-    user: Mapped[User] = relationship()
+    # Loaded with the participants: pages, notices and the record all name them.
+    user: Mapped[User] = relationship(lazy="selectin")
 
 
 class ReviewProposal(db.Model):

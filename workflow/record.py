@@ -57,10 +57,11 @@ def render(review: Review, versions: dict, previous: dict) -> str:
         lines.append(f"- {p.author.display_name}{' (' + p.code + ')' if p.code else ''}, "
                      f"{p.created_at.astimezone(tz).date().isoformat()}:")
         lines += ["", *_block(p.text), ""]
-    for d in reversed(drafts.history(review)):
+    draft_commits = drafts.history(review)
+    for d in reversed(draft_commits):
         lines.append(f"- Draft / 草稿 `{d.sha[:12]}` {d.author}, {d.at.astimezone(tz).date().isoformat()}: "
                      f"{_cell(d.summary)}")
-    if not props and not drafts.history(review):
+    if not props and not draft_commits:
         lines.append("—")
     roots = discussion.thread(review)
     lines += ["", "## Discussion / 讨论评估", "",
