@@ -31,7 +31,7 @@ from webapp.i18n import _
 from webapp.pagination import Page
 from webapp.permissions import permission_required
 from webapp.security import CSRF_FIELD, csrf_token
-from webapp.signals import review_page_wanted
+from webapp.signals import procedure_reviews_wanted, review_page_wanted
 
 bp = Blueprint("procedures", __name__, url_prefix="/procedures")
 
@@ -61,6 +61,12 @@ def review_url(review_id: int | None) -> str | None:
     if review_id is None:
         return None
     return next((url for _receiver, url in review_page_wanted.send(review_id) if url), None)
+
+
+def reviews_of(code: str):
+    """The reviews of ``code`` from the feature that runs reviews (:data:`procedure_reviews_wanted`), or
+    None without one. Cheap: the answer is cached until a review changes (its ``stamp``)."""
+    return next((found for _receiver, found in procedure_reviews_wanted.send(code) if found), None)
 
 
 # --------------------------------------------------------------------------
@@ -186,8 +192,10 @@ def read(code: str):
     today = dates.local_today()
     view = catalog.get_current(code, today)
     departments = _departments()
+    reviews = reviews_of(view.code)
     identity = (view.commit, view.blob, view.state, view.removed, view.upcoming.commit if view.upcoming else "",
-                today, tuple(departments.get(d, d) for d in view.departments), view.next_review)
+                today, tuple(departments.get(d, d) for d in view.departments), view.next_review,
+                reviews.stamp if reviews else "")
     etag = _etag("read", *identity)
     cached = _not_modified(etag)
     if cached is not None:
@@ -195,7 +203,7 @@ def read(code: str):
     can_publish = current_user.can(PROCEDURES_PUBLISH)
     rendered, unreadable = _rendered(view)
     context = dict(v=view, rendered=rendered, unreadable=unreadable, today=today, departments=departments,
-                   can_publish=can_publish, review_url=review_url(view.review_id))
+                   can_publish=can_publish, review_url=review_url(view.review_id), reviews=reviews)
     if unreadable is not None:
         # Shown with the version's header and links, never cached, no ETag: once fixed it renders.
         content = Markup(render_template("procedures/_read_body.html", **context))

@@ -356,3 +356,19 @@ def test_anchored_comment_moves_with_a_new_draft_or_becomes_outdated(people):
     page = chair.get(f"/reviews/{number}/drafts/{CODE}").get_data(as_text=True)
     assert page.count('data-outdated="yes"') == 1 and page.count('data-outdated="no"') == 1
     assert 'data-clause="4.3"' in page
+
+
+def test_the_procedure_page_shows_under_review_and_the_procedure_s_reviews(people, second_app):
+    app = people
+    reader = as_user(app, "front")
+    assert 'data-testid="under-review"' not in reader.get(f"/procedures/{CODE}").get_data(as_text=True)
+    number = open_review(app)
+    # another worker (its own per-process caches) sees the change on its next read
+    for c in (reader, as_user(second_app, "front")):
+        page = c.get(f"/procedures/{CODE}").get_data(as_text=True)
+        assert 'data-testid="under-review"' in page and number in page
+    chair = as_user(app, "controller")
+    page = chair.get(f"/reviews/{number}").get_data(as_text=True)
+    chair.post(f"/reviews/{number}/cancel", {"reason": "重复", "version": hidden(page, "version")})
+    page = reader.get(f"/procedures/{CODE}").get_data(as_text=True)
+    assert 'data-testid="under-review"' not in page and 'data-testid="procedure-reviews"' in page

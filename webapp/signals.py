@@ -47,6 +47,13 @@ version_published = _signals.signal("version-published")
 #: when it does not know the review. Without an answer the pages show the bare ``#id``.
 review_page_wanted = _signals.signal("review-page-wanted")
 
+#: Question from the procedure pages: which reviews cover procedure ``code``? sender: the code (str); no
+#: kwargs. A receiver returns a :class:`ProcedureReviews`-like object with ``stamp`` (str: changes whenever
+#: any review changes, for the pages' caches and ETags), ``open`` (dict with ``number``, ``url``,
+#: ``state_label``, ``kind`` — the open review, or None) and ``reviews`` (the same dicts, newest first), or
+#: None. Must be cheap: it is asked on every read of a procedure.
+procedure_reviews_wanted = _signals.signal("procedure-reviews-wanted")
+
 #: Question from a record's page (a complaint, a corrective action, a meeting issue): which reviews did it
 #: trigger? sender: ``(source_type, source_id)``; no kwargs. A receiver returns a list of dicts with
 #: ``number``, ``url``, ``state``, ``state_label`` (translated), ``kind``, ``title`` and ``versions`` (["QP-CS-001 A/3"], the versions

@@ -4,7 +4,7 @@ from __future__ import annotations
 from webapp.exceptions import Conflict, ValidationError
 from webapp.features import is_enabled
 from webapp.i18n import _l
-from webapp.signals import review_page_wanted, review_requested, reviews_of_record
+from webapp.signals import procedure_reviews_wanted, review_page_wanted, review_requested, reviews_of_record
 from workflow import service
 from workflow.models import Review
 from workflow.notices import review_path
@@ -66,6 +66,15 @@ def reviews_of(sender, **extra):
                     "kind": review.kind, "title": review.title,
                     "versions": [f"{i.code} {i.version_after}" for i in review.items if i.version_after]})
     return out
+
+
+@procedure_reviews_wanted.connect
+def reviews_of_procedure(sender, **extra):
+    """The open review and latest reviews of procedure ``sender`` (cached until a review changes)."""
+    if not is_enabled("workflow"):
+        return None
+    from workflow import pages
+    return pages.procedure_reviews(sender)
 
 
 __all__ = ["open_incident_review", "review_page", "reviews_of", "Review"]

@@ -33,7 +33,7 @@ from webapp.db import utcnow
 from webapp.exceptions import Conflict, InvalidTransition, NotFound, PermissionDenied, ValidationError
 from webapp.extensions import db
 from webapp.i18n import REQUIRED, _l
-from workflow import states
+from workflow import pages, states
 from workflow.models import Review, ReviewEvent, ReviewItem, ReviewParticipant, ReviewSequence, ReviewTrigger
 from workflow.settings import setting
 
@@ -158,6 +158,7 @@ def get_review_by_id(review_id: int) -> Review | None:
 def record_step(review: Review, action: str, actor, *, from_state: str | None = None, to_state: str | None = None,
                 note: str = "", before=None, after=None, at: datetime | None = None) -> None:
     """One timeline entry and one audit entry (``review.<action>``) in the current transaction."""
+    pages.changed()
     db.session.add(ReviewEvent(review_id=review.id, actor_id=getattr(actor, "id", None), action=action,
                          from_state=from_state, to_state=to_state, note=note[:MAX_REASON], at=at or utcnow()))
     audit.record(f"review.{action}", review, before=before, after=after, reason=note[:MAX_REASON], actor=actor)
