@@ -236,13 +236,11 @@ def add_participant(number: str):
 @bp.post("/<number>/participants/<int:user_id>/remove")
 @permission_required(REVIEWS_PARTICIPATE, REVIEWS_MANAGE)
 def remove_participant(number: str, user_id: int):
-    review = _review(number)
-    form = MoveForm()  # CSRF and version only
+    review = _review(number)  # CSRF is checked for every POST (webapp.security)
     user = db.session.get(User, user_id)
     if user is None:
-        raise ValidationError(_("There is no such user."))
+        raise NotFound(_("There is no such user."))
     service.remove_participant(review, user, actor=current_user, version=request.form.get("version"))
-    del form
     flash(_("ReviewParticipant removed."), "success")
     return redirect(_detail_url(review, "#participants"))
 
@@ -292,10 +290,7 @@ def comment(number: str):
 @bp.post("/<number>/comments/<int:comment_id>/<any(resolve, reopen):what>")
 @permission_required(REVIEWS_PARTICIPATE, REVIEWS_MANAGE)
 def resolve(number: str, comment_id: int, what: str):
-    review = _review(number)
-    form = MoveForm()
-    if not form.validate_on_submit() and form.csrf_token.errors:
-        raise ValidationError(_("The form has expired; reload the page and try again."))
+    review = _review(number)  # CSRF is checked for every POST (webapp.security)
     try:
         discussion.set_resolved(review, comment_id, what == "resolve", actor=current_user)
     except InvalidTransition as exc:
