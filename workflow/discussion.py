@@ -76,7 +76,7 @@ def comment(review: Review, body: str, *, actor, parent_id: int | None = None, c
             raise NotFound(_l("%(code)s is not covered by %(number)s.", code=code, number=review.number))
         commit = (commit or "").strip().lower() or drafts.tip(review) or review.base_commit or get_store().head()
         if commit not in _review_commits(review):
-            msg = _l("ReviewComment on a draft of this review.")
+            msg = _l("Comment on a draft of this review.")
             raise ValidationError(msg, errors={"commit": [msg]})
         anchor = anchors.make_anchor(_text_at(code, commit), clause=(clause or "").strip() or None,
                                      quote=(quote or "").strip() or None)

@@ -83,7 +83,7 @@ class CommentForm(FlaskForm):
     clause = StringField(_l("Clause (e.g. 4.2.1)"), validators=[Optional(), Length(max=40)])
     quote = TextAreaField(_l("Quoted text (optional)"), validators=[Optional(), Length(max=500)],
                           render_kw={"rows": 2})
-    body = TextAreaField(_l("ReviewComment"), validators=[DataRequired(message=REQUIRED),
+    body = TextAreaField(_l("Comment"), validators=[DataRequired(message=REQUIRED),
                                                     Length(max=discussion.MAX_COMMENT)], render_kw={"rows": 3})
     submit = SubmitField(_l("Post comment"))
 
@@ -98,7 +98,7 @@ class DraftForm(FlaskForm):
 
 
 class MeetingForm(FlaskForm):
-    held_on = StringField(_l("ReviewMeeting date"), validators=[DataRequired(message=REQUIRED)], render_kw=DATE_INPUT)
+    held_on = StringField(_l("Meeting date"), validators=[DataRequired(message=REQUIRED)], render_kw=DATE_INPUT)
     attendees = SelectMultipleField(_l("Attendees"), validators=[DataRequired(message=REQUIRED)], coerce=int)
     minutes = TextAreaField(_l("Minutes"), validators=[DataRequired(message=REQUIRED),
                                                        Length(max=discussion.MAX_MINUTES)], render_kw={"rows": 5})

@@ -230,7 +230,7 @@ def add_participant(number: str):
     form = _participant_form(review, ParticipantForm())
     return _posted(review, "participant", form, lambda: service.add_participant(
         review, db.session.get(User, int(form.user.data)), form.category.data, actor=current_user,
-        version=form.version.data), _("ReviewParticipant added."), "#participants")
+        version=form.version.data), _("Participant added."), "#participants")
 
 
 @bp.post("/<number>/participants/<int:user_id>/remove")
@@ -241,7 +241,7 @@ def remove_participant(number: str, user_id: int):
     if user is None:
         raise NotFound(_("There is no such user."))
     service.remove_participant(review, user, actor=current_user, version=request.form.get("version"))
-    flash(_("ReviewParticipant removed."), "success")
+    flash(_("Participant removed."), "success")
     return redirect(_detail_url(review, "#participants"))
 
 
@@ -272,7 +272,7 @@ def propose(number: str):
     form = _proposal_form(review, ProposalForm())
     return _posted(review, "proposal", form, lambda: drafts.propose(review, form.text.data, actor=current_user,
                                                                     code=form.code.data or None),
-                   _("ReviewProposal filed."), "#proposals")
+                   _("Proposal filed."), "#proposals")
 
 
 @bp.post("/<number>/comments")
@@ -284,7 +284,7 @@ def comment(number: str):
     return _posted(review, "comment", form, lambda: discussion.comment(
         review, form.body.data, actor=current_user, parent_id=int(parent) if parent and parent.isdigit() else None,
         code=form.code.data or None, commit=form.commit.data or None, clause=form.clause.data or None,
-        quote=form.quote.data or None), _("ReviewComment posted."), "#discussion")
+        quote=form.quote.data or None), _("Comment posted."), "#discussion")
 
 
 @bp.post("/<number>/comments/<int:comment_id>/<any(resolve, reopen):what>")
@@ -312,7 +312,7 @@ def meeting(number: str):
         return discussion.record_meeting(review, held_on=held, attendee_ids=form.attendees.data,
                                          minutes=form.minutes.data, actor=current_user)
 
-    return _posted(review, "meeting", form, step, _("ReviewMeeting recorded."), "#meetings")
+    return _posted(review, "meeting", form, step, _("Meeting recorded."), "#meetings")
 
 
 @bp.post("/<number>/sign")
