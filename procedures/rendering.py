@@ -98,9 +98,10 @@ def _slugify(value: str, separator: str) -> str:
     return ID_PREFIX + slugify_unicode(value, separator)
 
 
-# A line (at most 3 leading spaces) that starts a numbered clause:
-# 4.2.1 / 4.2.1、 / （1） / (1) / 1） / 1) / a) / 一、 / ①
-_CLAUSE_RE = re.compile(
+#: A line (at most 3 leading spaces) that starts a numbered clause, a paragraph of its own even without
+#: a blank line before it: 4.2.1 / 4.2.1、 / （1） / (1) / 1） / 1) / a) / 一、 / ①. Public: the review
+#: workflow's clause anchors split documents the same way (workflow.anchors).
+CLAUSE_LINE_RE = re.compile(
     r"^ {0,3}(?:"
     r"\d+(?:\.\d+)+\.?(?=[\s\u3000-\u303f\uff00-\uffef\u4e00-\u9fff])"
     r"|[（(]\d{1,3}[）)]"
@@ -110,6 +111,7 @@ _CLAUSE_RE = re.compile(
     r"|[\u2460-\u2473]"
     r")"
 )
+_CLAUSE_RE = CLAUSE_LINE_RE
 
 
 class _ClauseParagraphs(Preprocessor):

@@ -23,6 +23,25 @@ def make_people(make_user, people=PEOPLE) -> None:
             "front": "客服专员 王芳", "owner": "业主代表 赵强"}.get(login, login))
 
 
+def as_user(app, login):
+    """A client logged in as ``login`` through the real login form."""
+    from tests.conftest import Client
+
+    c = Client(app)
+    response = c.login(login)
+    assert response.status_code == 302, response.get_data(as_text=True)[:300]
+    c.get("/")
+    return c
+
+
+def seed_people(app, make_user, make_department):
+    """The usual review world: department CS, the five people, and QP-CS-001 published."""
+    make_department("CS")
+    make_people(make_user)
+    seed_procedure(app)
+    return app
+
+
 def open_review(app, codes=("QP-CS-001",), *, kind="incident", chair="controller",
                 participants=(("manager", "management"), ("head", "dept_head"), ("front", "frontline"),
                               ("owner", "customer_rep")), reason="投诉反映回访不及时") -> str:
@@ -46,4 +65,4 @@ def review_row(app, number):
         return review
 
 
-__all__ = ["PEOPLE", "make_people", "open_review", "review_row", "seed_procedure", "user"]
+__all__ = ["PEOPLE", "as_user", "seed_people", "make_people", "open_review", "review_row", "seed_procedure", "user"]

@@ -11,7 +11,7 @@ from openapi_spec_validator import validate
 
 from tests.conftest import PASSWORD, Client
 from tests.factories_publishing import BODY, procedure_text, user
-from tests.factories_workflow import make_people, open_review, seed_procedure
+from tests.factories_workflow import as_user, open_review, seed_people, seed_procedure
 from webapp.dates import local_today
 from webapp.store import get_store
 
@@ -24,17 +24,8 @@ PEOPLE = [{"login": "manager", "category": "management"}, {"login": "head", "cat
 
 @pytest.fixture
 def people(app, make_user, make_department):
-    make_department("CS")
-    make_people(make_user)
-    seed_procedure(app)
-    return app
+    return seed_people(app, make_user, make_department)
 
-
-def as_user(app, login) -> Client:
-    c = Client(app)
-    assert c.login(login).status_code == 302
-    c.get("/")
-    return c
 
 
 def token_of(c: Client) -> str:

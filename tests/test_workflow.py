@@ -9,9 +9,14 @@ import pytest
 from sqlalchemy import select
 
 from procedures.models import Procedure
-from tests.conftest import PASSWORD, Client
+from tests.conftest import PASSWORD
 from tests.factories_publishing import BODY, procedure_text
-from tests.factories_workflow import make_people, open_review, review_row, seed_procedure
+from tests.factories_workflow import (
+    as_user,
+    open_review,
+    review_row,
+    seed_people,
+)
 from webapp.dates import local_today
 from webapp.extensions import db
 from webapp.store import get_store
@@ -22,18 +27,8 @@ NEW_TEXT = procedure_text(body=BODY + "\n4.3 投诉处理完毕后三日内回�
 
 @pytest.fixture
 def people(app, make_user, make_department):
-    make_department("CS")
-    make_people(make_user)
-    seed_procedure(app)
-    return app
+    return seed_people(app, make_user, make_department)
 
-
-def as_user(app, login) -> Client:
-    c = Client(app)
-    response = c.login(login)
-    assert response.status_code == 302, response.get_data(as_text=True)[:300]
-    c.get("/")
-    return c
 
 
 def tip(app, number):

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from difflib import SequenceMatcher
 from functools import lru_cache
 
+from procedures.rendering import CLAUSE_LINE_RE
 from webapp.exceptions import ValidationError
 from webapp.i18n import _l
 
@@ -129,18 +130,8 @@ _RULE_RE = re.compile(r" {0,3}([-*_])(?:[ \t]*\1){2,}[ \t]*")
 _LIST_ITEM_RE = re.compile(r"[ \t]*(?:[-*+]|\d{1,9}\.)(?:[ \t]+|$)")  # "1)" is no list marker here
 _TABLE_DELIMITER_RE = re.compile(r"[ \t]*\|?[ \t]*:?-+:?[ \t]*(?:\|[ \t]*:?-+:?[ \t]*)*\|?[ \t]*")
 _CELL_SPLIT_RE = re.compile(r"(?<!\\)\|")
-# Lines that start a paragraph of their own even without a blank line before them, as in
-# procedures.rendering: 4.2.1 / （1） / (1) / 1） / a) / 一、 / ①.
-_CLAUSE_LINE_RE = re.compile(
-    r" {0,3}(?:"
-    r"\d+(?:\.\d+)+\.?(?=[\s\u3000-\u303f\uff00-\uffef\u4e00-\u9fff])"
-    r"|[（(]\d{1,3}[）)]"
-    r"|\d{1,3}[）)]"
-    r"|[a-zA-Z][）)]"
-    r"|[一二三四五六七八九十百]{1,3}[、．]"
-    r"|[\u2460-\u2473]"
-    r")"
-)
+# Lines that start a paragraph of their own even without a blank line before them: as the page renders.
+_CLAUSE_LINE_RE = CLAUSE_LINE_RE
 
 # Inline markup, removed to get the text a reader sees. Bounded repetitions keep every
 # pattern linear on hostile input.

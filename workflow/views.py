@@ -211,6 +211,14 @@ def detail(number: str):
     return _detail(_review(number))
 
 
+def _date_of(field) -> date:
+    """The ISO date typed into ``field`` (a field error when it is not one)."""
+    try:
+        return date.fromisoformat(field.data or "")
+    except ValueError:
+        raise ValidationError(_("Give a date."), errors={field.name: [_("Give a date.")]}) from None
+
+
 def _posted(review, key: str, form, step, done: str, anchor: str = ""):
     """Run ``step`` for the posted ``form`` of the review page: back to the page (with ``done`` flashed),
     or the page again with the form's errors (4xx); conflicts and refused steps are flashed."""
@@ -305,11 +313,7 @@ def meeting(number: str):
     form = _meeting_form(review, MeetingForm())
 
     def step():
-        try:
-            held = date.fromisoformat(form.held_on.data or "")
-        except ValueError:
-            raise ValidationError(_("Give a date."), errors={"held_on": [_("Give a date.")]}) from None
-        return discussion.record_meeting(review, held_on=held, attendee_ids=form.attendees.data,
+        return discussion.record_meeting(review, held_on=_date_of(form.held_on), attendee_ids=form.attendees.data,
                                          minutes=form.minutes.data, actor=current_user)
 
     return _posted(review, "meeting", form, step, _("Meeting recorded."), "#meetings")
@@ -352,11 +356,8 @@ def implement(number: str):
     form = ImplementForm()
 
     def step():
-        try:
-            effective = date.fromisoformat(form.effective.data or "")
-        except ValueError:
-            raise ValidationError(_("Give a date."), errors={"effective": [_("Give a date.")]}) from None
-        return releasing.implement(review, effective=effective, actor=current_user, version=form.version.data)
+        return releasing.implement(review, effective=_date_of(form.effective), actor=current_user,
+                                   version=form.version.data)
 
     _result, page = submit_form(form, step, lambda form, status: _detail(_review(number), status, implement=form),
                                 flashed=(InvalidTransition,))
