@@ -125,7 +125,8 @@ def _message(row) -> Message:
     with force_locale(row.locale or config["DEFAULT_LOCALE"]):
         base = (config.get("MAIL_BASE_URL") or "").rstrip("/")
         # /inbox/<id> (notifications.views.open) marks it read and goes on to its page.
-        link = (_("Open it in ProcDesk: %(url)s", url=f"{base}/inbox/{row.id}") if base
+        url = base + "/inbox/" + str(row.id)
+        link = (_("Open it in ProcDesk: %(url)s", url=url) if base
                 else _("Open your ProcDesk inbox to read it."))
         footer = _("ProcDesk sent you this e-mail because it put this message in your inbox.")
     text = "\n\n".join(part for part in (row.body.strip(), link, f"-- \n{footer}") if part)

@@ -100,7 +100,7 @@ class DraftForm(FlaskForm):
 class MeetingForm(FlaskForm):
     held_on = StringField(_l("Meeting date"), validators=[DataRequired(message=REQUIRED)], render_kw=DATE_INPUT)
     attendees = SelectMultipleField(_l("Attendees"), validators=[DataRequired(message=REQUIRED)], coerce=int)
-    minutes = TextAreaField(_l("Minutes"), validators=[DataRequired(message=REQUIRED),
+    minutes = TextAreaField(_l("Meeting minutes"), validators=[DataRequired(message=REQUIRED),
                                                        Length(max=discussion.MAX_MINUTES)], render_kw={"rows": 5})
     submit = SubmitField(_l("Record meeting"))
 

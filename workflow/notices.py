@@ -72,10 +72,11 @@ def commented(review: Review, comment, mentioned: list) -> None:
 
 
 def signed(review: Review, signoff) -> None:
+    from workflow.signoffs import MEANING_LABELS  # signoffs sends these notices
     if review.chair_id != signoff.user_id:
         _send([review.chair], review, "signed",
               _l("%(name)s signed %(number)s: %(meaning)s", name=signoff.printed_name, number=review.number,
-                 meaning=signoff.meaning), anchor="#signoffs")
+                 meaning=MEANING_LABELS.get(signoff.meaning, signoff.meaning)), anchor="#signoffs")
 
 
 def reminder(review: Review, users: list, *, overdue_days: int, escalated: bool, day: str) -> int:
