@@ -7,11 +7,15 @@ from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import select
 
+from accounts.cache import STAMP as ACCOUNTS_STAMP
 from accounts.models import Department, User
 from procedures.models import Procedure
+from support.caching import LockedLRU
 from webapp import dates
-from webapp.extensions import db
+from webapp.extensions import app_state, db
 from webapp.i18n import _l
+from webapp.store import get_store
+from workflow import pages
 from workflow.models import OPEN_STATES, Review, ReviewItem, ReviewParticipant, ReviewSignOff
 from workflow.schedule import first_department, must_act, review_departments
 from workflow.service import KIND_LABELS
@@ -96,7 +100,23 @@ def _local_midnight(day: date) -> datetime:
 
 
 def overview(today: date, user) -> dict:
-    """What ``/reviews/`` shows for ``user`` on ``today``."""
+    """What ``/reviews/`` shows for ``user`` on ``today``: the company-wide part from a per-process cache
+    (keyed by the head of ``main``, the ``reviews`` and ``accounts`` change stamps, the day and the
+    language: any publish, review step or department rename builds it again), plus the user's own reviews."""
+    from flask_babel import get_locale
+
+    store = get_store()
+    key = (store.head(), store.stamp(pages.STAMP), store.stamp(ACCOUNTS_STAMP), today,
+           setting("REVIEW_LEAD_DAYS"), str(get_locale()))
+    cache = app_state("workflow.dashboard", lambda: LockedLRU(8))
+    shared = cache.get(key)
+    if shared is None:
+        shared = _company_wide(today)
+        cache.put(key, shared)
+    return {**shared, "mine": Capped(_mine(user, today))}
+
+
+def _company_wide(today: date) -> dict:
     horizon = today + timedelta(days=setting("REVIEW_LEAD_DAYS"))
     first_month = today.replace(day=1)
     months = [Month(dates.add_months(first_month, i)) for i in range(CALENDAR_MONTHS)]
@@ -142,7 +162,6 @@ def overview(today: date, user) -> dict:
         m.procedures, m.reviews = Capped(m.procedures, CALENDAR_LIMIT), Capped(m.reviews, CALENDAR_LIMIT)
     return {
         "today": today, "horizon": horizon, "lead_days": (horizon - today).days,
-        "mine": Capped(_mine(user, today)),
         "due_soon": Capped(p for p in procs if today <= p.next_review <= horizon),
         "overdue": Capped(p for p in procs if p.next_review < today),
         "late_reviews": Capped(r for r in open_reviews if r.step_overdue or (r.due_on and r.due_on < today)),
