@@ -51,8 +51,9 @@ from workflow.models import DECISIONS
 
 bp = Blueprint("reviews", __name__, url_prefix="/reviews")
 
-#: Forward moves the chair can make from each state, with the button's label.
+#: The moves the chair's buttons offer from each state: on, and back a step (with a note).
 FORWARD = {"propose": "discuss", "discuss": "decide", "decide": "implement"}
+BACKWARD = {"discuss": "propose", "decide": "discuss"}
 
 
 def _review(number: str):
@@ -167,6 +168,7 @@ def _detail(review, status: int = 200, **posted):
         signoffs=signoffs.signoffs(review), timeline=_timeline(review), record_html=record_html,
         can_run=service.can_run(review, current_user), can_take_part=service.can_take_part(review, current_user),
         allows=lambda step: states.allows(review.state, step), forward=FORWARD.get(review.state),
+        backward=BACKWARD.get(review.state),
         state_labels=states.STATE_LABELS, kind_labels=service.KIND_LABELS, trigger_labels=service.TRIGGER_LABELS,
         categories=PARTICIPANT_CATEGORIES, meanings=signoffs.MEANING_LABELS, decisions=deciding.DECISION_LABELS,
         decision_codes=DECISIONS, trigger_url=trigger_url, event_labels=service.EVENT_LABELS, posted_decisions=posted.get("decisions") or {},
@@ -435,7 +437,8 @@ def draft(number: str, code: str):
     return render_template(
         "workflow/draft.html", review=review, code=code, file=file, redline_html=drafts.draft_redline(review, code),
         clauses=[c for c in anchors.clauses(file.markdown) if c.number], placed=placed, replies=replies,
-        tip=drafts.tip(review) or review.base_commit or "", comment_form=CommentForm(formdata=None, code=code),
+        tip=drafts.tip(review) or review.base_commit or "",
+        comment_form=CommentForm(formdata=None, code=code, commit=drafts.tip(review) or review.base_commit or ""),
         can_take_part=service.can_take_part(review, current_user),
         allows=lambda step: states.allows(review.state, step))
 
