@@ -288,8 +288,8 @@ def get_review(number: str):
 @bp.post("/<number>/move")
 @permission_required(REVIEWS_PARTICIPATE, REVIEWS_MANAGE)
 def move(number: str):
+    data = json_body("ReviewMove")  # the request is checked before the review is looked up (bad input: 400)
     review = _review(number)
-    data = json_body("ReviewMove")
     service.move(review, _value(data, "target", str, required=True), actor=current_user, version=_version(data),
                  note=_value(data, "note", str) or "")
     return _one(review)
@@ -298,8 +298,8 @@ def move(number: str):
 @bp.post("/<number>/cancel")
 @permission_required(REVIEWS_PARTICIPATE, REVIEWS_MANAGE)
 def cancel(number: str):
-    review = _review(number)
     data = json_body("ReviewCancel")
+    review = _review(number)
     service.cancel(review, reason=_value(data, "reason", str) or "", actor=current_user, version=_version(data))
     return _one(review)
 
@@ -307,8 +307,8 @@ def cancel(number: str):
 @bp.post("/<number>/participants")
 @permission_required(REVIEWS_PARTICIPATE, REVIEWS_MANAGE)
 def add_participant(number: str):
-    review = _review(number)
     data = json_body("ReviewParticipantAdd")
+    review = _review(number)
     user = _user(_value(data, "login", str, required=True), "login")
     service.add_participant(review, user, _value(data, "category", str, required=True), actor=current_user,
                             version=_version(data))
@@ -322,14 +322,16 @@ def add_participant(number: str):
 @bp.route("/<number>/comments", methods=["GET", "POST"])
 @permission_required(REVIEWS_PARTICIPATE, REVIEWS_MANAGE)
 def comments(number: str):
-    review = _review(number)
     if request.method == "GET":
         check_args()
+    else:
+        data = json_body("ReviewCommentCreate")
+    review = _review(number)
+    if request.method == "GET":
         roots = discussion.thread(review)
         placed = _placed(review, [c for c, _replies in roots])
         return jsonify(items=[comment_json(c, placed.get(c.id), replies) for c, replies in roots],
                        commit=drafts.tip(review) or review.base_commit)
-    data = json_body("ReviewCommentCreate")
     parent_id = _value(data, "parent_id", int)
     if parent_id is not None and not 0 < parent_id <= ID_MAX:
         raise NotFound(_l("There is no such comment in this review."))
@@ -364,9 +366,9 @@ def list_drafts(number: str):
 def save_draft(number: str, code: str):
     """Save the draft of ``code``; while the review is being implemented, the chair's merge after a
     release conflict (as in the editor)."""
+    data = json_body("ReviewDraftSave")
     review = _review(number)
     _covered(review, code)
-    data = json_body("ReviewDraftSave")
     markdown = _value(data, "markdown", str, required=True)
     parent = _value(data, "parent", str)
     summary = _value(data, "summary", str) or ""
@@ -397,8 +399,8 @@ def list_signoffs(number: str):
 @permission_required(REVIEWS_PARTICIPATE, REVIEWS_MANAGE)
 def sign(number: str):
     """Sign the draft at ``commit``; the password is asked for again, whatever authenticated the request."""
-    review = _review(number)
     data = json_body("ReviewSign")
+    review = _review(number)
     signoff = signoffs.sign(review, actor=current_user, meaning=_value(data, "meaning", str, required=True),
                             password=_value(data, "password", str) or "", commit=_value(data, "commit", str) or "",
                             reason=_value(data, "reason", str) or "", remote_addr=request.remote_addr or "",
@@ -411,8 +413,8 @@ def sign(number: str):
 @bp.post("/<number>/decision")
 @permission_required(REVIEWS_PARTICIPATE, REVIEWS_MANAGE)
 def decide(number: str):
-    review = _review(number)
     data = json_body("ReviewDecision")
+    review = _review(number)
     given = _value(data, "decisions", dict, required=True)
     decisions = {}
     for code, entry in given.items():
@@ -432,8 +434,8 @@ def decide(number: str):
 @bp.post("/<number>/implementation")
 @permission_required(REVIEWS_PARTICIPATE, REVIEWS_MANAGE)
 def implement(number: str):
-    review = _review(number)
     data = json_body("ReviewImplementation")
+    review = _review(number)
     raw = _value(data, "effective", str)
     try:
         effective = date.fromisoformat(raw) if raw else None

@@ -221,6 +221,14 @@ def _date_of(field) -> date:
         raise ValidationError(_("Give a date."), errors={field.name: [_("Give a date.")]}) from None
 
 
+def _may(review, who: str, step: str | None = None) -> None:
+    """Refuse before reading a form that the page would not show to this user or in this state (403/409),
+    so a refused form's errors never go unseen."""
+    (service.check_run if who == "run" else service.check_take_part)(review, current_user)
+    if step is not None:
+        states.check_step(review.state, step)
+
+
 def _posted(review, key: str, form, step, done: str, anchor: str = ""):
     """Run ``step`` for the posted ``form`` of the review page: back to the page (with ``done`` flashed),
     or the page again with the form's errors (4xx); conflicts and refused steps are flashed."""
@@ -237,6 +245,7 @@ def _posted(review, key: str, form, step, done: str, anchor: str = ""):
 @permission_required(REVIEWS_PARTICIPATE, REVIEWS_MANAGE)
 def add_participant(number: str):
     review = _review(number)
+    _may(review, "run", "participants")
     form = _participant_form(review, ParticipantForm())
     return _posted(review, "participant", form, lambda: service.add_participant(
         review, db.session.get(User, int(form.user.data)), form.category.data, actor=current_user,
@@ -259,6 +268,7 @@ def remove_participant(number: str, user_id: int):
 @permission_required(REVIEWS_PARTICIPATE, REVIEWS_MANAGE)
 def move(number: str):
     review = _review(number)
+    _may(review, "run")
     form = MoveForm()
     return _posted(review, "move", form, lambda: service.move(review, form.target.data, actor=current_user,
                                                               version=form.version.data, note=form.note.data or ""),
@@ -269,6 +279,7 @@ def move(number: str):
 @permission_required(REVIEWS_PARTICIPATE, REVIEWS_MANAGE)
 def cancel(number: str):
     review = _review(number)
+    _may(review, "run")
     form = CancelForm()
     return _posted(review, "cancel", form, lambda: service.cancel(review, reason=form.reason.data,
                                                                   actor=current_user, version=form.version.data),
@@ -279,6 +290,7 @@ def cancel(number: str):
 @permission_required(REVIEWS_PARTICIPATE, REVIEWS_MANAGE)
 def propose(number: str):
     review = _review(number)
+    _may(review, "take_part", "propose")
     form = _proposal_form(review, ProposalForm())
     return _posted(review, "proposal", form, lambda: drafts.propose(review, form.text.data, actor=current_user,
                                                                     code=form.code.data or None),
@@ -289,6 +301,7 @@ def propose(number: str):
 @permission_required(REVIEWS_PARTICIPATE, REVIEWS_MANAGE)
 def comment(number: str):
     review = _review(number)
+    _may(review, "take_part", "comment")
     form = CommentForm()
     parent = form.parent_id.data
     return _posted(review, "comment", form, lambda: discussion.comment(
@@ -312,6 +325,7 @@ def resolve(number: str, comment_id: int, what: str):
 @permission_required(REVIEWS_PARTICIPATE, REVIEWS_MANAGE)
 def meeting(number: str):
     review = _review(number)
+    _may(review, "run", "meeting")
     form = _meeting_form(review, MeetingForm())
 
     def step():
@@ -325,6 +339,7 @@ def meeting(number: str):
 @permission_required(REVIEWS_PARTICIPATE, REVIEWS_MANAGE)
 def sign(number: str):
     review = _review(number)
+    _may(review, "take_part", "sign")
     form = SignForm()
     return _posted(review, "sign", form, lambda: signoffs.sign(
         review, actor=current_user, meaning=form.meaning.data, password=form.password.data,
@@ -336,6 +351,7 @@ def sign(number: str):
 @permission_required(REVIEWS_PARTICIPATE, REVIEWS_MANAGE)
 def decide(number: str):
     review = _review(number)
+    _may(review, "run", "decide")
     form = DecideForm()
     decisions = {code: (request.form.get(f"decision_{code}"), request.form.get(f"reason_{code}", ""))
                  for code in review.codes}
@@ -355,6 +371,7 @@ def decide(number: str):
 @permission_required(REVIEWS_PARTICIPATE, REVIEWS_MANAGE)
 def implement(number: str):
     review = _review(number)
+    _may(review, "run", "implement")
     form = ImplementForm()
 
     def step():
