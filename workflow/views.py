@@ -229,11 +229,12 @@ def _may(review, who: str, step: str | None = None) -> None:
         states.check_step(review.state, step)
 
 
-def _posted(review, key: str, form, step, done: str, anchor: str = ""):
+def _posted(review, key: str, form, step, done: str, anchor: str = "", **shown):
     """Run ``step`` for the posted ``form`` of the review page: back to the page (with ``done`` flashed),
-    or the page again with the form's errors (4xx); conflicts and refused steps are flashed."""
+    or the page again with the form's errors (4xx) and ``shown`` (what was typed beside the form);
+    conflicts and refused steps are flashed."""
     _result, page = submit_form(form, step, lambda form, status: _detail(_review(review.number), status,
-                                                                        **{key: form}),
+                                                                        **{key: form}, **shown),
                                 flashed=(Conflict, InvalidTransition))
     if page is not None:
         return page
@@ -355,16 +356,9 @@ def decide(number: str):
     form = DecideForm()
     decisions = {code: (request.form.get(f"decision_{code}"), request.form.get(f"reason_{code}", ""))
                  for code in review.codes}
-    _result, page = submit_form(form, lambda: deciding.decide(review, decisions, actor=current_user,
-                                                              summary=form.summary.data or "",
-                                                              version=form.version.data),
-                                lambda form, status: _detail(_review(number), status, decide=form,
-                                                             decisions=decisions),
-                                flashed=(Conflict, InvalidTransition))
-    if page is not None:
-        return page
-    flash(_("Decision recorded."), "success")
-    return redirect(_detail_url(review, "#decision"))
+    return _posted(review, "decide", form, lambda: deciding.decide(
+        review, decisions, actor=current_user, summary=form.summary.data or "", version=form.version.data),
+        _("Decision recorded."), "#decision", decisions=decisions)
 
 
 @bp.post("/<number>/implement")
@@ -374,16 +368,9 @@ def implement(number: str):
     _may(review, "run", "implement")
     form = ImplementForm()
 
-    def step():
-        return releasing.implement(review, effective=_date_of(form.effective), actor=current_user,
-                                   version=form.version.data)
-
-    _result, page = submit_form(form, step, lambda form, status: _detail(_review(number), status, implement=form),
-                                flashed=(InvalidTransition,))
-    if page is not None:
-        return page
-    flash(_("Review %(number)s implemented and closed.", number=review.number), "success")
-    return redirect(_detail_url(review, "#record"))
+    return _posted(review, "implement", form, lambda: releasing.implement(
+        review, effective=_date_of(form.effective), actor=current_user, version=form.version.data),
+        _("Review %(number)s implemented and closed.", number=review.number), "#record")
 
 
 # ---------------------------------------------------------------------------
