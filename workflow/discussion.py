@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 import repo_store
 from accounts.models import User
@@ -127,7 +128,8 @@ def set_resolved(review: Review, comment_id: int, resolved: bool, *, actor) -> R
 
 def thread(review: Review) -> list[tuple[ReviewComment, list[ReviewComment]]]:
     """Root comments, oldest first, each with its replies."""
-    rows = db.session.scalars(select(ReviewComment).where(ReviewComment.review_id == review.id).order_by(ReviewComment.id)).all()
+    rows = db.session.scalars(select(ReviewComment).where(ReviewComment.review_id == review.id)
+                              .options(selectinload(ReviewComment.author)).order_by(ReviewComment.id)).all()
     replies: dict[int, list[ReviewComment]] = {}
     for r in rows:
         if r.parent_id is not None:

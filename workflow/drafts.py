@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy.orm import selectinload
+
 import repo_store
 from procedures import document, redline
 from procedures.publishing import service as publishing
@@ -209,4 +211,5 @@ def propose(review: Review, text: str, *, actor, code: str | None = None) -> Rev
 
 
 def proposals(review: Review) -> list[ReviewProposal]:
-    return list(db.session.scalars(db.select(ReviewProposal).where(ReviewProposal.review_id == review.id).order_by(ReviewProposal.id)))
+    return list(db.session.scalars(db.select(ReviewProposal).where(ReviewProposal.review_id == review.id)
+                                   .options(selectinload(ReviewProposal.author)).order_by(ReviewProposal.id)))

@@ -7,6 +7,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 from werkzeug.routing import BuildError
 
 from accounts.models import User
@@ -194,7 +195,8 @@ def trigger_url(trigger) -> str | None:
 
 def _timeline(review):
     from workflow.models import ReviewEvent
-    return db.session.scalars(select(ReviewEvent).where(ReviewEvent.review_id == review.id).order_by(ReviewEvent.id)).all()
+    return db.session.scalars(select(ReviewEvent).where(ReviewEvent.review_id == review.id)
+                              .options(selectinload(ReviewEvent.actor)).order_by(ReviewEvent.id)).all()
 
 
 def record_page_html(review):
