@@ -49,7 +49,7 @@ LOCALES = ("zh_Hans", "en")
 #: The enabled feature packages, lower layers first (each declares itself: ``webapp.features.Feature``).
 #: This tuple is the one place the core names them; a deployment may narrow it in ``instance/config.py``.
 FEATURES = ("audit", "accounts", "api", "notifications", "records", "procedures", "actions", "satisfaction",
-            "workflow")
+            "workflow", "management")
 
 #: argon2 parameters of each ``PASSWORD_HASH_PROFILE``. "standard" is argon2-cffi's default (RFC 9106's
 #: low-memory profile, ~0.2 s a hash); "testing" costs well under a millisecond, so a test suite that
