@@ -28,7 +28,8 @@ USERS = [
     ("admin", "系统管理员", ("admin",), None, "ADM", ()),
     ("controller", "文控 周敏", ("controller",), None, "ADM", ()),
     ("manager", "总经理 陈志远", ("manager", "participant"), "management", "ADM", ()),
-    ("depthead", "客服部经理 王丽", ("participant",), "dept_head", "CS", ("P-LJY", "P-JHC", "P-YSW")),
+    # The head of customer service also keeps its records (clerk): she plans, verifies and closes its actions.
+    ("depthead", "客服部经理 王丽", ("participant", "clerk"), "dept_head", "CS", ("P-LJY", "P-JHC", "P-YSW")),
     ("frontline", "客服专员 李强", ("participant",), "frontline", "CS", ("P-LJY",)),
     ("custrep", "业委会代表 张建国", ("participant",), "customer_rep", None, ()),
     ("clerk", "客服文员 刘芳", ("clerk",), None, "CS", ("P-LJY", "P-JHC")),

@@ -23,6 +23,9 @@ class ActionForm(FlaskForm):
     responsible_department_id = SelectField(_l("Responsible department"), validators=[Optional()])
     responsible_user_id = SelectField(_l("Responsible person"), validators=[Optional()])
     due_on = StringField(_l("Due date"), validators=[Optional()], render_kw=DATE_INPUT)
+    # Opened from the dashboard: ``dashboard`` and the page's address (kept to link back).
+    source_type = HiddenField()
+    source_ref = HiddenField(validators=[Optional(), Length(max=300)])
     submit = SubmitField(_l("Open action"))
 
 
@@ -47,7 +50,10 @@ class TakeActionForm(FlaskForm):
 
 class VerifyForm(FlaskForm):
     version = HiddenField()
-    verification_result = TextAreaField(_l("Effectiveness check"), validators=[
+    remeasured = TextAreaField(_l("What was measured again"), validators=[
+        DataRequired(message=REQUIRED), Length(max=20000)],
+        render_kw={"rows": 2, "placeholder": _l("e.g. a follow-up survey of 40 households in block 3")})
+    verification_result = TextAreaField(_l("Result of the effectiveness check"), validators=[
         DataRequired(message=REQUIRED), Length(max=20000)])
     effective = RadioField(_l("Was the action effective?"), validators=[DataRequired(message=REQUIRED)])
     submit = SubmitField(_l("Record verification"))
@@ -60,8 +66,23 @@ class VerifyForm(FlaskForm):
 
 class CloseForm(FlaskForm):
     version = HiddenField()
+    # Required by the service when the action came from a complaint (procedure 4.4.3).
+    complainant_feedback = TextAreaField(_l("Feedback given to the complainant"),
+                                         validators=[Optional(), Length(max=20000)], render_kw={"rows": 2})
     note = StringField(_l("Closing note"), validators=[Optional(), Length(max=2000)])
     submit = SubmitField(_l("Close action"))
+
+
+class ProposalAcceptForm(FlaskForm):
+    version = HiddenField()
+    submit = SubmitField(_l("Accept: open the action"))
+
+
+class ProposalDismissForm(FlaskForm):
+    version = HiddenField()
+    reason = StringField(_l("Why is no action needed?"), validators=[DataRequired(message=REQUIRED),
+                                                                      Length(max=2000)])
+    submit = SubmitField(_l("Dismiss"))
 
 
 class ReviewRequestForm(FlaskForm):

@@ -2,24 +2,26 @@
 
 Procedure 4.4: when satisfaction falls below target, a complaint is serious, or an owners'
 meeting raises a problem, the departments concerned investigate the causes (4.4.2), take
-an action, and its effectiveness is verified before it is closed. Every change is audited
+an action, and its effectiveness is verified before it is closed. Who may do each step, and
+who is told that an action waits for them, is :mod:`actions.roles`. Every change is audited
 in the same transaction; nothing is deleted.
 """
 from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from accounts.models import Department, Project, User
-from actions import reviews
+from actions import reviews, roles
 from actions.models import Action
 from actions.reviews import Requested
 from actions.sources import source_for
 from audit import service as audit
 from audit.models import AuditEntry
+from notifications.service import is_local_path
 from records import validation as v
 from records.scope import check_project, restrict
 from records.voiding import VoidRules, void
@@ -36,8 +38,11 @@ SOURCE_TYPES = {
     "survey_campaign": _l("Survey below target"),
     "complaint": _l("Complaint"),
     "meeting_issue": _l("Owners' meeting issue"),
+    "dashboard": _l("Satisfaction dashboard"),
     "manual": _l("Entered by hand"),
 }
+#: Sources a person may name when opening an action by hand (the others are opened from their records).
+HAND_SOURCES = ("manual", "dashboard")
 
 STATUSES = {
     "open": _l("To analyse"),
@@ -60,8 +65,8 @@ TRANSITIONS = {
 STEP_FIELDS = {
     "analyse": ("cause_analysis", "planned_action", "responsible_department_id", "responsible_user_id", "due_on"),
     "take_action": ("action_taken",),
-    "verify": ("verification_result", "effective"),
-    "close": ("note",),
+    "verify": ("remeasured", "verification_result", "effective"),
+    "close": ("note", "complainant_feedback"),
 }
 
 TRANSITION_LABELS = {
@@ -83,26 +88,31 @@ EVENT_LABELS = {
     "action.review_requested": _l("Procedure review requested"),
 }
 
-FIELDS = ("kind", "source_type", "source_id", "project_id", "title", "description", "cause_analysis",
-          "planned_action", "action_taken", "responsible_department_id", "responsible_user_id", "due_on",
-          "status", "verification_result", "effective", "verified_by_id", "verified_at", "closed_at",
-          "voided_at", "void_reason")
+FIELDS = ("kind", "source_type", "source_id", "source_ref", "project_id", "title", "description",
+          "cause_analysis", "planned_action", "analysed_by_id", "action_taken", "action_taken_by_id",
+          "responsible_department_id", "responsible_user_id", "due_on", "status", "remeasured",
+          "verification_result", "effective", "verified_by_id", "verified_at", "closed_at", "closed_by_id",
+          "complainant_feedback", "voided_at", "void_reason")
 
 TEXT_MAX = 20000
+NO_CHECK = _l("Closing needs the effectiveness check: record what was re-measured and the result first.")
 
 
-def _open_key(source_type: str, source_id) -> str | None:
-    if source_type == "manual" or source_id is None:
+def _open_key(source_type: str, source_id, source_ref: str | None = None) -> str | None:
+    if source_type in HAND_SOURCES or source_id is None:
         return None
-    return f"{source_type}:{source_id}"
+    return f"{source_type}:{source_id}" + (f":{source_ref}" if source_ref else "")
 
 
-def find_open_for(source_type: str, source_id) -> Action | None:
-    """The action still open (neither closed nor voided) for this source, if any."""
-    key = _open_key(source_type, source_id)
+def _find_open(key: str | None) -> Action | None:
     if key is None:
         return None
     return db.session.execute(select(Action).where(Action.open_key == key)).scalar_one_or_none()
+
+
+def find_open_for(source_type: str, source_id, source_ref: str | None = None) -> Action | None:
+    """The action still open (neither closed nor voided) for this source, if any."""
+    return _find_open(_open_key(source_type, source_id, source_ref))
 
 
 def actions_for(source_type: str, source_id) -> list[Action]:
@@ -125,22 +135,31 @@ def actions_for_many(source_type: str, source_ids) -> dict[int, list[Action]]:
 
 def open_action(*, kind: str, source_type: str, source_id, project_id, title: str, description: str = "",
                 actor=None, due_on: date | None = None, responsible_department_id=None,
-                responsible_user_id=None) -> Action:
+                responsible_user_id=None, source_ref: str | None = None, open_key: str | None = None) -> Action:
     """Open an action for a source, or return the one already open for it (idempotent).
 
-    Adds to the session and audits but does NOT commit, so the action lands in the same
-    transaction as the change that triggered it; the caller commits. The project is not
-    scope-checked here (the system may open actions for any project); views check scope.
+    Adds to the session, audits and tells whoever must plan it (:func:`actions.roles.notify_next`) but
+    does NOT commit, so the action lands in the same transaction as the change that triggered it; the
+    caller commits. The project is not scope-checked here (the system may open actions for any
+    project); views check scope. ``open_key`` replaces the source's own key (an accepted proposal's).
     """
-    existing = find_open_for(source_type, source_id)
+    given_key = open_key
+
+    def already_open():
+        if given_key:
+            return _find_open(given_key)
+        return find_open_for(source_type, source_id, source_ref) if source_ref else find_open_for(source_type, source_id)
+
+    existing = already_open()
     if existing is not None:
         return existing
+    open_key = given_key or _open_key(source_type, source_id, source_ref)
     errors: dict = {}
     if kind not in KINDS:
         v.add_error(errors, "kind", _l("Choose corrective or preventive."))
     if source_type not in SOURCE_TYPES:
         v.add_error(errors, "source_type", _l("Unknown source."))
-    elif source_type != "manual" and source_id is None:
+    elif source_type not in HAND_SOURCES and source_id is None:
         v.add_error(errors, "source_id", REQUIRED)
     data = {"title": title, "description": description}
     title = v.text(data, "title", errors, required=True, max_len=200)
@@ -153,12 +172,13 @@ def open_action(*, kind: str, source_type: str, source_id, project_id, title: st
     if project is None:
         raise NotFound(_l("Unknown project."))
     now = utcnow()
-    action = Action(kind=kind, source_type=source_type, source_id=source_id,
-                    open_key=_open_key(source_type, source_id), project_id=project.id, title=title,
+    action = Action(kind=kind, source_type=source_type, source_id=source_id, source_ref=source_ref or None,
+                    open_key=open_key, project_id=project.id, title=title,
                     description=description, due_on=due_on, responsible_department_id=responsible_department_id,
                     responsible_user_id=responsible_user_id, status="open", created_at=now, updated_at=now,
                     created_by_id=getattr(actor, "id", None), cause_analysis="", planned_action="",
-                    action_taken="", verification_result="", void_reason="")
+                    action_taken="", remeasured="", verification_result="", complainant_feedback="",
+                    void_reason="")
     if action.open_key is not None:
         # Two workers opening for the same source at once: the unique open_key lets one win;
         # the other's savepoint rolls back and it returns the winner's action.
@@ -166,13 +186,14 @@ def open_action(*, kind: str, source_type: str, source_id, project_id, title: st
             with db.session.begin_nested():
                 db.session.add(action)
         except IntegrityError:
-            existing = find_open_for(source_type, source_id)
+            existing = already_open()
             if existing is None:
                 raise
             return existing
     else:
         db.session.add(action)
     audit.record("action.opened", action, after=audit.snapshot(action, FIELDS), actor=actor)
+    roles.notify_next(action, actor=actor)
     return action
 
 
@@ -191,11 +212,18 @@ def create_manual(data: dict, *, actor) -> Action:
         v.add_error(errors, "due_on", _l("The due date cannot be in the past."))
     dept = v.reference(Department, data, "responsible_department_id", errors, _l("Unknown department."))
     person = v.reference(User, data, "responsible_user_id", errors, _l("Unknown person."))
+    source = data.get("source_type") or "manual"
+    if source not in HAND_SOURCES:
+        v.add_error(errors, "source_type", _l("Unknown source."))
+    ref = v.text(data, "source_ref", errors, max_len=300) or None
+    if ref is not None and (source == "manual" or not is_local_path(ref)):
+        v.add_error(errors, "source_ref", _l("Give the address of the page the action came from (a path of this site)."))
     v.raise_errors(errors)
     project = check_project(data["project_id"], actor)
-    action = open_action(kind=kind, source_type="manual", source_id=None, project_id=project.id,
+    action = open_action(kind=kind, source_type=source, source_id=None, project_id=project.id,
                          title=data.get("title", ""), description=data.get("description") or "", actor=actor,
-                         due_on=due_on, responsible_department_id=dept, responsible_user_id=person)
+                         due_on=due_on, responsible_department_id=dept, responsible_user_id=person,
+                         source_ref=ref)
     db.session.commit()
     return action
 
@@ -213,10 +241,14 @@ def get_action(action_id, user=None) -> Action:
 
 
 def list_actions(*, user, status: str = "", kind: str = "", project_id=None, overdue: bool = False,
-                 source_type: str = "", include_voided: bool = False, today: date | None = None):
-    """A SELECT of the actions the user may see, filtered, most urgent first."""
+                 source_type: str = "", include_voided: bool = False, today: date | None = None,
+                 mine: bool = False):
+    """A SELECT of the actions the user may see, filtered, most urgent first. ``mine``: only those
+    waiting for the user (their to-do list, :func:`actions.roles.waiting_for_me`)."""
     stmt = restrict(select(Action), Action.project_id, user).options(
         joinedload(Action.project), joinedload(Action.responsible_department), joinedload(Action.responsible_user))
+    if mine:
+        stmt = stmt.where(roles.waiting_for_me(user))
     if not include_voided:
         stmt = stmt.where(Action.voided_at.is_(None))
     if status == "active":
@@ -235,9 +267,23 @@ def list_actions(*, user, status: str = "", kind: str = "", project_id=None, ove
     return stmt.order_by(Action.due_on.is_(None), Action.due_on, Action.id.desc())
 
 
+def overdue_by_department(*, user, today: date | None = None) -> list[tuple[str | None, int]]:
+    """(responsible department's label, or None for none named; how many overdue actions) over the
+    actions the user may see, most first: one grouped query."""
+    stmt = restrict(select(Action.responsible_department_id, func.count()), Action.project_id, user).where(
+        Action.voided_at.is_(None), Action.status.in_(OVERDUE_STATUSES), Action.due_on < (today or local_today())
+    ).group_by(Action.responsible_department_id)
+    counts = dict(db.session.execute(stmt).all())
+    depts = {d.id: d.label for d in db.session.execute(
+        select(Department).where(Department.id.in_([i for i in counts if i is not None] or [-1]))).scalars()}
+    return sorted(((depts.get(i) if i is not None else None, n) for i, n in counts.items()),
+                  key=lambda row: (-row[1], row[0] is None, row[0] or ""))
+
+
 def for_export(stmt) -> list[Action]:
-    """Run a :func:`list_actions` statement for an export, the verifier loaded with each action."""
-    return list(db.session.execute(stmt.options(joinedload(Action.verified_by))).scalars())
+    """Run a :func:`list_actions` statement for an export, the people who worked each action loaded with it."""
+    return list(db.session.execute(stmt.options(joinedload(Action.verified_by), joinedload(Action.action_taken_by),
+                                                joinedload(Action.closed_by))).scalars())
 
 
 #: Rows per IN (...) when loading sources (well under SQLite's and PostgreSQL's parameter limits).
@@ -291,22 +337,39 @@ def allowed_transitions(action: Action) -> list[str]:
     return [name for name, (sources, _target) in TRANSITIONS.items() if action.status in sources]
 
 
-def transition(action: Action, name: str, data: dict, *, actor, version=None) -> Action:
-    """Move the action along its life cycle; InvalidTransition when its state does not allow it.
+def my_steps(action: Action, user) -> list[str]:
+    """The steps the action's state allows that ``user`` may do (the forms their page shows)."""
+    return [name for name in allowed_transitions(action) if roles.may(user, action, name)]
 
-    analyse: cause_analysis and planned_action (required), responsible department/person,
-    due_on. take_action: action_taken (required). verify: verification_result (required) and
-    effective (bool); an ineffective result sends the action back to cause_analysed for a new
-    analysis. close: optional note. ``version`` (from the form) guards against lost updates.
-    """
+
+def check_step(action: Action, name: str, user) -> None:
+    """InvalidTransition when the action's state does not allow ``name`` (closing before the
+    effectiveness check says so); PermissionDenied when ``user`` may not do it (:mod:`actions.roles`)."""
     if name not in TRANSITIONS:
         raise InvalidTransition(_l("Unknown step."))
     if action.voided:
         raise InvalidTransition(_l("This action has been voided."))
-    sources, target = TRANSITIONS[name]
-    if action.status not in sources:
+    if name == "close" and action.status in ("open", "cause_analysed", "action_taken"):
+        raise InvalidTransition(NO_CHECK)
+    if action.status not in TRANSITIONS[name][0]:
         raise InvalidTransition(_l("An action in state “%(state)s” cannot do “%(step)s”.",
                                    state=STATUSES[action.status], step=TRANSITION_LABELS[name]))
+    roles.check(user, action, name)
+
+
+def transition(action: Action, name: str, data: dict, *, actor, version=None) -> Action:
+    """Move the action along its life cycle; InvalidTransition when its state does not allow it,
+    PermissionDenied when ``actor`` may not do the step (:func:`check_step`).
+
+    analyse: cause_analysis and planned_action (required), responsible department/person,
+    due_on. take_action: action_taken (required). verify (never by whoever took the action):
+    remeasured and verification_result (required: the effectiveness check) and effective (bool);
+    an ineffective result sends the action back to cause_analysed for a new analysis. close:
+    optional note; complainant_feedback, required for an action from a complaint (procedure
+    4.4.3). ``version`` (from the form) guards against lost updates. Whoever must act next is told.
+    """
+    check_step(action, name, actor)
+    target = TRANSITIONS[name][1]
     _check_version(action, version)
     before = audit.snapshot(action, FIELDS)
     errors: dict = {}
@@ -331,11 +394,14 @@ def transition(action: Action, name: str, data: dict, *, actor, version=None) ->
         action.cause_analysis, action.planned_action = cause, plan
         action.due_on = due_on or action.due_on
         action.responsible_department_id, action.responsible_user_id = dept, person
+        action.analysed_by_id = getattr(actor, "id", None)
     elif name == "take_action":
         taken = v.text(data, "action_taken", errors, required=True, max_len=TEXT_MAX)
         v.raise_errors(errors)
         action.action_taken = taken
+        action.action_taken_by_id = getattr(actor, "id", None)
     elif name == "verify":
+        remeasured = v.text(data, "remeasured", errors, required=True, max_len=TEXT_MAX)
         result = v.text(data, "verification_result", errors, required=True, max_len=TEXT_MAX)
         effective = data.get("effective")
         if isinstance(effective, str):
@@ -344,20 +410,28 @@ def transition(action: Action, name: str, data: dict, *, actor, version=None) ->
         if not isinstance(effective, bool):
             v.add_error(errors, "effective", _l("Say whether the action was effective."))
         v.raise_errors(errors)
-        action.verification_result, action.effective = result, effective
+        action.remeasured, action.verification_result, action.effective = remeasured, result, effective
         action.verified_by_id, action.verified_at = getattr(actor, "id", None), now
         if not effective:
             target, reason = "cause_analysed", result
     elif name == "close":
         reason = v.text(data, "note", errors, max_len=2000)
+        feedback = v.text(data, "complainant_feedback", errors, required=action.source_type == "complaint",
+                          max_len=TEXT_MAX)
+        if feedback and action.source_type != "complaint":
+            v.add_error(errors, "complainant_feedback", _l("Only an action from a complaint has a complainant."))
+        if not action.verification_result:
+            raise InvalidTransition(NO_CHECK)
         v.raise_errors(errors)
-        action.closed_at = now
+        action.closed_at, action.closed_by_id = now, getattr(actor, "id", None)
+        action.complainant_feedback = feedback
         action.open_key = None
     action.status = target
     action.updated_at = now
     _flush_or_conflict()
     event = "action.reopened" if name == "verify" and target == "cause_analysed" else f"action.{name}"
     audit.record(event, action, before=before, after=audit.snapshot(action, FIELDS), reason=reason, actor=actor)
+    roles.notify_next(action, actor=actor)
     db.session.commit()
     return action
 

@@ -3,7 +3,7 @@ from records.permissions import RECORDS_READ
 from webapp.features import Feature, NavEntry
 from webapp.i18n import _l
 
-_PARTS = ("complaints", "surveys", "meetings", "caring")
+_PARTS = ("complaints", "surveys", "meetings", "caring", "analysis")
 
 FEATURE = Feature(
     name="satisfaction",

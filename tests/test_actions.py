@@ -1,4 +1,10 @@
-"""Corrective & preventive actions: the state machine, idempotent open_action, scope, pages, API, exports."""
+"""Corrective & preventive actions: the state machine, idempotent open_action, scope, pages, API, exports.
+
+Issue 11 changed who works an action (tests/test_action_roles.py has the rules): here the manager
+("mgr") plans, verifies and closes, the clerk of the responsible department (ENG) carries out, the
+effectiveness check names what was measured again, and closing an action from a complaint records
+the feedback given to the complainant.
+"""
 from __future__ import annotations
 
 import io
@@ -19,7 +25,8 @@ from webapp.extensions import db
 def setup(app, make_project, make_user, make_department):
     ids = {"P1": make_project("P1", name="一号项目"), "P2": make_project("P2", name="二号项目"),
            "ENG": make_department("ENG", "工程部")}
-    ids["clerk"] = make_user("clerk", roles=("clerk",), projects=("P1",), display_name="刘芳")
+    ids["clerk"] = make_user("clerk", roles=("clerk",), projects=("P1",), display_name="刘芳", department="ENG")
+    ids["mgr"] = make_user("mgr", roles=("manager",), display_name="陈总")
     return ids
 
 
@@ -71,6 +78,12 @@ def opened(app, setup):
         yield action, _user("clerk")
 
 
+#: The effectiveness check (issue 11: what was measured again, and the result).
+CHECK = {"remeasured": "B2 层照度复测", "verification_result": "两个月无投诉"}
+#: Closing an action from a complaint (issue 11, procedure 4.4.3).
+FEEDBACK = {"complainant_feedback": "已电话告知业主整改结果"}
+
+
 def _analysis(setup, **kw):
     return {"cause_analysis": "灯具老化，巡检漏项", "planned_action": "更换灯管，增加月检",
             "responsible_department_id": setup["ENG"], **kw}
@@ -90,9 +103,9 @@ def test_a_new_action_can_only_be_analysed(opened):
 
 
 def test_analysis_needs_the_cause_the_plan_and_a_department(opened):
-    action, clerk = opened
+    action, _clerk = opened
     with pytest.raises(ValidationError) as exc:
-        service.transition(action, "analyse", {"cause_analysis": "", "planned_action": ""}, actor=clerk)
+        service.transition(action, "analyse", {"cause_analysis": "", "planned_action": ""}, actor=_user("mgr"))
     assert {"cause_analysis", "planned_action", "responsible_department_id"} <= set(exc.value.errors)
     db.session.rollback()
     assert db.session.get(Action, action.id).status == "open"
@@ -100,16 +113,16 @@ def test_analysis_needs_the_cause_the_plan_and_a_department(opened):
 
 
 def test_analysis_sets_the_due_date_and_the_responsible_department(opened, setup):
-    action, clerk = opened
+    action, _clerk = opened
     due = local_today() + timedelta(days=14)
-    service.transition(action, "analyse", _analysis(setup, due_on=due.isoformat()), actor=clerk,
+    service.transition(action, "analyse", _analysis(setup, due_on=due.isoformat()), actor=_user("mgr"),
                        version=action.version)
     assert (action.status, action.due_on, action.responsible_department_id) == ("cause_analysed", due, setup["ENG"])
 
 
 def test_a_step_from_a_stale_form_is_a_conflict(opened, setup):
     action, clerk = opened
-    service.transition(action, "analyse", _analysis(setup), actor=clerk, version=action.version)
+    service.transition(action, "analyse", _analysis(setup), actor=_user("mgr"), version=action.version)
     with pytest.raises(Conflict):  # a stale form
         service.transition(action, "take_action", {"action_taken": "x"}, actor=clerk, version=action.version - 1)
     assert action.status == "cause_analysed" and _events(action) == ["action.opened", "action.analyse"]
@@ -117,10 +130,12 @@ def test_a_step_from_a_stale_form_is_a_conflict(opened, setup):
 
 def test_verification_needs_a_yes_or_no_on_effectiveness(opened, setup):
     action, clerk = opened
-    service.transition(action, "analyse", _analysis(setup), actor=clerk)
+    mgr = _user("mgr")
+    service.transition(action, "analyse", _analysis(setup), actor=mgr)
     service.transition(action, "take_action", {"action_taken": "已更换 42 支灯管"}, actor=clerk)
-    with pytest.raises(ValidationError):
-        service.transition(action, "verify", {"verification_result": "ok", "effective": "maybe"}, actor=clerk)
+    with pytest.raises(ValidationError) as exc:
+        service.transition(action, "verify", {"verification_result": "ok", "effective": "maybe"}, actor=mgr)
+    assert set(exc.value.errors) == {"remeasured", "effective"}
     db.session.rollback()
     assert db.session.get(Action, action.id).status == "action_taken"
     assert _events(action) == ["action.opened", "action.analyse", "action.take_action"]
@@ -129,16 +144,18 @@ def test_verification_needs_a_yes_or_no_on_effectiveness(opened, setup):
 def test_full_life_cycle_with_an_ineffective_verification(opened, setup):
     """Every step needs the one before: ineffective → analysed again → verified → closed."""
     action, clerk = opened
-    service.transition(action, "analyse", _analysis(setup), actor=clerk, version=action.version)
+    mgr = _user("mgr")
+    service.transition(action, "analyse", _analysis(setup), actor=mgr, version=action.version)
     service.transition(action, "take_action", {"action_taken": "已更换 42 支灯管"}, actor=clerk)
-    service.transition(action, "verify", {"verification_result": "一个月后仍有投诉", "effective": "no"}, actor=clerk)
+    service.transition(action, "verify", {**CHECK, "verification_result": "一个月后仍有投诉", "effective": "no"},
+                       actor=mgr)
     assert action.status == "cause_analysed" and action.effective is False  # back to analysis
-    service.transition(action, "analyse", {"cause_analysis": "线路老化", "planned_action": "更换线路"}, actor=clerk)
+    service.transition(action, "analyse", {"cause_analysis": "线路老化", "planned_action": "更换线路"}, actor=mgr)
     assert action.responsible_department_id == setup["ENG"]  # kept when not sent
     service.transition(action, "take_action", {"action_taken": "线路已更换"}, actor=clerk)
-    service.transition(action, "verify", {"verification_result": "两个月无投诉", "effective": True}, actor=clerk)
-    assert action.status == "verified" and action.verified_by_id == clerk.id
-    service.transition(action, "close", {"note": "关闭"}, actor=clerk)
+    service.transition(action, "verify", {**CHECK, "effective": True}, actor=mgr)
+    assert action.status == "verified" and action.verified_by_id == mgr.id
+    service.transition(action, "close", {"note": "关闭", **FEEDBACK}, actor=mgr)
     assert action.status == "closed" and action.open_key is None and action.closed_at is not None
     assert _events(action) == ["action.opened", "action.analyse", "action.take_action", "action.reopened",
                                "action.analyse", "action.take_action", "action.verify", "action.close"]
@@ -146,13 +163,14 @@ def test_full_life_cycle_with_an_ineffective_verification(opened, setup):
 
 def test_a_closed_action_is_final_and_its_source_opens_a_new_one(opened, setup):
     action, clerk = opened
-    service.transition(action, "analyse", _analysis(setup), actor=clerk)
+    mgr = _user("mgr")
+    service.transition(action, "analyse", _analysis(setup), actor=mgr)
     service.transition(action, "take_action", {"action_taken": "已更换 42 支灯管"}, actor=clerk)
-    service.transition(action, "verify", {"verification_result": "两个月无投诉", "effective": True}, actor=clerk)
-    service.transition(action, "close", {"note": "关闭"}, actor=clerk)
+    service.transition(action, "verify", {**CHECK, "effective": True}, actor=mgr)
+    service.transition(action, "close", {"note": "关闭", **FEEDBACK}, actor=mgr)
     assert service.allowed_transitions(action) == []
     with pytest.raises(InvalidTransition):
-        service.transition(action, "analyse", {"cause_analysis": "x", "planned_action": "y"}, actor=clerk)
+        service.transition(action, "analyse", {"cause_analysis": "x", "planned_action": "y"}, actor=mgr)
     assert action.status == "closed" and _events(action)[-1] == "action.close"
     # closed: a new problem from the same source opens a new action
     assert _open(setup).id != action.id
@@ -173,6 +191,10 @@ def test_voided_action_cannot_move(app, setup):
 
 
 def test_pages_create_manual_then_walk_the_steps(app, client, setup):
+    from tests.conftest import Client
+
+    manager = Client(app)
+    manager.login("mgr")
     client.login("clerk")
     assert client.get("/actions/new").status_code == 200
     bad = client.post("/actions/new", {"kind": "preventive", "project_id": setup["P1"], "title": "",
@@ -191,17 +213,20 @@ def test_pages_create_manual_then_walk_the_steps(app, client, setup):
     assert "PA-00001" in html and "预防措施" in html and "手工开立" in html and 'data-status="open"' in html
     action_id = int(url.rsplit("/", 1)[1])
     assert client.post(f"/actions/{action_id}/take_action", {"action_taken": "x", "version": 1}).status_code == 409
-    r = client.post(f"/actions/{action_id}/analyse", {"cause_analysis": "", "planned_action": "", "version": 1})
+    # Issue 11: the clerk no longer plans; the manager does.
+    assert client.post(f"/actions/{action_id}/analyse", {"cause_analysis": "x", "planned_action": "y",
+                                                         "version": 1}).status_code == 403
+    r = manager.post(f"/actions/{action_id}/analyse", {"cause_analysis": "", "planned_action": "", "version": 1})
     assert r.status_code == 400
-    r = client.post(f"/actions/{action_id}/analyse", {"cause_analysis": "排水沟淤积", "planned_action": "清淤",
-                                                      "responsible_department_id": setup["ENG"], "version": 1})
+    r = manager.post(f"/actions/{action_id}/analyse", {"cause_analysis": "排水沟淤积", "planned_action": "清淤",
+                                                       "responsible_department_id": setup["ENG"], "version": 1})
     assert r.status_code == 302
     stale = client.post(f"/actions/{action_id}/take_action", {"action_taken": "已清淤", "version": 1})
     assert stale.status_code == 409  # the form was built before the analysis
     assert client.post(f"/actions/{action_id}/take_action", {"action_taken": "已清淤", "version": 2}).status_code == 302
-    assert client.post(f"/actions/{action_id}/verify", {"verification_result": "暴雨无积水", "effective": "yes",
-                                                        "version": 3}).status_code == 302
-    assert client.post(f"/actions/{action_id}/close", {"note": "", "version": 4}).status_code == 302
+    assert manager.post(f"/actions/{action_id}/verify", {"remeasured": "暴雨后检查车库", "verification_result": "暴雨无积水",
+                                                         "effective": "yes", "version": 3}).status_code == 302
+    assert manager.post(f"/actions/{action_id}/close", {"note": "", "version": 4}).status_code == 302
     html = client.get(url).get_data(as_text=True)
     assert 'data-status="closed"' in html and "验证有效" in html
     assert client.post(f"/actions/{action_id}/void", {"reason": "x", "version": 5}).status_code == 403  # clerk
@@ -249,8 +274,8 @@ def test_export_reads_back(app, client, setup):
 
 
 def test_api_list_get_create_transition_void(app, client, setup, make_user):
-    make_user("mgr", roles=("manager", "clerk"))
-    client.login("mgr")
+    make_user("boss", roles=("manager", "clerk"))
+    client.login("boss")
     client.get("/")
     r = client.api("POST", "/api/v1/actions", json={"kind": "corrective", "project": "P1", "title": "API 措施",
                                                     "responsible_department": "ENG"})
@@ -330,11 +355,11 @@ def _actions_from_every_source(app, ids, n: int, start: int = 0) -> None:
                 source_type, source_id = "survey_campaign", campaign.id
             action = _open(ids, source_id=source_id, source_type=source_type)
             db.session.commit()
-            verifier = db.session.get(type(clerk), fast_user(f"verifier{i}", "clerk", projects=("P1",)))
+            verifier = db.session.get(type(clerk), fast_user(f"verifier{i}", "manager", projects=("P1",)))
             service.transition(action, "analyse", {"cause_analysis": "原因", "planned_action": "计划",
-                                                   "responsible_department_id": ids["ENG"]}, actor=clerk)
+                                                   "responsible_department_id": ids["ENG"]}, actor=verifier)
             service.transition(action, "take_action", {"action_taken": "已整改"}, actor=clerk)
-            service.transition(action, "verify", {"verification_result": "有效", "effective": True}, actor=verifier)
+            service.transition(action, "verify", {**CHECK, "effective": True}, actor=verifier)
 
 
 def test_export_queries_do_not_grow_with_the_actions(app, client, setup):

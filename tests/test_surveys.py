@@ -581,14 +581,18 @@ def test_exports_of_campaigns_and_forms(app, world, client):
     c = make_campaign(app, world.p1, distributed=10)
     respond(app, c, [5, 2], [{"security": 4}, {}])
     login(client, "clerk1")
+    with app.test_request_context():
+        from satisfaction.surveys.rates import totals_label
+
+        mine = str(totals_label({world.p1}))  # clerk1 sees one project: not the company's total
     r = client.get(f"/satisfaction/surveys/export.csv?year={world.year}")
     text_ = r.data.decode("utf-8")
-    assert r.status_code == 200 and text_.startswith("\ufeff") and "翠湖" in text_ and "全公司合计" in text_
-    assert "50.0%" in text_
+    assert r.status_code == 200 and text_.startswith("\ufeff") and "翠湖" in text_ and "全公司合计" not in text_
+    assert "50.0%" in text_ and f"\r\n{mine}," in text_
     r = client.get(f"/satisfaction/surveys/export.xlsx?year={world.year}")
     ws = load_workbook(io.BytesIO(r.data)).active
     values = [[cell.value for cell in row] for row in ws.iter_rows()]
-    assert any(row[0] == "P1" for row in values) and any(row[0] == "全公司合计" for row in values)
+    assert any(row[0] == "P1" for row in values) and any(row[0] == mine for row in values)
     r = client.get(f"/satisfaction/surveys/{c}/responses.xlsx")
     ws = load_workbook(io.BytesIO(r.data)).active
     rows = [[cell.value for cell in row] for row in ws.iter_rows()]

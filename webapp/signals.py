@@ -37,6 +37,16 @@ review_requested = _signals.signal("review-requested")
 #: opens one per campaign, ever).
 campaign_below_target = _signals.signal("campaign-below-target")
 
+#: A survey campaign was closed and its satisfaction rates measured (procedure 4.3: decide from the data).
+#: sender: the campaign; kwargs: ``label`` (str, the survey's name with its project, in the company's
+#: language), ``target`` (float ratio), ``measures`` (list of dicts, one for the campaign as a whole — its
+#: ``category`` None — and one per rated service category: ``category`` (code or None), ``name`` (str, what
+#: was measured), ``project`` (str, the project's name), ``satisfied`` and ``answered`` (int, this campaign),
+#: ``years`` ({year: (satisfied, answered)}, the project's closed surveys of this year and the two before)),
+#: ``actor`` (User). The actions feature answers with the proposals it made (a rate "met, not yet certain",
+#: falling two years in a row, a category below target), each at most once per source.
+satisfaction_measured = _signals.signal("satisfaction-measured")
+
 #: A new version of a procedure became the current one on ``main`` through ProcDesk's publishing (an edit or
 #: an adopted review draft; not a withdrawal, not a ``git push`` that sync mirrors later). sender: the
 #: procedure code (str); kwargs: ``version`` (str), ``commit`` (str, the commit sha), ``actor`` (User).

@@ -7,13 +7,17 @@
 A returned form is *satisfied* when its overall rating is at least the
 ``satisfied_min_rating`` setting (default 4: the top two boxes of the 5-point scale). Per
 category: satisfied answers / answered. Company figures add up the numerators and the
-denominators across projects (never an average of percentages). Returned forms are the
-non-voided responses; every figure is one grouped aggregate query, whatever the volume.
+denominators across projects (never an average of percentages); occupied households count once
+per project and year (the latest campaign's figure), so a project surveyed in two rounds in a year
+is not twice as big: the year's distribution rate is every form distributed that year ÷ its
+households ("全年总发放率"). Returned forms are the non-voided responses; every figure is one
+grouped aggregate query, whatever the volume.
 """
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
+from datetime import date
 
 from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import contains_eager
@@ -193,6 +197,31 @@ def total(rates: Iterable[Rates], targets: Targets | None = None) -> Rates:
     return result
 
 
+def households_once(campaigns: Iterable[SurveyCampaign]) -> int:
+    """Occupied households of ``campaigns``, each project counted once per year: its latest
+    campaign's figure (latest distributed, then latest created)."""
+    latest: dict[tuple[int, int], SurveyCampaign] = {}
+    for c in campaigns:  # campaigns, never forms
+        key = (c.project_id, c.year)
+        if key not in latest or (c.distributed_on or date.min, c.id) > (latest[key].distributed_on or date.min,
+                                                                        latest[key].id):
+            latest[key] = c
+    return sum(c.households for c in latest.values())
+
+
+def combined(campaigns: Iterable[SurveyCampaign], rates: dict[int, Rates], targets: Targets | None = None) -> Rates:
+    """The campaigns' figures added up, households counted once per project and year."""
+    campaigns = list(campaigns)
+    result = total((rates[c.id] for c in campaigns), targets)
+    result.households = households_once(campaigns)
+    return result
+
+
+def totals_label(project_ids: set[int] | frozenset[int] | None) -> str:
+    """"Company total" for someone who sees every project; "Total of my projects" for someone who sees some."""
+    return _("Company total") if project_ids is None else _("Total of my projects")
+
+
 def category_rates(campaigns, category_ids: list[int] | None = None,
                    targets: Targets | None = None) -> list[CategoryRate]:
     """Per rated category: satisfied answers / answered, over the campaigns' non-voided forms.
@@ -281,7 +310,8 @@ def year_summary(year: int, project_ids: set[int] | None) -> YearSummary:
         if row is None:
             row = by_project[c.project_id] = ProjectYear(c.project, [], Rates(targets=targets))
         row.campaigns.append(c)
-        row.rates = row.rates + rates[c.id]
     projects = list(by_project.values())
-    return YearSummary(year, targets, campaigns, rates, projects, total(rates.values(), targets),
+    for row in projects:
+        row.rates = combined(row.campaigns, rates, targets)
+    return YearSummary(year, targets, campaigns, rates, projects, combined(campaigns, rates, targets),
                        category_rates(ids, None, targets), rating_histogram(ids, by_campaign))

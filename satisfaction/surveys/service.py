@@ -23,6 +23,7 @@ from records.scope import check_project
 from records.voiding import VoidRules, void
 from satisfaction.categories import list_categories
 from satisfaction.models import ServiceCategory
+from satisfaction.surveys.measured import report_measured
 from satisfaction.surveys.models import SurveyAnswer, SurveyCampaign, SurveyResponse
 from satisfaction.surveys.rates import campaign_rates, returned_count
 from webapp.dates import date_bounds, local_today
@@ -364,6 +365,7 @@ def close_campaign(campaign: SurveyCampaign, *, actor, version=None):
     _set_status(campaign, "closed", actor=actor, version=version, already=_l("This survey is already closed."),
                 audit_as="survey_campaign.closed")
     action = _corrective_action_if_below_target(campaign, actor)
+    report_measured(campaign, actor)  # issue 11: the figures may propose preventive actions (actions.proposals)
     db.session.commit()
     return campaign, action
 

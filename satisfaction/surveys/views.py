@@ -26,10 +26,11 @@ from satisfaction.surveys.rates import (
     Targets,
     campaign_rates,
     category_rates,
+    combined,
     rates_for,
     rating_histogram,
     satisfied_definition,
-    total,
+    totals_label,
     year_summary,
 )
 from webapp.dates import date_bounds, local_today
@@ -71,7 +72,7 @@ def _campaign_list():
     campaigns = list(db.session.execute(stmt).scalars())
     targets = Targets.current()
     rates = rates_for(campaigns, targets)
-    totals = total((rates[c.id] for c in campaigns if not c.voided), targets)
+    totals = combined((c for c in campaigns if not c.voided), rates, targets)
     return projects, year, project, show_voided, campaigns, rates, totals, targets
 
 
@@ -81,6 +82,7 @@ def index():
     projects, year, project, show_voided, campaigns, rates, totals, targets = _campaign_list()
     return render_template("satisfaction/surveys/index.html", projects=projects, year=year, project=project,
                            show_voided=show_voided, campaigns=campaigns, rates=rates, totals=totals, targets=targets,
+                           totals_label=_("Total") if project else totals_label(project_ids(current_user)),
                            years=service.campaign_years(project_ids(current_user)),
                            definition=satisfied_definition(targets.satisfied_min_rating))
 
@@ -104,7 +106,8 @@ def export_campaigns(fmt: str):
         status = _("Voided") if c.voided else (_("Collecting forms") if c.status == "open" else _("Finished"))
         rows.append([c.project.code, c.project.name, c.label, status, r.households, r.distributed,
                      c.distributed_on, r.returned, r.satisfied, *_rate_cells(r), _flags_text(r)])
-    totals_row = [_("Company total"), "", str(year), "", totals.households, totals.distributed, None,
+    label = _("Total") if project else totals_label(project_ids(current_user))
+    totals_row = [label, "", str(year), "", totals.households, totals.distributed, None,
                   totals.returned, totals.satisfied, *_rate_cells(totals), _flags_text(totals)]
     name = _("Owner surveys %(year)s", year=year)
     if fmt == "csv":
@@ -127,6 +130,7 @@ def summary():
     data = year_summary(year, allowed)
     return render_template("satisfaction/surveys/summary.html", year=year, summary=data,
                            years=service.campaign_years(allowed), own_projects_only=allowed is not None,
+                           totals_label=totals_label(allowed),
                            definition=satisfied_definition(data.targets.satisfied_min_rating),
                            labels=service.RATING_LABELS)
 
