@@ -45,16 +45,19 @@ def world(app, make_project, make_user, make_department):
     make_user("boss", roles=("admin",))
     make_user("clerk", roles=("clerk",), projects=("P1",))
     make_user("clerk2", roles=("clerk",), projects=("P2",))
+    make_user("engineer", roles=("clerk",), projects=("P1",), department="ENG")  # carries out ENG's actions
     with app.app_context():
         ensure_default_categories()
         db.session.commit()
         token = create_token(db.session.execute(sa.select(User).where(User.login == "boss")).scalar_one(), "t")
+        engineer = create_token(db.session.execute(sa.select(User).where(User.login == "engineer")).scalar_one(),
+                                "t")
         db.session.commit()
         from webapp.dates import date_bounds, local_today
 
         today = local_today()
         bounds = date_bounds()
-    return SimpleNamespace(app=app, p1=p1, p2=p2, token=token, today=today, bounds=bounds,
+    return SimpleNamespace(app=app, p1=p1, p2=p2, token=token, engineer=engineer, today=today, bounds=bounds,
                            http=app.test_client())
 
 
@@ -103,8 +106,21 @@ def replaced(body, path, value):
     return body
 
 
+def proposal_id(world, code: str, key: str) -> int:
+    """A proposed action in project ``code`` (the system makes them when a survey closes; here directly)."""
+    from accounts.models import Project
+    from actions import proposals
+
+    with world.app.app_context():
+        pid = db.session.execute(sa.select(Project.id).where(Project.code == code)).scalar_one()
+        made = proposals.propose(key=key, reason="met_uncertain", kind="preventive", source_type="survey_campaign",
+                                 source_id=1, project_id=pid, title=f"{code} 满意率达标但尚不确定")
+        db.session.commit()
+        return made.id
+
+
 def record_ids(world) -> dict:
-    """One record of each kind in P1 (and the same in P2), made through the API."""
+    """One record of each kind in P1 (and the same in P2), made through the API (a proposal directly)."""
     day = (world.today - timedelta(days=1)).isoformat()
     ids = {}
     for code in ("P1", "P2"):
@@ -118,6 +134,7 @@ def record_ids(world) -> dict:
                 "project": code, "served_on": day, "household": "1-101", "service": "代缴费用", "minutes": 10})["id"],
             "meeting": ok(world, "POST", "/api/v1/meetings", {"project": code, "held_on": day,
                                                                "title": f"{code} 例会"})["id"],
+            "proposal": proposal_id(world, code, f"test:{code}"),
         }
     return ids
 
@@ -135,7 +152,7 @@ def complaint_body(world, project="P1", **kw):
 
 
 def _write_cases(world):
-    """(method, rule, url, valid body) for every record write endpoint, in an order that works."""
+    """(method, rule, url, valid body[, API token]) for every record write endpoint, in an order that works."""
     day = (world.today - timedelta(days=1)).isoformat()
     due = (world.today + timedelta(days=10)).isoformat()
     cases = [("POST", "/api/v1/complaints", "/api/v1/complaints", complaint_body(world))]
@@ -161,10 +178,17 @@ def _write_cases(world):
     rule = "/api/v1/actions/<int:action_id>/transitions/<name>"
     yield "POST", rule, base + "/transitions/analyse", {
         "cause_analysis": "巡查不到位", "planned_action": "增加巡查", "responsible_department": "ENG", "due_on": due}
-    yield "POST", rule, base + "/transitions/take_action", {"action_taken": "已增加巡查"}
-    yield "POST", rule, base + "/transitions/verify", {"verification_result": "一月无投诉", "effective": True}
+    # Engineering carries out its action; someone else (the administrator) verifies it (issue 11).
+    yield "POST", rule, base + "/transitions/take_action", {"action_taken": "已增加巡查"}, world.engineer
+    yield "POST", rule, base + "/transitions/verify", {"remeasured": "回访 20 户", "verification_result": "一月无投诉",
+                                                       "effective": True}
     yield "POST", rule, base + "/transitions/close", {"note": "关闭"}
     yield "POST", "/api/v1/actions/<int:action_id>/void", base + "/void", {"reason": "重复"}
+    accepted, dismissed = proposal_id(world, "P1", "test:accept"), proposal_id(world, "P1", "test:dismiss")
+    yield ("POST", "/api/v1/actions/proposals/<int:proposal_id>/accept",
+           f"/api/v1/actions/proposals/{accepted}/accept", {"version": 1})
+    yield ("POST", "/api/v1/actions/proposals/<int:proposal_id>/dismiss",
+           f"/api/v1/actions/proposals/{dismissed}/dismiss", {"reason": "继续观察", "version": 1})
 
     yield "POST", "/api/v1/survey-campaigns", "/api/v1/survey-campaigns", {
         "project": "P1", "year": world.today.year, "period": "上半年", "households": 100, "distributed": 10,
@@ -185,15 +209,16 @@ def _write_cases(world):
 
 def test_bad_text_in_any_field_of_any_record_write_is_a_400_naming_it_and_writes_nothing(world):
     covered = set()
-    for method, rule, url, body in _write_cases(world):
+    for method, rule, url, body, *token in _write_cases(world):
+        token = token[0] if token else None
         before = row_counts(world.app)
         for path, name in leaves(body):
             for label, encode in BAD_TEXT.items():
-                r = send(world, method, url, data=encode(replaced(body, path, PLACEHOLDER)))
+                r = send(world, method, url, data=encode(replaced(body, path, PLACEHOLDER)), token=token)
                 assert r.status_code == 400, (label, method, url, name, r.status_code, r.get_data(as_text=True))
                 assert name in r.get_json()["errors"], (label, method, url, name, r.get_json())
         assert row_counts(world.app) == before, (method, url)
-        ok(world, method, url, body)  # the same body, clean, is accepted: the 400s were the bad text's
+        ok(world, method, url, body, token=token)  # the same body, clean, is accepted: the 400s were the bad text's
         covered.add((method, rule))
     writes = {(m, r.rule) for r in world.app.url_map.iter_rules() if r.rule.startswith("/api/v1/")
               and not r.endpoint.startswith(("publishing_api.", "reviews_api."))  # their own tests
@@ -253,6 +278,7 @@ def test_another_projects_records_are_404_like_missing_ones(world):
 
 def _fill(rule: str, ids: dict) -> str:
     values = {"entry_id": ids["complaint"], "action_id": ids["action"], "campaign_id": ids["campaign"],
+              "proposal_id": ids["proposal"],
               "code": "QP-CS-001", "ref": "A-0", "name": "analyse", "number": "R-2026-999"}
     return re.sub(r"<(?:\w+:)?(\w+)>", lambda m: str(values[m.group(1)]), rule)
 
