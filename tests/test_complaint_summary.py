@@ -139,7 +139,9 @@ def test_screen_view_with_footnotes_and_month_entries(month, client):
     with month.app_context():
         pid = project("P1").id
     html = client.get(f"/satisfaction/complaints/summary?month=2025-03&project={pid}").get_data(as_text=True)
-    assert 'data-testid="month-entries"' in html and html.count("TS-P1-2025-") == 5 and "BY-P1-2025-0001" in html
+    # The month's entries come last (after the follow-up lines, which list the five complaints again).
+    entries = html.split('data-testid="month-entries"')[1]
+    assert entries.count("TS-P1-2025-") == 5 and "BY-P1-2025-0001" in entries
     assert 'data-project="total"' not in html  # one project: no totals row needed
     assert client.get("/satisfaction/complaints/summary?month=March").status_code == 400
 
@@ -161,7 +163,7 @@ def test_xlsx_export_reads_back_with_titles_headers_figures_and_totals(month, cl
     assert r.status_code == 200 and r.mimetype.endswith("spreadsheetml.sheet")
     assert "filename*=UTF-8''" in r.headers["Content-Disposition"]
     wb = load_workbook(io.BytesIO(r.data))
-    assert wb.sheetnames == ["汇总"]
+    assert wb.sheetnames == ["汇总", "回访"]  # the follow-up lines: tests/test_complaint_summary_layout.py
     ws = wb["汇总"]
     assert ws["A1"].value == "投诉情况月汇总表（全部项目 2025年3月）"
     assert "月份：2025年3月" in ws["A2"].value
@@ -185,7 +187,7 @@ def test_xlsx_export_reads_back_with_titles_headers_figures_and_totals(month, cl
         pid = project("P1").id
     wb = load_workbook(io.BytesIO(client.get(f"/satisfaction/complaints/summary.xlsx?month=2025-03&project={pid}")
                                   .data))
-    assert wb.sheetnames == ["汇总", "明细"] and wb["汇总"]["A1"].value == "投诉情况月汇总表（翠湖 2025年3月）"
+    assert wb.sheetnames == ["汇总", "明细", "回访"] and wb["汇总"]["A1"].value == "投诉情况月汇总表（翠湖 2025年3月）"
     detail = list(wb["明细"].iter_rows(min_row=2, values_only=True))
     assert detail[0][:3] == ("编号", "受理时间", "类型") and len(detail) == 1 + 7
     assert detail[1][0] == "TS-P1-2025-0001" and detail[1][1].strftime("%Y-%m-%d %H:%M") == "2025-03-02 09:00"

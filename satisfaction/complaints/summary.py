@@ -15,6 +15,9 @@ and rate for every project at once; one more counts the caring services. Definit
   recorded, where each dissatisfied follow-up that reopened a complaint counts as one;
 * caring services = non-voided caring-service records served in the month.
 
+Below the figures, the follow-up lines (procedure 4.4.3): one line per complaint of the month with
+what was fed back to the person and their satisfaction with the handling.
+
 A rate is ``None`` (shown as "—") when its denominator is zero.
 """
 from __future__ import annotations
@@ -26,12 +29,13 @@ from sqlalchemy import and_, case, func, select
 
 from accounts.models import Project
 from satisfaction.caring.models import CaringService
+from satisfaction.complaints import service
 from satisfaction.complaints.models import CHANNELS, Complaint
 from satisfaction.complaints.service import month_bounds
 from satisfaction.models import ServiceCategory
 from webapp.db import utcnow
 from webapp.extensions import db
-from webapp.i18n import _l
+from webapp.i18n import _, _l
 
 DEFINITIONS = {
     "on_time_response_rate": _l("On-time response rate = complaints acknowledged no later than their response "
@@ -49,6 +53,21 @@ DEFINITIONS = {
     "scope": _l("All figures count the entries received in the month (local time), voided entries excluded, as of "
                 "the time the summary was made. Categories count complaints; channels count all entries."),
     "caring": _l("Caring services = caring-service records served in the month, voided records excluded."),
+    "follow_up_lines": _l("Follow-up lines (procedure 4.4.3): one line per complaint received in the month, with "
+                          "the result fed back to the person at the latest follow-up and their satisfaction with "
+                          "the handling; a complaint reopened after a dissatisfied follow-up shows how often."),
+}
+
+#: At most this many follow-up lines on a page, print or XLSX: a project's month has far fewer; all
+#: projects of a large company may have more (then the page says so and one project shows them all).
+LINES_LIMIT = 500
+
+#: The four rates, in the order the summary shows them (first, before the counts).
+RATE_LABELS = {
+    "on_time_response_rate": _l("On-time response rate"),
+    "on_time_resolution_rate": _l("On-time resolution rate"),
+    "follow_up_rate": _l("Follow-up rate"),
+    "handling_satisfaction_rate": _l("Handling-satisfaction rate"),
 }
 
 _DONE_FOLLOW_UP = ("followed_up", "closed")
@@ -95,6 +114,13 @@ class Figures:
     @property
     def handling_satisfaction_rate(self) -> float | None:
         return self._rate(self.satisfied, self.follow_ups)
+
+    def rates(self) -> list[tuple[str, float | None, int, int]]:
+        """(key, rate, numerator, denominator) of the four rates, in :data:`RATE_LABELS` order."""
+        return [("on_time_response_rate", self.on_time_response_rate, self.respond_on_time, self.respond_due),
+                ("on_time_resolution_rate", self.on_time_resolution_rate, self.resolve_on_time, self.resolve_due),
+                ("follow_up_rate", self.follow_up_rate, self.followed_up, self.resolved),
+                ("handling_satisfaction_rate", self.handling_satisfaction_rate, self.satisfied, self.follow_ups)]
 
     def add(self, other: Figures) -> None:
         for name in ("total", "complaints", "praise", "suggestions", "closed", "respond_due", "respond_on_time",
@@ -229,6 +255,75 @@ def monthly_summary(month: date, *, projects: list[Project], now: datetime | Non
         totals.add(fig)
         rows.append((project, fig))
     return Summary(month=month, generated_at=now, categories=categories, rows=rows, totals=totals)
+
+
+@dataclass(frozen=True)
+class FollowUpLine:
+    """One complaint of the month as the follow-up lines show it (procedure 4.4.3)."""
+
+    id: int
+    number: str
+    received_at: datetime
+    project: Project
+    category: ServiceCategory
+    status: str
+    feedback_given: str
+    followed_up_at: datetime | None
+    #: The person's satisfaction with the handling at the latest follow-up (None: never followed up).
+    satisfaction: str | None
+    #: Times a dissatisfied follow-up sent it back to be handled again.
+    reopened: int
+
+    @property
+    def followed_up(self) -> bool:
+        """The latest follow-up stands (the complaint was not reopened after it)."""
+        return self.status in _DONE_FOLLOW_UP
+
+    @property
+    def awaiting_follow_up(self) -> bool:
+        """Resolved but the result not yet fed back (what 4.4.3 asks the project to do)."""
+        return self.status == "resolved"
+
+    @property
+    def verdict(self) -> str:
+        """Key into :func:`verdict_words`: the verdict that stands, ``reopened:<verdict>`` (a dissatisfied
+        follow-up sent it back and it has not been followed up since) or ``pending``."""
+        if self.followed_up and self.satisfaction:
+            return self.satisfaction
+        if self.reopened and self.satisfaction:
+            return f"reopened:{self.satisfaction}"
+        return "pending"
+
+
+def verdict_words() -> dict[str, str]:
+    """The words for :attr:`FollowUpLine.verdict`, translated once per page rather than once per line."""
+    words = {key: str(label) for key, label in service.SATISFACTION_LABELS.items()}
+    words |= {f"reopened:{key}": _("%(verdict)s: reopened, being handled again", verdict=label)
+              for key, label in words.items()}
+    words["pending"] = _("Not yet followed up")
+    return words
+
+
+def follow_up_lines(month: date, projects: list[Project], *,
+                    limit: int | None = None) -> tuple[list[FollowUpLine], bool]:
+    """The non-voided complaints of ``projects`` received in ``month``, by project then oldest first,
+    and whether more than ``limit`` (default :data:`LINES_LIMIT`) matched: then only that many are returned."""
+    limit = limit or LINES_LIMIT
+    start, end = month_bounds(month.replace(day=1))
+    c = Complaint
+    stmt = (select(c.id, c.number, c.received_at, c.status, c.feedback_given, c.followed_up_at,
+                   c.handling_satisfaction, c.reopen_count, Project, ServiceCategory)
+            .join(Project, Project.id == c.project_id).join(ServiceCategory, ServiceCategory.id == c.category_id)
+            .where(c.kind == "complaint", c.voided_at.is_(None), c.received_at >= start, c.received_at < end,
+                   c.project_id.in_([p.id for p in projects] or [-1]))
+            .order_by(Project.code, c.received_at, c.id).limit(limit + 1))
+    lines = [FollowUpLine(
+        id=row.id, number=row.number, received_at=row.received_at, project=row.Project,
+        category=row.ServiceCategory, status=row.status, feedback_given=row.feedback_given or "",
+        followed_up_at=row.followed_up_at,
+        satisfaction=row.handling_satisfaction,
+        reopened=row.reopen_count or 0) for row in db.session.execute(stmt)]
+    return lines[:limit], len(lines) > limit
 
 
 def month_entries(month: date, project: Project, *, limit: int = 2000) -> list[Complaint]:

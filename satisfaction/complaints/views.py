@@ -313,16 +313,26 @@ def _prev_next(month: date) -> tuple[str, str]:
     return prev.strftime("%Y-%m"), nxt.strftime("%Y-%m")
 
 
+def _summary_parts(result, projects, project) -> dict:
+    """What the screen and print views of the summary both show besides the figures: the follow-up lines
+    (``lines_total``: how many there are when not all of them are listed), the entries of one project."""
+    month = result.month
+    lines, truncated = summary_service.follow_up_lines(month, projects)
+    return {"s": result, "project": project, "lines": lines, "channels": CHANNELS,
+            "lines_total": result.totals.complaints if truncated else None,
+            "entries": summary_service.month_entries(month, project) if project else None,
+            "definitions": summary_service.DEFINITIONS, "verdict_words": summary_service.verdict_words(),
+            "rate_labels": {k: str(v) for k, v in summary_service.RATE_LABELS.items()}}
+
+
 @bp.get("/summary")
 @permission_required(RECORDS_READ)
 def summary():
     month, projects, project = _summary_request()
     result = summary_service.monthly_summary(month, projects=projects)
-    entries = summary_service.month_entries(month, project) if project else None
     prev_month, next_month = _prev_next(month)
-    return render_template("satisfaction/complaints/summary.html", s=result, project=project, entries=entries,
-                           all_projects=visible_projects(), prev_month=prev_month, next_month=next_month,
-                           definitions=summary_service.DEFINITIONS, channels=CHANNELS)
+    return render_template("satisfaction/complaints/summary.html", all_projects=visible_projects(),
+                           prev_month=prev_month, next_month=next_month, **_summary_parts(result, projects, project))
 
 
 def _form_summary(month: date, projects, project):
@@ -339,10 +349,8 @@ def summary_print():
     month, projects, project = _summary_request()
     with force_locale("zh_Hans"):
         result, title, where = _form_summary(month, projects, project)
-        entries = summary_service.month_entries(month, project) if project else None
-        return render_template("satisfaction/complaints/summary_print.html", s=result, project=project,
-                               entries=entries, title=title, where=where, definitions=summary_service.DEFINITIONS,
-                               channels=CHANNELS)
+        return render_template("satisfaction/complaints/summary_print.html", title=title, where=where,
+                               **_summary_parts(result, projects, project))
 
 
 def summary_table(result) -> tuple[list[str], list[list], list]:
@@ -356,14 +364,25 @@ def summary_table(result) -> tuple[list[str], list[list], list]:
     def line(label, f):
         return ([label, f.total, f.complaints] + [f.by_category.get(c.id, 0) for c in result.categories]
                 + [f.by_channel.get(ch, 0) for ch in CHANNELS]
-                + [f.praise, f.suggestions, f.closed] + [
-                    None if r is None else Percent(r) for r in (
-                        f.on_time_response_rate, f.on_time_resolution_rate, f.follow_up_rate,
-                        f.handling_satisfaction_rate)]
+                + [f.praise, f.suggestions, f.closed]
+                + [None if rate is None else Percent(rate) for _key, rate, _num, _den in f.rates()]
                 + [f.caring])
 
     rows = [line(f"{p.code} {p.label}", f) for p, f in result.rows]
     return headers, rows, line(_("Total"), result.totals)
+
+
+def follow_up_table(lines, *, with_project: bool) -> tuple[list[str], list[list]]:
+    """Headers and rows of the follow-up lines as the XLSX lays them out (received date as a date)."""
+    zone, words = service.zone(), summary_service.verdict_words()
+    headers = ([_("Number"), _("Received at")] + ([_("Project")] if with_project else [])
+               + [_("Service category"), _("Result fed back to the person"), _("Follow-up at"),
+                  _("Their satisfaction with the handling"), _("Times reopened")])
+    rows = [[line.number, line.received_at.astimezone(zone).date()] + ([line.project.label] if with_project else [])
+            + [line.category.label, line.feedback_given,
+               line.followed_up_at.astimezone(zone).date() if line.followed_up_at else None,
+               words.get(line.verdict, line.satisfaction or ""), line.reopened] for line in lines]
+    return headers, rows
 
 
 @bp.get("/summary.xlsx")
@@ -392,5 +411,11 @@ def summary_xlsx():
                       for e in entries]
             write_sheet(wb.create_sheet(), f"投诉表扬明细（{where} {month.year}年{month.month}月）", detail_headers,
                         detail, sheet_name="明细")
+        lines, truncated = summary_service.follow_up_lines(month, projects)
+        line_headers, line_rows = follow_up_table(lines, with_project=project is None)
+        write_sheet(wb.create_sheet(), f"投诉回访情况（{where} {month.year}年{month.month}月）", line_headers, line_rows,
+                    sheet_name="回访", notes=[str(summary_service.DEFINITIONS["follow_up_lines"])] + (
+                        [_("Only the first %(n)d of %(total)d complaints are listed: choose one project to see all "
+                           "of its complaints.", n=len(lines), total=result.totals.complaints)] if truncated else []))
         filename = f"投诉情况月汇总表-{project.code if project else '全部项目'}-{month.strftime('%Y-%m')}.xlsx"
     return workbook_response(filename, wb)
