@@ -2,9 +2,19 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DecimalField, IntegerField, StringField, SubmitField
+from wtforms import (
+    BooleanField,
+    DecimalField,
+    FieldList,
+    Form,
+    FormField,
+    IntegerField,
+    StringField,
+    SubmitField,
+)
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
+from satisfaction.surveys.scale import MAX_LEVELS, NAME_EN_MAX, NAME_MAX
 from webapp.i18n import REQUIRED, _l
 
 
@@ -29,9 +39,24 @@ def _hours(label):
         NumberRange(min=1, max=2160, message=_l("Enter a number between %(min)s and %(max)s."))])
 
 
+class ScaleLevelForm(Form):
+    """One row of the rating-scale table; the scale as a whole is checked by the settings service."""
+
+    value = StringField(_l("Value"), render_kw={"inputmode": "numeric", "autocomplete": "off", "size": 3})
+    name = StringField(_l("Label (Chinese)"), render_kw={"autocomplete": "off", "maxlength": NAME_MAX})
+    name_en = StringField(_l("Label (English)"), render_kw={"autocomplete": "off", "maxlength": NAME_EN_MAX})
+    satisfied = BooleanField(_l("Counts as satisfied"))
+
+    def level(self) -> dict | None:
+        """The row as a level, or None when it is left empty."""
+        value, name, name_en = (str(f.data or "").strip() for f in (self.value, self.name, self.name_en))
+        if not (value or name or name_en):
+            return None
+        return {"value": value, "name": name, "name_en": name_en, "satisfied": bool(self.satisfied.data)}
+
+
 class SettingsForm(FlaskForm):
-    satisfied_min_rating = IntegerField(_l("A form counts as satisfied from overall rating"), validators=[
-        InputRequired(message=REQUIRED), NumberRange(min=1, max=5, message=_l("Choose a rating from 1 to 5."))])
+    levels = FieldList(FormField(ScaleLevelForm), min_entries=MAX_LEVELS, max_entries=MAX_LEVELS)
     distribution_target = _pct(_l("Distribution target (%)"))
     return_target = _pct(_l("Return target (%)"))
     satisfaction_target = _pct(_l("Satisfaction target (%)"))

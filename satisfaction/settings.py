@@ -5,15 +5,17 @@ from sqlalchemy import select
 
 from audit import service as audit
 from satisfaction.models import Setting
+from satisfaction.surveys.scale import DEFAULT_LEVELS, Scale, clean_scale
 from webapp.db import utcnow
 from webapp.exceptions import ValidationError
 from webapp.extensions import db
 from webapp.i18n import _l
 
-#: key -> default. Rates are ratios (0.9 = 90 %); ratings use a 5-point scale (5 = 非常满意).
+#: key -> default. Rates are ratios (0.9 = 90 %).
 DEFAULTS = {
-    # A returned form counts as "satisfied" when its overall rating is at least this (top two boxes).
-    "satisfied_min_rating": 4,
+    # The owner survey's rating scale, best first, and which levels count as satisfied
+    # (satisfaction.surveys.scale); each campaign keeps a copy of the one it was created with.
+    "rating_scale": DEFAULT_LEVELS,
     "distribution_target": 0.90,
     "return_target": 0.85,
     "satisfaction_target": 0.85,
@@ -34,16 +36,21 @@ def get_setting(key: str):
     return DEFAULTS[key] if value is None else value
 
 
+def rating_scale() -> Scale:
+    """The rating scale new survey campaigns are created with."""
+    return Scale.from_json(get_setting("rating_scale"))
+
+
 def all_settings() -> dict:
     stored = dict(db.session.execute(select(Setting.key, Setting.value)).all())
     return {k: stored.get(k, v) if stored.get(k) is not None else v for k, v in DEFAULTS.items()}
 
 
 def _validate(key: str, value):
-    if key == "satisfied_min_rating":
-        if not isinstance(value, int) or not 1 <= value <= 5:
-            raise ValidationError(_l("Choose a rating from 1 to 5."), errors={key: [_l("Choose a rating from 1 to 5.")]})
-    elif key.endswith("_target"):
+    """Check ``value``; returns it as stored (the scale in its clean form)."""
+    if key == "rating_scale":
+        return clean_scale(value).as_json()
+    if key.endswith("_target"):
         if not isinstance(value, int | float) or not 0 < value <= 1:
             raise ValidationError(_l("A target must be a percentage above 0 and at most 100."),
                                   errors={key: [_l("A target must be a percentage above 0 and at most 100.")]})
@@ -57,6 +64,7 @@ def _validate(key: str, value):
         if not ok:
             raise ValidationError(_l("Deadlines must be whole hours (1 to 2160), responding no later than resolving."),
                                   errors={key: [_l("Deadlines must be whole hours (1 to 2160), responding no later than resolving.")]})
+    return value
 
 
 def update_settings(values: dict, *, actor=None, reason: str = "") -> list[str]:
@@ -67,8 +75,7 @@ def update_settings(values: dict, *, actor=None, reason: str = "") -> list[str]:
     unknown = set(values) - set(DEFAULTS)
     if unknown:
         raise ValidationError(_l("Unknown setting."))
-    for key, value in values.items():
-        _validate(key, value)
+    values = {key: _validate(key, value) for key, value in values.items()}
     current = all_settings()
     changed = [k for k, v in values.items() if v != current[k]]
     for key in changed:

@@ -9,6 +9,7 @@ from records.scope import visible_projects
 from satisfaction import categories as cat_service
 from satisfaction import settings as settings_service
 from satisfaction.forms import CategoryForm, SettingsForm
+from satisfaction.surveys.scale import satisfied_definition
 from webapp.exceptions import Conflict, ValidationError
 from webapp.extensions import db
 from webapp.i18n import _
@@ -23,7 +24,8 @@ SEVERITIES = ("urgent", "major", "normal")
 @permission_required(RECORDS_READ)
 def index():
     return render_template("satisfaction/index.html", projects=visible_projects(),
-                           settings=settings_service.all_settings())
+                           settings=settings_service.all_settings(),
+                           scale_definition=satisfied_definition(settings_service.rating_scale()))
 
 
 @bp.get("/categories")
@@ -60,16 +62,17 @@ def settings():
     current = settings_service.all_settings()
     form = SettingsForm()
     if not form.is_submitted():
-        form.satisfied_min_rating.data = current["satisfied_min_rating"]
+        for row, level in zip(form.levels, current["rating_scale"], strict=False):
+            row.form.process(data=level)
         for key in ("distribution_target", "return_target", "satisfaction_target"):
             getattr(form, key).data = round(current[key] * 100, 1)
         for sev in SEVERITIES:
             getattr(form, f"{sev}_respond").data = current["deadlines"][sev]["respond_hours"]
             getattr(form, f"{sev}_resolve").data = current["deadlines"][sev]["resolve_hours"]
-    status = 200
+    status, scale_errors = 200, []
     if form.validate_on_submit():
         values = {
-            "satisfied_min_rating": form.satisfied_min_rating.data,
+            "rating_scale": [level for row in form.levels if (level := row.form.level()) is not None],
             "distribution_target": float(form.distribution_target.data) / 100,
             "return_target": float(form.return_target.data) / 100,
             "satisfaction_target": float(form.satisfaction_target.data) / 100,
@@ -81,10 +84,11 @@ def settings():
         except ValidationError as exc:
             db.session.rollback()
             flash(str(exc), "error")
+            scale_errors = [str(m) for m in (exc.errors or {}).get("rating_scale", ())]
             status = 400
         else:
             flash(_("Settings saved."), "success")
             return redirect(url_for("satisfaction.settings"))
     elif form.is_submitted():
         status = 400
-    return render_template("satisfaction/settings.html", form=form), status
+    return render_template("satisfaction/settings.html", form=form, scale_errors=scale_errors), status

@@ -108,7 +108,7 @@ def _api_hints(app) -> dict:
     return {
         "project": "P-LJY", "project_id": project_id, "category": category, "staff": "frontline",
         "staff_id": staff_id, "responsible_user": "frontline", "responsible_department": "CS",
-        "approved_by": "manager", "handler_id": None, "department_id": None, "overall": 5,
+        "approved_by": "manager", "handler_id": None, "department_id": None, "overall": 4,
         "year": date.today().year - 1, "code": code, "markdown": markdown, "version": version,
         "category_ids": NotImplemented, "login": "frontline", "codes": ["QP-CS-002"],
     }

@@ -197,7 +197,7 @@ def _write_cases(world):
         "project": "P1", "year": world.today.year, "period": "下半年", "distributed": 10, "distributed_on": day})
     yield ("POST", "/api/v1/survey-campaigns/<int:campaign_id>/responses",
            f"/api/v1/survey-campaigns/{campaign['id']}/responses",
-           {"overall": 5, "ratings": {"security": 4}, "room": "1-101", "comments": "很好", "source": "paper"})
+           {"overall": 4, "ratings": {"security": 3}, "room": "1-101", "comments": "很好", "source": "paper"})
     yield "POST", "/api/v1/meetings", "/api/v1/meetings", {
         "project": "P1", "held_on": day, "title": "业委会例会", "location": "会议室", "attendees": ["张三", "李四"],
         "staff": ["clerk"], "topics": "车库照明", "minutes": "## 纪要\n- 照明",

@@ -55,36 +55,41 @@ def test_manager_adds_and_deactivates_a_category(app, categories, logged_in):
 
 
 SETTINGS_FORM = {
-    "satisfied_min_rating": "4", "distribution_target": "90", "return_target": "85", "satisfaction_target": "85",
+    "distribution_target": "90", "return_target": "85", "satisfaction_target": "85",
     "urgent_respond": "2", "urgent_resolve": "24", "major_respond": "2", "major_resolve": "24",
     "normal_respond": "48", "normal_resolve": "168", "reason": "年度评审",
+    # The default rating scale, as the page shows it (tests/test_rating_scale.py tests the scale itself).
+    **{f"levels-{i}-{key}": value for i, level in enumerate([
+        ("4", "非常满意", "Very satisfied", "y"), ("3", "满意", "Satisfied", "y"),
+        ("2", "基本满意", "Fairly satisfied", ""), ("1", "不满意", "Dissatisfied", "")])
+       for key, value in zip(("value", "name", "name_en", "satisfied"), level, strict=True) if value},
 }
 
 
 def test_settings_change_is_validated_and_audited(app, logged_in):
     client = logged_in("manager")
     assert client.get("/satisfaction/settings").status_code == 200
-    r = client.post("/satisfaction/settings", dict(SETTINGS_FORM, satisfied_min_rating="5", normal_respond="24"))
+    r = client.post("/satisfaction/settings", {**SETTINGS_FORM, "levels-2-satisfied": "y", "normal_respond": "24"})
     assert r.status_code == 302
     with app.app_context():
         from satisfaction.settings import get_setting
 
-        assert get_setting("satisfied_min_rating") == 5
+        assert [level["satisfied"] for level in get_setting("rating_scale")] == [True, True, True, False]
         assert get_setting("deadlines")["normal"] == {"respond_hours": 24, "resolve_hours": 168}
         entries = db.session.execute(select(AuditEntry).where(AuditEntry.action == "setting.changed")).scalars().all()
-        assert {e.object_id for e in entries} == {"satisfied_min_rating", "deadlines"}
+        assert {e.object_id for e in entries} == {"rating_scale", "deadlines"}
         assert all(e.reason == "年度评审" for e in entries)
 
 
 @pytest.mark.parametrize("field,value", [
-    ("satisfied_min_rating", "6"), ("distribution_target", "120"), ("return_target", "0"),
+    ("levels-3-satisfied", "y"), ("levels-1-value", "4"), ("distribution_target", "120"), ("return_target", "0"),
     ("urgent_respond", "30"),  # respond later than resolve (24)
     ("reason", ""),
 ])
 def test_bad_settings_are_refused_and_nothing_changes(app, logged_in, field, value):
     client = logged_in("manager")
     client.get("/satisfaction/settings")
-    r = client.post("/satisfaction/settings", {**SETTINGS_FORM, "satisfied_min_rating": "5", field: value})
+    r = client.post("/satisfaction/settings", {**SETTINGS_FORM, "levels-2-satisfied": "y", field: value})
     assert r.status_code == 400
     with app.app_context():
         from satisfaction.settings import DEFAULTS, all_settings

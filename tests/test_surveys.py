@@ -1,4 +1,9 @@
-"""Owner surveys: rates from the data, validation, scope, voiding, locking, XLSX import, API."""
+"""Owner surveys: rates from the data, validation, scope, voiding, locking, XLSX import, API.
+
+These tests run on a 1–5 company scale (5 非常满意 … 1 非常不满意, satisfied from 4), set in the
+``world`` fixture; the scale itself, its default and its per-campaign copy are tested in
+tests/test_rating_scale.py.
+"""
 from __future__ import annotations
 
 import csv
@@ -21,17 +26,26 @@ YEAR_FIELD = "year"
 
 # ---------------------------------------------------------------- factories
 
+#: What a rating off the 1–5 scale is told, in any language.
+OFF_SCALE = "5/4/3/2/1"
+
+
 @pytest.fixture
 def world(app, make_project, make_user):
-    """Projects P1 (100 households) and P2 (50); clerk1 works on P1 only; boss sees everything."""
+    """Projects P1 (100 households) and P2 (50); clerk1 works on P1 only; boss sees everything.
+    The company's rating scale is 1–5, satisfied from 4."""
     p1 = make_project("P1", households=100, name="翠湖")
     p2 = make_project("P2", households=50, name="金禾")
     make_user("clerk1", roles=("clerk",), projects=("P1",))
     make_user("boss", roles=("admin",))
     make_user("mgr", roles=("manager",))
     with app.app_context():
+        from satisfaction.settings import update_settings
+        from satisfaction.surveys.scale import legacy_levels
+
         ensure_default_categories()
         db.session.commit()
+        update_settings({"rating_scale": legacy_levels(4)}, reason="a 1–5 form")
         cats = {c: get_category(c).id for c in ("security", "environment", "maintenance", "customer_service", "other")}
         from webapp.dates import local_today
 
@@ -128,7 +142,9 @@ def test_rates_are_computed_exactly_per_campaign_category_and_company(app, world
         cats = {c.category.code: (c.answered, c.satisfied) for c in category_rates([c1], [world.cats["security"],
                                                                                          world.cats["maintenance"]])}
         assert cats == {"security": (5, 3), "maintenance": (5, 2)}
-        assert rating_histogram([c1]) == {5: 3, 4: 4, 3: 1, 2: 1, 1: 1}
+        assert [(x.value, x.label, x.satisfied, x.forms) for x in rating_histogram([c1])] == [
+            (5, "非常满意", True, 3), (4, "满意", True, 4), (3, "一般", False, 1), (2, "不满意", False, 1),
+            (1, "非常不满意", False, 1)]
         summary = year_summary(world.year, None)
         t = summary.totals
         assert (t.households, t.distributed, t.returned, t.satisfied) == (150, 130, 14, 11)
@@ -149,25 +165,6 @@ def test_target_boundaries_and_flags(app, world):
     assert r.satisfaction_rate == pytest.approx(0.85) and not r.satisfaction_low
     assert r.distribution_low  # 20 / 100 households
     assert not r.return_low and r.flagged
-
-
-def test_changing_the_satisfied_definition_changes_every_rate(app, world, client):
-    from satisfaction.settings import update_settings
-
-    c = make_campaign(app, world.p1, distributed=10)
-    respond(app, c, [5, 4, 4, 3], [{"security": 5}, {"security": 4}, {"security": 4}, {"security": 5}])
-    assert rates_of(app, c).satisfied == 3
-    login(client, "boss")
-    html = client.get(f"/satisfaction/surveys/{c}").get_data(as_text=True)
-    assert "满意 = 总体评价 ≥ 4（前两档）" in html and "75.0%" in html
-    with app.app_context():
-        update_settings({"satisfied_min_rating": 5}, actor=_user("boss"), reason="top box only")
-    assert rates_of(app, c).satisfied == 1
-    html = client.get(f"/satisfaction/surveys/{c}").get_data(as_text=True)
-    assert "满意 = 总体评价 ≥ 5（最高一档）" in html and "25.0%" in html
-    body = client.api("GET", f"/api/v1/survey-campaigns/{c}").json
-    assert body["rates"]["satisfied"] == 1
-    assert {x["category"]: x["satisfied"] for x in body["category_rates"]} == {"security": 2, "maintenance": 0}
 
 
 # ---------------------------------------------------------------- campaigns: validation, scope, locking
@@ -339,11 +336,11 @@ def test_paper_form_entry_without_javascript(app, world, client):
 
 BAD_FORMS = [
     ({"overall": ""}, "总体评价必填"),
-    ({"overall": "6"}, "评分必须是 1–5"),
-    ({"overall": "0"}, "评分必须是 1–5"),
-    ({"overall": "x"}, "评分必须是 1–5"),
-    ({"overall": "4.5"}, "评分必须是 1–5"),
-    ({"overall": "5", "r_SEC": "9"}, "评分必须是 1–5"),
+    ({"overall": "6"}, OFF_SCALE),
+    ({"overall": "0"}, OFF_SCALE),
+    ({"overall": "x"}, OFF_SCALE),
+    ({"overall": "4.5"}, OFF_SCALE),
+    ({"overall": "5", "r_SEC": "9"}, OFF_SCALE),
     ({"overall": "5", "room": "x" * 41}, "最多 40 个字符"),
 ]
 
@@ -518,9 +515,10 @@ def test_import_with_a_bad_row_imports_nothing_and_names_row_and_column(app, wor
     r = upload(client, c, data)
     html = r.get_data(as_text=True)
     assert r.status_code == 400
-    assert "第 3 行「维修」列：评分必须是 1–5" in html
+    assert "第 3 行「维修」列：" in html and OFF_SCALE in html and "非常满意/满意/一般/不满意/非常不满意" in html
+    assert "“9”" in html  # the cell as found
     assert "第 4 行「总体评价」列：总体评价必填" in html
-    assert "第 5 行「安全」列：评分必须是 1–5" in html
+    assert "第 5 行「安全」列：" in html and "“好”" in html
     assert "未导入任何数据" in html
     assert count(app, SurveyResponse) == 0 and count(app, SurveyAnswer) == 0
 
@@ -623,7 +621,7 @@ def test_names_starting_with_equals_stay_text_in_headers_titles_and_sheet_names(
     assert ws["A1"].data_type == "s" and ws["A1"].value.startswith("'=SUM(1,2)")  # title: project name first
     header = next(cell for cell in cells if isinstance(cell.value, str) and "HYPERLINK" in cell.value)
     assert header.data_type == "s" and header.value == "'" + evil and header.row == 3
-    assert ws.cell(row=4, column=header.column).value == 4
+    assert ws.cell(row=4, column=header.column).value == "满意"  # categories export as their labels
 
     rows = list(csv.reader(io.StringIO(client.get(f"/satisfaction/surveys/{c}/responses.csv").data.decode("utf-8-sig"))))
     assert "'" + evil in rows[0] and evil not in rows[0]
@@ -664,7 +662,9 @@ def test_api_campaigns_and_responses(app, world, client):
     body = client.api("GET", f"/api/v1/survey-campaigns/{cid}").json
     assert body["rates"]["returned"] == 2 and body["rates"]["satisfaction_rate"] == 0.5
     assert body["rates"]["return_rate"] == 0.5 and body["rates"]["flags"]["return_low"] is True
-    assert body["satisfied_definition"] == "满意 = 总体评价 ≥ 4（前两档）"
+    assert "5 非常满意 / 4 满意" in body["satisfied_definition"]
+    assert [(x["value"], x["name"], x["satisfied"]) for x in body["rating_scale"]] == [
+        (5, "非常满意", True), (4, "满意", True), (3, "一般", False), (2, "不满意", False), (1, "非常不满意", False)]
     items = client.api("GET", f"/api/v1/survey-campaigns/{cid}/responses").json["items"]
     assert [i["overall"] for i in items] == [3, 5]
     doc = client.api("GET", "/api/v1/openapi.json").json

@@ -45,7 +45,7 @@ NOT_UNICODE = "文本不是有效的 Unicode"
 
 @pytest.fixture
 def world(app, make_project, make_user, client):
-    """Project P1 with a campaign of 30,000 forms distributed; clerk1 logged in on it."""
+    """Project P1 with a campaign of 30,000 forms distributed, rated 1–5; clerk1 logged in on it."""
     from accounts.models import Project, User
     from satisfaction.categories import ensure_default_categories
     from satisfaction.surveys.service import create_campaign
@@ -55,8 +55,12 @@ def world(app, make_project, make_user, client):
     make_user("clerk1", roles=("clerk",), projects=("P1",))
     make_user("boss", roles=("admin",))
     with app.app_context():
+        from satisfaction.settings import update_settings
+        from satisfaction.surveys.scale import legacy_levels
+
         ensure_default_categories()
         db.session.commit()
+        update_settings({"rating_scale": legacy_levels(4)}, reason="a 1–5 form")  # the sheets rate 1–5
         boss = db.session.execute(select(User).where(User.login == "boss")).scalar_one()
         project = db.session.execute(select(Project).where(Project.code == "P1")).scalar_one()
         campaign = create_campaign({"project_id": project.id, "year": local_today().year, "period": "",
@@ -205,7 +209,7 @@ def test_a_declared_full_sheet_dimension_costs_nothing(app, world, client):
     app.config["SURVEY_IMPORT_MAX_ROWS"] = 20_000
     response, cpu = timed_upload(client, world.campaign, with_dimension(workbook([*rows[:-1], ("1-x", 5, 4, 9, "")])))
     assert response.status_code == 400
-    assert "第 20001 行「维修」列：评分必须是 1–5" in response.get_data(as_text=True)
+    assert re.search("第 20001 行「维修」列：[^<]*5/4/3/2/1[^<]*“9”", response.get_data(as_text=True))
     assert forms_count(app) == 0
     assert cpu < 3, cpu
 

@@ -56,7 +56,9 @@ CHANNEL_LABELS = {"letter": _l("Letter"), "visit": _l("Visit"), "phone": _l("Pho
 SEVERITY_LABELS = {"normal": _l("Normal"), "urgent": _l("Urgent"), "major": _l("Major")}
 STATUS_LABELS = {"received": _l("Received"), "acknowledged": _l("Acknowledged"), "in_progress": _l("In progress"),
                  "resolved": _l("Resolved"), "followed_up": _l("Followed up"), "closed": _l("Case closed")}
-SATISFACTION_LABELS = {"satisfied": _l("Satisfied"), "neutral": _l("Neutral"), "dissatisfied": _l("Dissatisfied")}
+# The follow-up's own three levels (QP-CS-001 4.4.5: 满意 / 基本满意 / 不满意), not the survey's rating scale.
+SATISFACTION_LABELS = {"satisfied": _l("Satisfied"), "neutral": _l("Fairly satisfied"),
+                       "dissatisfied": _l("Dissatisfied")}
 ACTION_LABELS = {"acknowledge": _l("Acknowledge"), "start": _l("Start handling"), "resolve": _l("Resolve"),
                  "follow_up": _l("Record follow-up"), "close": _l("Close the case")}
 EVENT_LABELS = {"created": _l("Entered"), "edited": _l("Edited"), "voided": _l("Voided"), "reopened": _l("Reopened"),

@@ -41,12 +41,13 @@ def campaign_json(campaign, rates, *, detail: bool = False, categories=None) -> 
         "distributed_on": campaign.distributed_on.isoformat() if campaign.distributed_on else None,
         "categories": [{"id": c.id, "code": c.code, "name": c.label} for c in categories],
         "version": campaign.version, "rates": rates.as_dict(),
-        "satisfied_definition": satisfied_definition(rates.targets.satisfied_min_rating),
+        "rating_scale": [{**level.as_json(), "label": level.label} for level in campaign.scale.levels],
+        "satisfied_definition": satisfied_definition(campaign.scale),
     }
     if detail:
         body["category_rates"] = [c.as_dict() for c in category_rates([campaign], [c.id for c in categories],
                                                                       rates.targets)]
-        body["overall_ratings"] = {str(k): v for k, v in rating_histogram([campaign]).items()}
+        body["overall_ratings"] = {str(line.value): line.forms for line in rating_histogram([campaign])}
         body["corrective_actions"] = [{"id": a.id, "number": a.number, "status": a.status}
                                       for a in service.corrective_actions(campaign)]
     return body
@@ -109,8 +110,9 @@ def list_responses(campaign_id: int):
     if show not in ("live", "voided", "all"):
         show = "live"
     categories = service.categories_of(campaign)
-    return page_json(service.responses_stmt(campaign, voided=show), lambda r: service.response_dict(r, categories),
-                     per_page=100, max_per_page=1000)
+    scale = campaign.scale
+    return page_json(service.responses_stmt(campaign, voided=show),
+                     lambda r: service.response_dict(r, categories, scale), per_page=100, max_per_page=1000)
 
 
 @bp.post("/<int:campaign_id>/responses")
@@ -125,10 +127,14 @@ def create_response(campaign_id: int):
     response = service.create_response(campaign, data, actor=current_user, source=source)
     campaign = service.get_campaign(campaign_id)
     rates = campaign_rates(campaign)
-    return jsonify(response=service.response_dict(response, service.categories_of(campaign)),
+    return jsonify(response=service.response_dict(response, service.categories_of(campaign), campaign.scale),
                    campaign=campaign_json(campaign, rates)), 201
 
 
+_LEVEL = {"type": "object", "properties": {
+    "value": {"type": "integer"}, "name": {"type": "string", "description": "Chinese label"},
+    "name_en": {"type": "string"}, "label": {"type": "string", "description": "in the request's language"},
+    "satisfied": {"type": "boolean", "description": "counts as satisfied"}}}
 _RATES = {"type": "object", "properties": {
     "households": {"type": "integer"}, "distributed": {"type": "integer"}, "returned": {"type": "integer"},
     "satisfied": {"type": "integer"}, "distribution_rate": {"type": ["number", "null"]},
@@ -145,6 +151,9 @@ _CAMPAIGN = {"type": "object", "properties": {
     "distributed_on": {"type": ["string", "null"], "format": "date"},
     "categories": {"type": "array", "items": {"type": "object"}}, "version": {"type": "integer"},
     "rates": {"$ref": "#/components/schemas/SurveyRates"}, "satisfied_definition": {"type": "string"},
+    "rating_scale": {"type": "array", "description": "The levels this campaign's forms are rated on, best first "
+                     "(a copy of the rating-scale setting when the campaign was created).",
+                     "items": {"$ref": "#/components/schemas/RatingLevel"}},
     "category_rates": {"type": "array", "items": {"type": "object"}},
     "overall_ratings": {"type": "object"}, "corrective_actions": {"type": "array", "items": {"type": "object"}}}}
 _CAMPAIGN_IN = {"type": "object", "required": ["year"], "description": "Name the project by `project` (code) or "
@@ -161,14 +170,17 @@ _CAMPAIGN_IN = {"type": "object", "required": ["year"], "description": "Name the
     "categories": {"type": "array", "items": {"type": ["integer", "string"]},
                    "description": "Same as category_ids."}}}
 _RESPONSE_IN = {"type": "object", "required": ["overall"], "properties": {
-    "overall": {"type": ["integer", "string"], "description": "1–5 or 非常满意/满意/一般/不满意/非常不满意"},
+    "overall": {"type": ["integer", "string"], "description": "A value of the campaign's rating_scale, or one of "
+                "its labels (Chinese or English), e.g. 3 or 满意"},
     "ratings": {"type": "object", "additionalProperties": {"type": ["integer", "string", "null"]},
-                "description": "Category code (or id) -> 1–5; null or absent = not answered."},
+                "description": "Category code (or id) -> a value or label of the campaign's rating_scale; null or "
+                               "absent = not answered."},
     "room": {"type": "string", "maxLength": 40}, "comments": {"type": "string", "maxLength": 2000},
     "source": {"type": "string", "enum": ["api", "paper"], "default": "api"}}}
 _RESPONSE = {"type": "object", "properties": {
     "id": {"type": "integer"}, "campaign_id": {"type": "integer"}, "room": {"type": "string"},
-    "overall": {"type": "integer"}, "ratings": {"type": "object"}, "comments": {"type": "string"},
+    "overall": {"type": "integer"}, "overall_label": {"type": "string"}, "ratings": {"type": "object"},
+    "comments": {"type": "string"},
     "source": {"type": "string"}, "entered_at": {"type": "string", "format": "date-time"},
     "entered_by": {"type": ["string", "null"], "description": "login"},
     "voided": {"type": "boolean"}, "void_reason": {"type": ["string", "null"]}}}
@@ -215,5 +227,5 @@ OPENAPI = ApiSection({
                                            "campaign": {"$ref": "#/components/schemas/SurveyCampaign"}}}}}},
                                **error_responses(400, 401, 403, 404, 409)}},
     },
-}, {"SurveyRates": _RATES, "SurveyCampaign": _CAMPAIGN, "SurveyCampaignInput": _CAMPAIGN_IN,
+}, {"SurveyRates": _RATES, "RatingLevel": _LEVEL, "SurveyCampaign": _CAMPAIGN, "SurveyCampaignInput": _CAMPAIGN_IN,
     "SurveyResponseInput": _RESPONSE_IN, "SurveyResponse": _RESPONSE})

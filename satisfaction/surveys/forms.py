@@ -69,10 +69,13 @@ class ImportForm(FlaskForm):
     submit = SubmitField(_l("Import"))
 
 
-def entry_form_class(categories):
-    """A form with the overall rating, one rating per category (``r_<id>``), room and comments."""
+def entry_form_class(categories, scale):
+    """A form with the overall rating, one rating per category (``r_<id>``), room and comments, each
+    rating typed as a value of the campaign's ``scale``."""
 
-    rating_kw = {**NUMERIC, "maxlength": "1", "pattern": "[1-5]", "class": "rating-input", "enterkeyhint": "next"}
+    values = [str(v) for v in scale.values]
+    rating_kw = {**NUMERIC, "maxlength": str(max(map(len, values))), "pattern": "|".join(values),
+                 "class": "rating-input", "enterkeyhint": "next"}
 
     class EntryForm(FlaskForm):
         overall = StringField(_l("Overall rating"), render_kw={**rating_kw, "autofocus": True, "required": True})

@@ -1,8 +1,8 @@
 """XLSX import of returned survey forms, and the template to fill in.
 
 The sheet has a header row — 房号, 总体评价, one column per rated category (its Chinese
-name), 意见建议 — and one form per row. Ratings are 1–5 or the words printed on the paper
-form (非常满意 … 非常不满意). Every row is checked before anything is written; a file with
+name), 意见建议 — and one form per row. Ratings are the values of the campaign's rating scale or
+its labels (the words printed on the paper form, e.g. 基本满意; English labels too). Every row is checked before anything is written; a file with
 any bad row, a wrong header or more forms than were distributed is refused whole, with
 every problem named by row and column. Good files go in with two bulk INSERTs.
 
@@ -29,14 +29,13 @@ from satisfaction.models import ServiceCategory
 from satisfaction.surveys import xlsx_read
 from satisfaction.surveys.models import SurveyAnswer, SurveyCampaign, SurveyResponse
 from satisfaction.surveys.rates import returned_count
+from satisfaction.surveys.scale import Scale
 from satisfaction.surveys.service import (
     COMMENTS_MAX,
-    RATING_WORDS,
     ROOM_MAX,
     categories_of,
     check_can_enter,
     lock_campaign,
-    parse_rating,
 )
 from webapp.db import utcnow
 from webapp.exceptions import ValidationError
@@ -170,16 +169,17 @@ def _find_header(rows) -> tuple[list, int]:
                column=OVERALL))
 
 
-def _read_cell(kind: str, cat, cell, values: dict):
+def _read_cell(kind: str, cat, cell, values: dict, scale: Scale):
     """Store one cell's clean value in ``values``; returns the problem with it, or None."""
     problem = _text_problem(cell)
     if problem is not None:
         return problem
     if kind in ("overall", "rating"):
         try:
-            rating = parse_rating(cell)
+            rating = scale.parse(cell)
         except ValueError:
-            return _l("the rating must be 1–5 or one of %(words)s", words="/".join(RATING_WORDS))
+            return _l("the rating must be %(values)s or %(words)s, not “%(cell)s”", values=scale.value_list(),
+                      words=scale.label_list(), cell=str(cell).strip()[:40])
         if kind == "overall":
             values["overall"] = rating
             if rating is None:
@@ -200,6 +200,7 @@ def _read_cell(kind: str, cat, cell, values: dict):
 def parse(data: bytes, campaign: SurveyCampaign) -> list[dict]:
     """Read and check every row → clean values; ValidationError lists every bad cell."""
     categories = categories_of(campaign)
+    scale = campaign.scale
     rows = _rows(data)
     reading = iter(rows)
     header, header_row = _find_header(reading)
@@ -215,7 +216,7 @@ def parse(data: bytes, campaign: SurveyCampaign) -> list[dict]:
             _refuse(_l("The file has more than %(max)d forms; import at most %(max)d at a time.", max=limit))
         values = {"room": "", "overall": None, "comments": "", "ratings": {}}
         for index, (kind, cat) in columns.items():
-            problem = _read_cell(kind, cat, row[index] if index < len(row) else None, values)
+            problem = _read_cell(kind, cat, row[index] if index < len(row) else None, values, scale)
             if problem is not None:
                 column_name = str(header[index]).strip()
                 errors[f"{number}:{column_name}"] = [_cell_error(number, column_name, problem)]
@@ -280,6 +281,7 @@ def template_bytes(campaign: SurveyCampaign) -> bytes:
     from openpyxl.worksheet.datavalidation import DataValidation
 
     categories = categories_of(campaign)
+    scale = campaign.scale
     headers = [ROOM, OVERALL, *[c.name for c in categories], COMMENTS]
     wb = Workbook()
     ws = wb.active
@@ -292,9 +294,10 @@ def template_bytes(campaign: SurveyCampaign) -> bytes:
         cell.alignment = Alignment(horizontal="center")
         ws.column_dimensions[get_column_letter(col)].width = 40 if head == COMMENTS else max(12, len(head) * 2 + 4)
     ws.freeze_panes = "A2"
-    allowed = ",".join(["5", "4", "3", "2", "1", *RATING_WORDS])
+    # The drop-down offers the labels (as ticked on the paper form) and the values; both import.
+    allowed = ",".join([*(level.name for level in scale.levels), *(str(v) for v in scale.values)])
     rating_check = DataValidation(type="list", formula1=f'"{allowed}"', allow_blank=True, showErrorMessage=True,
-                                  errorTitle="评分", error="请填 1–5 或 非常满意/满意/一般/不满意/非常不满意")
+                                  errorTitle="评分", error=f"请填 {scale.label_list()} 或 {scale.value_list()}")
     ws.add_data_validation(rating_check)
     last_rating_col = get_column_letter(2 + len(categories))
     rating_check.add(f"B2:{last_rating_col}{max_rows() + 1}")
@@ -302,7 +305,8 @@ def template_bytes(campaign: SurveyCampaign) -> bytes:
     lines = [
         f"{campaign.project.name} 业主调查表 {campaign.label}",
         "每行录入一份回收的调查表；第一行标题请勿修改。",
-        "评分：5 = 非常满意，4 = 满意，3 = 一般，2 = 不满意，1 = 非常不满意（可填数字或文字）。",
+        "评分：" + "，".join(f"{level.value} = {level.name}" for level in scale.levels) + "（可填数字或文字）。",
+        "计为满意的评价：" + "、".join(level.name for level in scale.levels if level.satisfied) + "。",
         "总体评价必填；分项评分未作答可留空；房号、意见建议可留空。",
         f"一次最多导入 {max_rows()} 行；任一行有误时整份文件都不会导入，请按提示改正后重新导入。",
     ]

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from accounts.models import Project, User
 from records.voiding import Voidable
 from satisfaction.models import ServiceCategory
+from satisfaction.surveys.scale import LEGACY_JSON, Scale
 from webapp.db import UTCDateTime, utcnow
 from webapp.extensions import db
 
@@ -46,6 +47,9 @@ class SurveyCampaign(Voidable, db.Model):
     distributed_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     # The questions: a snapshot of the rated service categories (ids, in form order).
     category_ids: Mapped[list] = mapped_column(JSON, default=list)
+    # The rating scale the forms are rated on: a copy of the setting when the campaign was created
+    # (satisfaction.surveys.scale), so a later change of the setting never rewrites these forms' rates.
+    rating_scale: Mapped[list] = mapped_column(JSON, server_default=LEGACY_JSON)
     status: Mapped[str] = mapped_column(String(10), default="open")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
@@ -67,9 +71,14 @@ class SurveyCampaign(Voidable, db.Model):
         """``2026`` or ``2026 上半年``, without the project."""
         return f"{self.year} {self.period}".strip()
 
+    @property
+    def scale(self) -> Scale:
+        """The rating scale this campaign's forms are rated on."""
+        return Scale.from_json(self.rating_scale)
+
 
 class SurveyResponse(Voidable, db.Model):
-    """One returned survey form: overall rating 1–5, optional room, comments."""
+    """One returned survey form: overall rating (a value of its campaign's scale), optional room, comments."""
 
     __tablename__ = "survey_responses"
     # Covers the rate queries (count per campaign and overall rating, non-voided) without
@@ -98,7 +107,7 @@ class SurveyResponse(Voidable, db.Model):
 
 
 class SurveyAnswer(db.Model):
-    """The rating (1–5) a form gives one service category; unanswered categories have no row."""
+    """The rating (on the campaign's scale) a form gives one service category; unanswered ones have no row."""
 
     __tablename__ = "survey_answers"
 

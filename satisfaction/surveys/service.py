@@ -23,9 +23,11 @@ from records.scope import check_project
 from records.voiding import VoidRules, void
 from satisfaction.categories import list_categories
 from satisfaction.models import ServiceCategory
+from satisfaction.settings import rating_scale
 from satisfaction.surveys.measured import report_measured
 from satisfaction.surveys.models import SurveyAnswer, SurveyCampaign, SurveyResponse
 from satisfaction.surveys.rates import campaign_rates, returned_count
+from satisfaction.surveys.scale import Scale, satisfied_definition
 from webapp.dates import date_bounds, local_today
 from webapp.db import utcnow
 from webapp.exceptions import Conflict, InvalidTransition, NotFound, ValidationError
@@ -35,18 +37,12 @@ from webapp.i18n import REQUIRED, _l
 from webapp.signals import campaign_below_target
 
 CAMPAIGN_FIELDS = ("project_id", "year", "period", "households", "distributed", "distributed_on", "category_ids",
-                   "status", "closed_at", "voided_at", "void_reason")
+                   "rating_scale", "status", "closed_at", "voided_at", "void_reason")
 RESPONSE_FIELDS = ("campaign_id", "room", "overall", "comments", "source", "voided_at", "void_reason")
 
-#: 5-point scale: the words printed on the paper form, as typed into spreadsheets.
-RATING_WORDS = {"非常满意": 5, "满意": 4, "一般": 3, "不满意": 2, "非常不满意": 1}
-RATING_LABELS = {5: _l("Very satisfied"), 4: _l("Satisfied"), 3: _l("Neutral"), 2: _l("Dissatisfied"),
-                 1: _l("Very dissatisfied")}
 ROOM_MAX = 40
 COMMENTS_MAX = 2000
 PERIOD_MAX = 40
-
-RATING_RANGE = _l("The rating must be 1–5.")
 
 
 def year_range(today: date | None = None) -> tuple[int, int]:
@@ -90,35 +86,6 @@ def _text(data: dict, key: str, errors: dict, max_len: int) -> str:
     value = "" if value is None else str(value).strip()
     if len(value) > max_len:
         errors.setdefault(key, []).append(_l("At most %(n)d characters.", n=max_len))
-    return value
-
-
-def parse_rating(value) -> int | None:
-    """1–5 as a number, a digit or the Chinese words on the form; None when blank.
-
-    Raises ValueError for anything else (0, 6, 4.5, "good"…).
-    """
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        raise ValueError(value)
-    if isinstance(value, float):
-        if not value.is_integer():
-            raise ValueError(value)
-        value = int(value)
-    if isinstance(value, str):
-        text = value.strip()
-        if not text:
-            return None
-        if text in RATING_WORDS:
-            return RATING_WORDS[text]
-        if text.endswith(".0"):
-            text = text[:-2]
-        if not text.isdecimal() or not text.isascii():
-            raise ValueError(value)
-        value = int(text)
-    if not isinstance(value, int) or not 1 <= value <= 5:
-        raise ValueError(value)
     return value
 
 
@@ -289,8 +256,10 @@ def create_campaign(data: dict, *, actor) -> SurveyCampaign:
     if _slot_taken(slot, None):
         raise _duplicate()
     now = utcnow()
-    campaign = SurveyCampaign(**values, slot=slot, status="open", created_at=now, updated_at=now,
-                              created_by_id=getattr(actor, "id", None), void_reason="")
+    # The campaign keeps the scale it is run with: a later change of the setting never rewrites its forms.
+    campaign = SurveyCampaign(**values, slot=slot, rating_scale=rating_scale().as_json(), status="open",
+                              created_at=now, updated_at=now, created_by_id=getattr(actor, "id", None),
+                              void_reason="")
     db.session.add(campaign)
     _flush_or_conflict()
     audit.record("survey_campaign.created", campaign, after=audit.snapshot(campaign, CAMPAIGN_FIELDS), actor=actor)
@@ -394,7 +363,7 @@ def _action_text(campaign, rates) -> tuple[str, str]:
     description = _l("%(satisfied)d of %(returned)d returned forms are satisfied (%(definition)s). "
                      "Investigate the causes of dissatisfaction (procedure 4.4.2) and take corrective action.",
                      satisfied=rates.satisfied, returned=rates.returned,
-                     definition=_l("overall rating ≥ %(n)d", n=rates.targets.satisfied_min_rating))
+                     definition=satisfied_definition(campaign.scale))
     return str(title)[:200], str(description)
 
 
@@ -455,18 +424,20 @@ def room_full_message(distributed: int):
 def clean_response(campaign: SurveyCampaign, data: dict, categories: list[ServiceCategory] | None = None) -> dict:
     """Validate one form (form post, API or import row) → clean values.
 
-    ``data``: ``overall`` (1–5), ``ratings`` {category id or code: 1–5 or blank}, ``room``,
-    ``comments``. Errors are keyed ``overall``, ``room``, ``comments`` and ``rating_<id>``.
+    ``data``: ``overall`` and ``ratings`` {category id or code: rating or blank}, each a value of the
+    campaign's scale or one of its labels; ``room``, ``comments``. Errors are keyed ``overall``,
+    ``room``, ``comments`` and ``rating_<id>``.
     """
     categories = categories if categories is not None else categories_of(campaign)
+    scale = campaign.scale
     errors: dict = {}
     overall = None
     try:
-        overall = parse_rating(data.get("overall"))
+        overall = scale.parse(data.get("overall"))
         if overall is None:
             errors["overall"] = [_l("The overall rating is required.")]
     except ValueError:
-        errors["overall"] = [RATING_RANGE]
+        errors["overall"] = [scale.range_message()]
     ratings_in = data.get("ratings") or {}
     if not isinstance(ratings_in, dict):
         errors["ratings"] = [_l("Ratings must map each category to a rating.")]
@@ -483,9 +454,9 @@ def clean_response(campaign: SurveyCampaign, data: dict, categories: list[Servic
                 _l("“%(value)s” is not a question of this survey.", value=str(key)[:40]))
             continue
         try:
-            rating = parse_rating(value)
+            rating = scale.parse(value)
         except ValueError:
-            errors[f"rating_{cat.id}"] = [RATING_RANGE]
+            errors[f"rating_{cat.id}"] = [scale.range_message()]
             continue
         if rating is not None:
             ratings[cat.id] = rating
@@ -548,12 +519,12 @@ def responses_stmt(campaign: SurveyCampaign, *, voided: str = "live"):
     return stmt.order_by(SurveyResponse.id.desc())
 
 
-def response_dict(response: SurveyResponse, categories: list[ServiceCategory]) -> dict:
-    """A form as JSON: ratings keyed by category code (blank = not answered)."""
+def response_dict(response: SurveyResponse, categories: list[ServiceCategory], scale: Scale) -> dict:
+    """A form as JSON: ratings keyed by category code (blank = not answered); ``scale``: its campaign's."""
     got = response.ratings()
     return {
         "id": response.id, "campaign_id": response.campaign_id, "room": response.room,
-        "overall": response.overall, "ratings": {c.code: got.get(c.id) for c in categories},
+        "overall": response.overall, "overall_label": scale.label(response.overall), "ratings": {c.code: got.get(c.id) for c in categories},
         "comments": response.comments, "source": response.source,
         "entered_at": response.entered_at.isoformat(), "entered_by": getattr(response.entered_by, "login", None),
         "voided": response.voided, "void_reason": response.void_reason or None,

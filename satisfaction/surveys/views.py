@@ -12,6 +12,7 @@ from records.forms import VoidForm
 from records.permissions import RECORDS_READ, RECORDS_VOID, RECORDS_WRITE
 from records.scope import project_ids, visible_projects
 from satisfaction.categories import list_categories
+from satisfaction.settings import rating_scale
 from satisfaction.surveys import importing as importer
 from satisfaction.surveys import service
 from satisfaction.surveys.forms import (
@@ -84,7 +85,12 @@ def index():
                            show_voided=show_voided, campaigns=campaigns, rates=rates, totals=totals, targets=targets,
                            totals_label=_("Total") if project else totals_label(project_ids(current_user)),
                            years=service.campaign_years(project_ids(current_user)),
-                           definition=satisfied_definition(targets.satisfied_min_rating))
+                           definition=_definition(campaigns))
+
+
+def _definition(campaigns) -> str:
+    """What "satisfied" means on these campaigns' own scales (on the current setting's when there are none)."""
+    return satisfied_definition([c.scale for c in campaigns] or [rating_scale()])
 
 
 def _rate_cells(r):
@@ -99,13 +105,15 @@ def export_campaigns(fmt: str):
     _projects, year, project, _v, campaigns, rates, totals, targets = _campaign_list()
     headers = [_("Project code"), _("Project"), _("Survey"), _("Status"), _("Occupied households"),
                _("Forms distributed"), _("Distributed on"), _("Forms returned"), _("Satisfied forms"),
-               _("Distribution rate"), _("Return rate"), _("Satisfaction rate"), _("Below target")]
+               _("Distribution rate"), _("Return rate"), _("Satisfaction rate"), _("Below target"),
+               _("Rating scale (satisfied levels marked ✓)")]
     rows = []
     for c in campaigns:
         r = rates[c.id]
         status = _("Voided") if c.voided else (_("Collecting forms") if c.status == "open" else _("Finished"))
         rows.append([c.project.code, c.project.name, c.label, status, r.households, r.distributed,
-                     c.distributed_on, r.returned, r.satisfied, *_rate_cells(r), _flags_text(r)])
+                     c.distributed_on, r.returned, r.satisfied, *_rate_cells(r), _flags_text(r),
+                     ", ".join(f"{lv.value} {lv.label}{' ✓' if lv.satisfied else ''}" for lv in c.scale.levels)])
     label = _("Total") if project else totals_label(project_ids(current_user))
     totals_row = [label, "", str(year), "", totals.households, totals.distributed, None,
                   totals.returned, totals.satisfied, *_rate_cells(totals), _flags_text(totals)]
@@ -113,7 +121,7 @@ def export_campaigns(fmt: str):
     if fmt == "csv":
         return export.csv_response(f"{name}.csv", headers, rows + [totals_row])
     return export.xlsx_response(f"{name}.xlsx", name, headers, rows, totals=totals_row,
-                                subtitle=satisfied_definition(targets.satisfied_min_rating))
+                                subtitle=_definition(campaigns))
 
 
 def _flags_text(r) -> str:
@@ -131,8 +139,7 @@ def summary():
     return render_template("satisfaction/surveys/summary.html", year=year, summary=data,
                            years=service.campaign_years(allowed), own_projects_only=allowed is not None,
                            totals_label=totals_label(allowed),
-                           definition=satisfied_definition(data.targets.satisfied_min_rating),
-                           labels=service.RATING_LABELS)
+                           definition=data.definition or satisfied_definition(rating_scale()))
 
 
 def _campaign_form(campaign=None):
@@ -169,7 +176,9 @@ def new():
             return redirect(url_for("surveys.detail", campaign_id=campaign.id))
     elif form.is_submitted():
         status = 400
-    return render_template("satisfaction/surveys/form.html", form=form, campaign=None), status
+    scale = rating_scale()
+    return render_template("satisfaction/surveys/form.html", form=form, campaign=None, scale=scale,
+                           scale_definition=satisfied_definition(scale)), status
 
 
 @bp.route("/<int:campaign_id>/edit", methods=["GET", "POST"])
@@ -198,7 +207,8 @@ def edit(campaign_id: int):
             return redirect(url_for("surveys.detail", campaign_id=campaign.id))
     elif form.is_submitted():
         status = 400
-    return render_template("satisfaction/surveys/form.html", form=form, campaign=campaign,
+    return render_template("satisfaction/surveys/form.html", form=form, campaign=campaign, scale=campaign.scale,
+                           scale_definition=satisfied_definition(campaign.scale),
                            has_forms=service.has_responses(campaign.id)), status
 
 
@@ -211,8 +221,8 @@ def detail(campaign_id: int):
     return render_template(
         "satisfaction/surveys/detail.html", campaign=campaign, rates=rates, targets=targets,
         categories=category_rates([campaign], [int(i) for i in campaign.category_ids or []], targets),
-        histogram=rating_histogram([campaign]), labels=service.RATING_LABELS,
-        definition=satisfied_definition(targets.satisfied_min_rating), actions=service.corrective_actions(campaign),
+        histogram=rating_histogram([campaign]), scale=campaign.scale,
+        definition=satisfied_definition(campaign.scale), actions=service.corrective_actions(campaign),
         version_form=VersionForm(version=campaign.version), void_form=VoidForm(version=campaign.version))
 
 
@@ -254,8 +264,7 @@ def _entry_page(campaign, form, status=200):
     recent = list(db.session.execute(service.responses_stmt(campaign, voided="all").limit(RECENT)).scalars())
     return render_template("satisfaction/surveys/entry.html", campaign=campaign, form=form, categories=categories,
                            rates=campaign_rates(campaign, targets), targets=targets, recent=recent,
-                           definition=satisfied_definition(targets.satisfied_min_rating),
-                           labels=service.RATING_LABELS), status
+                           definition=satisfied_definition(campaign.scale), scale=campaign.scale), status
 
 
 @bp.route("/<int:campaign_id>/entry", methods=["GET", "POST"])
@@ -264,7 +273,7 @@ def entry(campaign_id: int):
     """Fast keyboard entry of paper forms; works without JavaScript (post, redirect, next form)."""
     campaign = service.get_campaign(campaign_id)
     categories = service.categories_of(campaign)
-    form = entry_form_class(categories)()
+    form = entry_form_class(categories, campaign.scale)()
     if form.validate_on_submit():
         try:
             response = service.create_response(campaign, entry_data(form, categories), actor=current_user)
@@ -302,9 +311,12 @@ def responses(campaign_id: int):
 def export_responses(campaign_id: int, fmt: str):
     campaign = service.get_campaign(campaign_id)
     categories = service.categories_of(campaign)
+    scale = campaign.scale
     show = _voided_arg()
-    headers = [_("No."), _("Room"), _("Overall rating"), *[c.label for c in categories], _("Comments"), _("Source"),
-               _("Entered at"), _("Entered by"), _("Voided"), _("Void reason")]
+    # The overall rating as its value, its label and whether it counts as satisfied; the categories as labels.
+    headers = [_("No."), _("Room"), _("Overall rating"), _("Overall rating (label)"), _("Counts as satisfied"),
+               *[c.label for c in categories], _("Comments"), _("Source"), _("Entered at"), _("Entered by"),
+               _("Voided"), _("Void reason")]
     sources = {"paper": _("Paper form"), "xlsx": _("XLSX import"), "api": _("API")}
 
     def rows():
@@ -312,7 +324,9 @@ def export_responses(campaign_id: int, fmt: str):
             SurveyResponse.id).execution_options(yield_per=1000)
         for r in db.session.execute(stmt).scalars():
             got = r.ratings()
-            yield [r.id, r.room, r.overall, *[got.get(c.id) for c in categories], r.comments,
+            yield [r.id, r.room, r.overall, scale.label(r.overall),
+                   "✓" if r.overall in scale.satisfied_values else "",
+                   *[scale.label(got.get(c.id)) or None for c in categories], r.comments,
                    sources.get(r.source, r.source), r.entered_at, getattr(r.entered_by, "display_name", ""),
                    r.voided_at, r.void_reason]
 
@@ -320,7 +334,7 @@ def export_responses(campaign_id: int, fmt: str):
     if fmt == "csv":
         return export.csv_response(f"{name}.csv", headers, list(rows()))
     return export.xlsx_response(f"{name}.xlsx", name, headers, rows(),
-                                subtitle=satisfied_definition())
+                                subtitle=f"{satisfied_definition(scale)} · {scale.legend()}")
 
 
 @bp.post("/<int:campaign_id>/responses/<int:response_id>/void")

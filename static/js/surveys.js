@@ -1,5 +1,6 @@
 // Fast entry of paper survey forms. Without this file the form posts normally and the page reloads.
-// With it: one digit per rating moves to the next field, Enter saves through the JSON API,
+// With it: a value of the campaign's rating scale (data-values) moves to the next field as soon as no
+// longer value starts with it (1 waits for a possible 10; Tab moves on), Enter saves through the JSON API,
 // the counts and rates update in place and the form clears for the next paper form.
 (function () {
   "use strict";
@@ -7,6 +8,7 @@
   if (!form || !window.fetch || !window.procdesk) { return; }
 
   var ratings = Array.prototype.slice.call(form.querySelectorAll("input[data-rating]"));
+  var values = (form.getAttribute("data-values") || "1,2,3,4,5").split(",");
   var status = form.querySelector(".entry-status");
   var saveButton = form.querySelector("[type=submit]");
   var busy = false;
@@ -46,9 +48,12 @@
       var v = input.value.trim();
       var key = errorKey(input);
       if (v === "") { setError(key, ""); return; }
-      if (/^[1-5]$/.test(v)) {
+      var longer = values.some(function (x) { return x.length > v.length && x.indexOf(v) === 0; });
+      if (values.indexOf(v) >= 0 && !longer) {
         setError(key, "");
         focusNext(input);
+      } else if (longer) {
+        setError(key, "");
       } else {
         input.value = "";
         setError(key, form.getAttribute("data-msg-digit"));
@@ -88,7 +93,7 @@
     var body = document.getElementById("recent-forms");
     if (!body) { return; }
     var tr = document.createElement("tr");
-    [String(resp.id), resp.room || "—", String(resp.overall), new Date(resp.entered_at).toLocaleString("zh-CN", {hour12: false})]
+    [String(resp.id), resp.room || "—", (String(resp.overall) + " " + (resp.overall_label || "")).trim(), new Date(resp.entered_at).toLocaleString("zh-CN", {hour12: false})]
       .forEach(function (text, i) {
         var td = document.createElement("td");
         if (i === 0 || i === 2) { td.className = "num"; }

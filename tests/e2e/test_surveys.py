@@ -47,7 +47,8 @@ def test_clerk_enters_three_paper_forms_by_keyboard(demo_app, page):
     page.evaluate("window.__still_the_same_page = true")
     assert page.evaluate("document.activeElement.name") == "overall"  # autofocus
 
-    _type_form(page, "545454", "3-2-501")  # overall 5, five categories, then the room
+    # The demo's scale is the procedure's: 4 非常满意, 3 满意 (both satisfied), 2 基本满意, 1 不满意.
+    _type_form(page, "434343", "3-2-501")  # overall 4, five categories, then the room
     expect(page.locator("[data-stat=returned]").first).to_have_text("1,001")
     assert "已保存" in page.inner_text("[data-testid=entry-status]")
     assert page.evaluate("document.activeElement.name") == "overall"  # cleared, ready for the next form
@@ -64,10 +65,10 @@ def test_clerk_enters_three_paper_forms_by_keyboard(demo_app, page):
     assert "9-9-909" in page.inner_text("#recent-forms")
     assert _returned(demo_app, "P-LJY") == 1003
 
-    # a digit outside 1–5 is refused on the spot; a bad form is not saved
-    page.keyboard.type("7")
+    # a digit off the scale is refused on the spot; a bad form is not saved
+    page.keyboard.type("5")
     assert page.input_value("input[name=overall]") == ""
-    assert "1 到 5" in page.inner_text("[data-error-for=overall]")
+    assert "4/3/2/1" in page.inner_text("[data-error-for=overall]")
     page.keyboard.press("Enter")
     expect(page.locator("[data-error-for=overall]")).to_contain_text("总体评价必填")
     assert _returned(demo_app, "P-LJY") == 1003
@@ -92,14 +93,15 @@ def test_clerk_imports_an_xlsx_and_sees_the_counts(demo_app, page, tmp_path):
     page.wait_for_url("**/import")
     assert "已回收 690 份" in page.inner_text("[data-testid=import-counts]")
 
-    bad = _xlsx(tmp_path / "bad.xlsx", [["1-101", 5, 5, 5, 5, 5, 5, ""], ["1-102", "很好", 4, 4, 4, 4, 4, ""]])
+    bad = _xlsx(tmp_path / "bad.xlsx", [["1-101", 4, 4, 4, 4, 4, 4, ""], ["1-102", "很好", 3, 3, 3, 3, 3, ""]])
     page.set_input_files("input[type=file]", bad)
     page.click("[data-testid=import-submit]")
     page.wait_for_load_state()
-    assert "第 3 行「总体评价」列：评分必须是 1–5" in page.inner_text("[data-testid=import-problems]")
+    problems = page.inner_text("[data-testid=import-problems]")
+    assert "第 3 行「总体评价」列：" in problems and "“很好”" in problems and "第 2 行" not in problems
     assert _returned(demo_app, "P-JHC") == 690  # nothing imported
 
-    good = _xlsx(tmp_path / "good.xlsx", [["1-101", 5, 5, 5, 5, 5, 5, "很好"], ["1-102", "满意", 4, None, 3, 4, 4, ""],
+    good = _xlsx(tmp_path / "good.xlsx", [["1-101", 4, 4, 4, 4, 4, 4, "很好"], ["1-102", "基本满意", 3, None, 2, 3, 3, ""],
                                           ["1-103", "不满意", 2, 2, 1, 3, None, "维修太慢"]])
     page.set_input_files("input[type=file]", good)
     page.click("[data-testid=import-submit]")
@@ -135,7 +137,7 @@ def test_entry_works_without_javascript(demo_app, browser, live_server):
         _open_campaign(page, "P-JHC")
         page.click("[data-testid=enter-forms]")
         page.wait_for_url("**/entry")
-        page.fill("input[name=overall]", "5")
+        page.fill("input[name=overall]", "4")
         page.fill("input[name=room]", "2-1-302")
         page.press("input[name=room]", "Enter")
         page.wait_for_load_state()
@@ -144,7 +146,7 @@ def test_entry_works_without_javascript(demo_app, browser, live_server):
         page.fill("input[name=overall]", "8")
         page.press("input[name=overall]", "Enter")
         page.wait_for_load_state()
-        assert "评分必须是 1–5" in page.inner_text("[data-error-for=overall]")
+        assert "4/3/2/1" in page.inner_text("[data-error-for=overall]")
         assert _returned(demo_app, "P-JHC") == 691
     finally:
         context.close()
