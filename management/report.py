@@ -41,13 +41,8 @@ TREND_YEARS = 5
 #: Rows of the overdue-procedure list (the count is always complete).
 LIST_LIMIT = 100
 
-LABEL_TEXTS = {
-    "met": _l("met"),
-    "met_uncertain": _l("met, not yet certain"),
-    "below_noise": _l("below, within the noise"),
-    "below": _l("below target"),
-}
-SMALL_SAMPLE_TEXT = _l("small sample")
+LABEL_TEXTS = stats.LABEL_TEXTS
+SMALL_SAMPLE_TEXT = stats.SMALL_SAMPLE_TEXT
 NO_DEPARTMENT = _l("No department named")
 
 DEFINITIONS = {

@@ -18,11 +18,17 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from webapp.i18n import _l
+
 #: z for a two-sided 95 % interval.
 Z95 = 1.959963984540054
 #: Below this many answers a rate is flagged as a small sample.
 SMALL_SAMPLE = 30
 LABELS = ("met", "met_uncertain", "below_noise", "below")
+#: What each label says, on every page, print and export that shows a rate.
+LABEL_TEXTS = {"met": _l("Met"), "met_uncertain": _l("Met, not yet certain"),
+               "below_noise": _l("Below, within the noise"), "below": _l("Below target")}
+SMALL_SAMPLE_TEXT = _l("Small sample")
 
 
 @dataclass(frozen=True)

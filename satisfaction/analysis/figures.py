@@ -46,8 +46,7 @@ DIRECT_PROJECTS = 20
 #: The share of complaints the Pareto's "vital few" categories account for.
 PARETO_SHARE = 0.8
 
-LABEL_TEXT = {"met": _l("Met"), "met_uncertain": _l("Met, not yet certain"),
-              "below_noise": _l("Below, within the noise"), "below": _l("Below target")}
+LABEL_TEXT = stats.LABEL_TEXTS
 
 
 @dataclass(frozen=True)
