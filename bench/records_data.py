@@ -34,7 +34,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 RESULTS = ROOT / "bench" / "results"
-VERSION = 1  # bump when the generated data changes shape
+VERSION = 2  # bump when the generated data changes shape (2: rating scales, action roles, dashboard index)
 PASSWORD = "bench-password-1"  # noqa: S105 — throwaway benchmark users
 PROJECTS = 200
 RESPONSES = 100_000

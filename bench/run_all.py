@@ -21,6 +21,7 @@ BENCHMARKS = [
     ("bench_records.py", True),
     ("bench_surveys.py", True),
     ("bench_reviews.py", False),
+    ("bench_dashboard.py", True),
 ]
 
 
