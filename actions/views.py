@@ -173,7 +173,8 @@ def _step_forms(action, posted: dict | None = None) -> dict:
 
 
 def _detail(action, *, posted=None, void_form=None, review_form=None, status=200):
-    asking = not action.voided and current_user.can(RECORDS_WRITE)
+    # Clerks and management (who plan the action) may ask for a review of the procedure behind it.
+    asking = not action.voided and (current_user.can(RECORDS_WRITE) or current_user.can(ACTIONS_MANAGE))
     step = roles.next_step(action)
     return render_template(
         "actions/detail.html", action=action, source=source_link(action), forms=_step_forms(action, posted),
@@ -225,7 +226,7 @@ def void(action_id: int):
 
 
 @bp.post("/<int:action_id>/review")
-@permission_required(RECORDS_WRITE)
+@permission_required(RECORDS_WRITE, ACTIONS_MANAGE)
 def request_review(action_id: int):
     action = service.get_action(action_id)
     form = ReviewRequestForm()

@@ -53,7 +53,7 @@ def build(rep: figures.Report, record: ManagementReview | None) -> Workbook:
     # (a) the previous review's decisions
     prev = rep.previous
     write_sheet(wb.active, _("(a) Decisions of the %(year)d review", year=prev.year),
-                [_("About"), _("Decision or action"), _("Responsible"), _("Due"), _("Action"), _("Action state now"),
+                [_("About"), _("Decision or action"), _("Responsible"), _("Due"), _("Action number"), _("Action state now"),
                  _("State now"), _("Note")],
                 [[str(ITEM_KIND_LABELS.get(p.item.kind, p.item.kind)), p.item.text, p.item.responsible, p.item.due_on,
                   p.action.number if p.action else "",
@@ -96,7 +96,7 @@ def build(rep: figures.Report, record: ManagementReview | None) -> Workbook:
                 notes=[str(c.definitions[k]) for k in ("on_time_response_rate", "on_time_resolution_rate",
                                                          "handling_satisfaction_rate", "scope")])
     write_sheet(wb.create_sheet(), _("(b) Complaint handling %(year)d", year=year),
-                [_("Rate"), _("Counted"), _("Of"), _("Rate"), _("Interval low"), _("Interval high")],
+                [_("Measure"), _("Meeting the standard"), _("Of"), _("Rate"), _("Interval low"), _("Interval high")],
                 [[_("On-time response rate"), *_share_cells(c.on_time_response)],
                  [_("On-time resolution rate"), *_share_cells(c.on_time_resolution)],
                  [_("Handling-satisfaction rate"), *_share_cells(c.handling_satisfaction)]],

@@ -327,7 +327,8 @@ def test_saving_the_record_is_audited_and_locked(app, client, year):
     r = client.post(f"/management/review/{Y}", bad)
     assert r.status_code == 400
     html = r.get_data(as_text=True)
-    assert str(service.UNKNOWN_ACTION) in html
+    with app.test_request_context("/", headers={"Accept-Language": "zh-CN"}):
+        assert str(service.UNKNOWN_ACTION) in html
     # The page shows what this meeting found of the previous decisions.
     html = client.get(f"/management/review/{Y}").get_data(as_text=True)
     assert "已完成" in html

@@ -26,6 +26,7 @@ from tests.conftest import close_app, make_app
 from tests.test_surveys import count, login, make_campaign, rates_of, respond, upload, xlsx
 from webapp.exceptions import ValidationError
 from webapp.extensions import db
+from webapp.i18n import _  # noqa: E402
 
 DEMO_PROCEDURE = Path(__file__).resolve().parents[1] / "procedures" / "demo_content" / "QP-CS-001.A2.md"
 DEFAULT = [(4, "非常满意", True), (3, "满意", True), (2, "基本满意", False), (1, "不满意", False)]
@@ -198,7 +199,8 @@ def test_changing_the_setting_never_rewrites_an_earlier_campaign(app, company, c
         assert (sec.answered, sec.satisfied) == (3, 1)
         summary = year_summary(old_c.year, None)
         assert (summary.totals.returned, summary.totals.satisfied) == (9, 6)  # 3 of 5 + 3 of 4
-        assert "own scale" in summary.definition  # two scales: each campaign's own
+        # two scales: the definition speaks of each survey's own scale
+        assert summary.definition == _("Satisfied = an overall rating its survey's own scale counts as satisfied")
         lines = {x.label: (x.value, x.forms) for x in rating_histogram([old_c, new_c])}
         assert lines == {"非常满意": (4, 2), "满意": (3, 2), "基本满意": (2, 4), "不满意": (1, 1)}
     body = client.api("GET", f"/api/v1/survey-campaigns/{old}").json
@@ -234,7 +236,8 @@ def test_entry_form_shows_the_campaigns_labels_and_takes_its_values(app, company
     assert 'data-values="4,3,2,1"' in page and 'pattern="4|3|2|1"' in page and 'maxlength="1"' in page
     assert "4/3/2/1" in page  # the message for a key off the scale
     r = client.post(f"/satisfaction/surveys/{c}/entry", {"overall": "5"})
-    assert r.status_code == 400 and "4/3/2/1 or 非常满意/满意/基本满意/不满意" in r.get_data(as_text=True)
+    text = r.get_data(as_text=True)
+    assert r.status_code == 400 and "4/3/2/1" in text and "非常满意/满意/基本满意/不满意" in text
     sec = company.cats["security"]
     r = client.post(f"/satisfaction/surveys/{c}/entry", {"overall": "2", f"r_{sec}": "3"})
     assert r.status_code == 302
