@@ -160,12 +160,17 @@ def counts(*, user) -> dict[str, int]:
     return {status: int(found.get(status, 0)) for status in STATUSES}
 
 
-def _deciding(proposal: ActionProposal, actor, version) -> dict:
+def check_decidable(proposal: ActionProposal, actor) -> None:
+    """Refuse a decision on a proposal the actor may not decide, or one already decided (before any form is read)."""
     require(ACTIONS_MANAGE, actor)
     check_project(proposal.project_id, actor)
     if proposal.status != "pending":
         raise InvalidTransition(_l("This proposal has already been decided (%(status)s).",
                                    status=STATUSES[proposal.status]))
+
+
+def _deciding(proposal: ActionProposal, actor, version) -> dict:
+    check_decidable(proposal, actor)
     check_version(proposal, version, STALE)
     return audit.snapshot(proposal, FIELDS)
 

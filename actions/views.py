@@ -254,6 +254,8 @@ def _proposal_forms(proposal, posted: dict | None = None) -> tuple:
 def _proposals_page(*, posted=None, status=200):
     shown = request.args.get("status", "pending")
     shown = shown if shown in proposals.STATUSES or shown == "all" else "pending"
+    if posted:
+        shown = "all"  # a refused form comes back beside its proposal, whatever became of the proposal meanwhile
     page = paginate(proposals.list_proposals(user=current_user, status=shown))
     return render_template("actions/proposals.html", page=page, status=shown, statuses=proposals.STATUSES,
                            reasons=proposals.REASONS, kinds=service.KINDS, counts=proposals.counts(user=current_user),
@@ -271,6 +273,7 @@ def proposal_list():
 def decide_proposal(proposal_id: int, decision: str):
     """Accept (opens the action) or dismiss with a reason; a refused form comes back on the proposals page."""
     proposal = proposals.get_proposal(proposal_id)
+    proposals.check_decidable(proposal, current_user)  # a decided proposal shows no form to put errors on
     accepting = decision == "accept"
     form = (ProposalAcceptForm if accepting else ProposalDismissForm)(prefix=f"p{proposal.id}{decision[0]}")
 

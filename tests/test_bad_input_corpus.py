@@ -133,9 +133,19 @@ def test_forms_survive_bad_input(seeded):
     anonymous = Client(app)
     anonymous.http.environ_base["REMOTE_ADDR"] = "127.0.0.2"
     with app.app_context():
-        from accounts.models import User
+        from accounts.models import Project, User
+        from actions import proposals
+        from satisfaction.surveys.models import SurveyCampaign
 
         own_id = db.session.execute(select(User.id).where(User.login == "corpus")).scalar_one()
+        # A pending preventive proposal (made here: the API test may decide the others), so the accept and
+        # dismiss forms have something to refuse input on.
+        campaign = db.session.execute(select(SurveyCampaign).order_by(SurveyCampaign.id)).scalars().first()
+        proposals.propose(key="corpus:forms", reason="met_uncertain", kind="preventive",
+                          source_type="survey_campaign", source_id=campaign.id,
+                          project_id=db.session.execute(select(Project.id).where(Project.code == "P-LJY")).scalar_one(),
+                          title="满意率达标但尚不确定", actor=db.session.get(User, own_id))
+        db.session.commit()
 
     # The newest meeting (so the crawl sees it) with an issue not yet a register entry or an action.
     response = client.http.post("/api/v1/meetings", headers={"Authorization": f"Bearer {token}"}, json={
