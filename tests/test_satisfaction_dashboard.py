@@ -421,3 +421,12 @@ def test_a_passing_deadline_changes_the_kept_figures(app, make_project, client, 
     monkeypatch.setattr("satisfaction.analysis.snapshot.utcnow", lambda: now + timedelta(hours=60))
     after = _json(client, year=year)["complaints"]["totals"]["on_time_response"]
     assert after == {"on_time": 0, "due": 1, "rate": 0.0}
+
+
+def test_the_home_page_shows_the_key_figures_to_who_reads_records(app, logged_in):
+    client = logged_in("clerk", projects=())
+    html = client.get("/").get_data(as_text=True)
+    assert 'data-testid="home-satisfaction"' in html and 'data-testid="kpi-satisfaction"' in html
+    client.logout()
+    reader = logged_in("reader", login="reader2")
+    assert 'data-testid="home-satisfaction"' not in reader.get("/").get_data(as_text=True)

@@ -70,6 +70,10 @@ procedure_reviews_wanted = _signals.signal("procedure-reviews-wanted")
 #: the review produced), or None. Without an answer the record shows no reviews.
 reviews_of_record = _signals.signal("reviews-of-record")
 
+#: Question from the home page: what should this user see there? sender: the user; no kwargs. A receiver
+#: returns rendered HTML (Markup) for one panel, or None. Receivers only read (and may use their caches).
+home_panels_wanted = _signals.signal("home-panels-wanted")
+
 #: ``flask demo load`` committed every feature's demo data. sender: the app; receivers may return a line
 #: for the command to print (the audit feature anchors the log, as the nightly cron would). Sent after the
 #: commit, so a receiver commits its own work.

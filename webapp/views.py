@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, render_template
+from flask_login import current_user
 from sqlalchemy import text
 
 from webapp.extensions import db
+from webapp.signals import home_panels_wanted
 from webapp.store import get_store
 
 bp = Blueprint("core", __name__)
@@ -12,7 +14,9 @@ bp = Blueprint("core", __name__)
 
 @bp.get("/")
 def home():
-    return render_template("home.html")
+    """The navigation as cards, then what the features put on the home page (:data:`home_panels_wanted`)."""
+    panels = [html for _receiver, html in home_panels_wanted.send(current_user._get_current_object()) if html]
+    return render_template("home.html", panels=panels)
 
 
 @bp.get("/healthz")
