@@ -144,7 +144,9 @@ def _detail(review, status: int = 200, **posted):
             service.commit(review)
     files = [drafts.draft_file(review, code) for code in review.codes]
     roots = discussion.thread(review)
-    rule = signoffs.check_rule(review) if review.state in ("decide", "implement") else None
+    # Stale sign-offs were voided just above: evaluate the rule without voiding again.
+    rule = (signoffs.evaluate(signoffs.rule_for(review.department), signoffs.valid_signoffs(review), tip)
+            if review.state in ("decide", "implement") else None)
     record_html = None
     if review.record_path and review.result_commit:
         record_html = record_page_html(review)
