@@ -1,11 +1,14 @@
 """Languages: Chinese by default, English on request, complete catalogues."""
 from __future__ import annotations
 
+import re
+
+from babel.messages.pofile import read_po
 from sqlalchemy import select
 
 from accounts.models import User
 from webapp.extensions import db
-from webapp.i18n_tool import conflicts, missing
+from webapp.i18n_tool import components, conflicts, missing, po_path
 
 
 def test_catalogues_are_complete():
@@ -16,6 +19,33 @@ def test_catalogues_are_complete():
 def test_one_translation_per_message_across_catalogues():
     # The catalogues are merged at run time, so a message must mean the same everywhere.
     assert conflicts() == {}, "translated differently in two catalogues: " + repr(conflicts())
+
+
+_CJK = r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]"
+_ASCII_PUNCT_BY_CJK = re.compile(rf"{_CJK}\s*[,:;()!?]|[,:;()!?]\s*{_CJK}")
+# Placeholders, HTML entities and URLs keep their ASCII characters.
+_LITERAL = re.compile(r"%\([^)]*\)[#0 +-]*\d*[sdfrxX]|\{[^}]*\}|&[#\w]+;|https?://\S+")
+# Syntax the user has to type as shown (YAML front matter).
+_SYNTAX_EXAMPLES = ("“字段: 值”",)
+
+
+def test_chinese_text_uses_full_width_punctuation():
+    found = []
+    for component in components():
+        path = po_path(component, "zh_Hans")
+        if not path.exists():
+            continue
+        with open(path, "rb") as fh:
+            catalog = read_po(fh, locale="zh_Hans")
+        for message in catalog:
+            texts = message.string if isinstance(message.string, tuple | list) else [message.string]
+            for text in filter(None, texts):
+                bare = _LITERAL.sub(" ", text)
+                for example in _SYNTAX_EXAMPLES:
+                    bare = bare.replace(example, " ")
+                if _ASCII_PUNCT_BY_CJK.search(bare):
+                    found.append(f"{component}: {text}")
+    assert found == [], "use ，：；（）！？ in Chinese text:\n" + "\n".join(found)
 
 
 def test_chinese_is_the_default(client):
