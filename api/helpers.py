@@ -72,7 +72,47 @@ def check_args(allowed=()):
     400 naming the unknown ones."""
     _refuse_unknown(request.args.keys(), query_names(allowed) | query_names(COMMON_QUERY),
                     _l("Unknown query parameter."), _unknown_params)
+    _check_values(allowed)
     return request.args
+
+
+#: How a boolean query parameter may be written.
+BOOLEAN_WORDS = frozenset({"true", "false", "1", "0"})
+
+
+def _value_problem(raw: str, schema_: dict):
+    """Why ``raw`` does not fit a declared parameter ``schema_`` (a translated message), or None."""
+    kind = schema_.get("type")
+    if kind == "integer":
+        try:
+            number = int(raw.strip())
+        except ValueError:
+            return _l("Must be a whole number.")
+        low, high = schema_.get("minimum"), schema_.get("maximum")
+        if (low is not None and number < low) or (high is not None and number > high):
+            return _l("Must be between %(low)s and %(high)s.", low="−∞" if low is None else low,
+                      high="∞" if high is None else high)
+    elif kind == "boolean" and raw.strip().lower() not in BOOLEAN_WORDS:
+        return _l("Must be true or false.")
+    if "enum" in schema_ and raw not in [str(v) for v in schema_["enum"]]:
+        return _l("Must be one of: %(choices)s.", choices=", ".join(str(v) for v in schema_["enum"]))
+    return None
+
+
+def _check_values(allowed) -> None:
+    """A 400 naming each query argument whose value breaks its declared schema (type, bounds, choices):
+    the API refuses what its document says it does not take, instead of guessing."""
+    declared = {p["name"]: p.get("schema", {}) for p in (*allowed, *COMMON_QUERY)
+                if isinstance(p, dict) and p.get("in") == "query"}
+    errors = {}
+    for name, schema_ in declared.items():
+        for raw in request.args.getlist(name):
+            problem = _value_problem(raw, schema_)
+            if problem is not None:
+                errors.setdefault(name, []).append(problem)
+    if errors:
+        raise ValidationError(_l("Some query parameters have values this endpoint does not take."),
+                              errors={name: messages[:1] for name, messages in errors.items()})
 
 
 def json_body(allowed=None, *, args=()) -> dict:

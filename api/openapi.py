@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from flask import Flask, current_app
 
 from webapp import features
+from webapp.pagination import MAX_PAGE
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,7 @@ COMMON_QUERY = [query_param("lang", "language of messages for this and later req
                             enum=["zh_Hans", "en"])]
 
 #: ``?page=`` and ``?per_page=`` of the offset-paginated lists (``webapp.pagination``).
-PAGE_PARAMS = [query_param("page", "page number, from 1", type="integer", minimum=1),
+PAGE_PARAMS = [query_param("page", "page number, from 1", type="integer", minimum=1, maximum=MAX_PAGE),
                query_param("per_page", "items per page (capped)", type="integer", minimum=1)]
 
 

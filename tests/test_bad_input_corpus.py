@@ -22,7 +22,8 @@ import pytest
 from sqlalchemy import select
 
 from tests.bad_input import ApiWalker, FormWalker, Probe
-from tests.conftest import PASSWORD, Client, built_app, close_app, copy_demo, fresh_database
+from tests.conftest import Client
+from tests.factories_demo import demo_with_superuser
 from webapp.extensions import db
 
 pytestmark = pytest.mark.slow
@@ -36,25 +37,8 @@ ALLOWED_WRITES = {"accounts.login": re.compile(r"login|attempt|throttl")}
 @pytest.fixture(scope="module")
 def seeded(tmp_path_factory, demo_template):
     """(app, API token of ``corpus``): the demo data plus ``corpus``, a user with every role."""
-    tmp = tmp_path_factory.mktemp("corpus")
-    with fresh_database(tmp) as url:
-        copied = copy_demo(demo_template, tmp)
-        app = built_app(tmp, url)
-        with app.app_context():
-            from accounts.models import Role
-            from accounts.services import UserData, create_token, create_user
-            from webapp import demo
-
-            if not copied:
-                demo.load()
-            roles = tuple(db.session.execute(select(Role.code)).scalars())
-            user = create_user(UserData(login="corpus", display_name="Corpus", password=PASSWORD, role_codes=roles,
-                                        project_codes=("P-LJY", "P-JHC", "P-YSW"), participant_category="management",
-                                        department_code="CS"))
-            token = create_token(user, "corpus")
-            db.session.commit()
-        yield app, token
-        close_app(app)
+    with demo_with_superuser(tmp_path_factory.mktemp("corpus"), demo_template, "corpus") as found:
+        yield found
 
 
 def _write_report(name: str, probe: Probe, notes: list[str]) -> None:
