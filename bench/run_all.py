@@ -14,7 +14,7 @@ from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 
-#: (script in bench/, whether it also runs against PostgreSQL with --db)
+#: (script in bench/, whether it also runs against PostgreSQL with --db; "only": it needs PostgreSQL)
 BENCHMARKS = [
     ("bench_procedures.py", False),
     ("bench_publish.py", False),
@@ -22,6 +22,7 @@ BENCHMARKS = [
     ("bench_surveys.py", True),
     ("bench_reviews.py", False),
     ("bench_dashboard.py", True),
+    ("bench_two_instances.py", "only"),
 ]
 
 
@@ -31,7 +32,7 @@ def main() -> int:
     args = parser.parse_args()
     failed = 0
     for script, takes_db in BENCHMARKS:
-        runs = [[]] + ([["--db", args.db]] if args.db and takes_db else [])
+        runs = ([] if takes_db == "only" else [[]]) + ([["--db", args.db]] if args.db and takes_db else [])
         for extra in runs:
             print(f"\n=== {script} {' '.join(extra)}", flush=True)
             failed += subprocess.run([sys.executable, str(BENCH / script), *extra], check=False).returncode != 0
