@@ -68,20 +68,25 @@ def user_edit(user_id: int | None = None):
     if user is not None:
         form.login.render_kw = {"readonly": True}
 
-    def save():
-        data = services.UserData(
-            login=user.login if user else form.login.data, display_name=form.display_name.data,
+    def data():
+        return services.UserData(
+            login=user.login if user else form.login.data or "", display_name=form.display_name.data or "",
             email=form.email.data or "", password=form.password.data or None, active=form.active.data,
             locale=form.locale.data or None, participant_category=form.participant_category.data or None,
-            department_code=form.department.data or None, role_codes=tuple(form.roles.data),
-            project_codes=tuple(form.projects.data))
+            department_code=form.department.data or None, role_codes=tuple(form.roles.data or ()),
+            project_codes=tuple(form.projects.data or ()))
+
+    def save():
         if user is None:
-            return services.create_user(data)
-        services.update_user(user, data)
+            return services.create_user(data())
+        services.update_user(user, data())
         return user
 
+    # A refused submit shows every error at once (the form's and the service's) and keeps what was
+    # typed; a password is never sent back.
     saved, page = submit_form(form, save, lambda form, status: (
-        render_template("admin/user_form.html", form=form, user=user), status))
+        render_template("admin/user_form.html", form=form, user=user), status),
+        check=lambda: services.user_errors(data(), user))
     if page is not None:
         return page
     flash(_("User %(login)s saved.", login=saved.login), "success")

@@ -71,15 +71,19 @@ def check_password(user: User | None, password: str) -> bool:
     return True
 
 
-def validate_password(password: str, *, login: str = "") -> None:
+def _password_problem(password: str, *, login: str = ""):
+    """Why ``password`` is not good enough, or None."""
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise ValidationError(
-            _l("The password must have at least %(n)d characters.", n=MIN_PASSWORD_LENGTH),
-            errors={"password": [_l("The password must have at least %(n)d characters.", n=MIN_PASSWORD_LENGTH)]},
-        )
+        return _l("The password must have at least %(n)d characters.", n=MIN_PASSWORD_LENGTH)
     if login and password.lower() == login.lower():
-        raise ValidationError(_l("The password must differ from the login name."),
-                              errors={"password": [_l("The password must differ from the login name.")]})
+        return _l("The password must differ from the login name.")
+    return None
+
+
+def validate_password(password: str, *, login: str = "") -> None:
+    problem = _password_problem(password, login=login)
+    if problem is not None:
+        raise ValidationError(problem, errors={"password": [problem]})
 
 
 @dataclass(frozen=True)
@@ -217,8 +221,19 @@ class UserData:
     project_codes: tuple[str, ...] = ()
 
 
-def _apply(user: User, data: UserData) -> None:
+def _check(data: UserData, user: User | None):
+    """Every reason ``data`` cannot be saved, by field, and the roles, projects and department it names."""
     errors: dict[str, list] = {}
+    login = user.login if user is not None else (data.login or "").strip().lower()
+    if user is None:
+        if not LOGIN_RE.match(login):
+            errors["login"] = [_l("Use 2–64 lowercase letters, digits, dots, dashes or underscores.")]
+        elif db.session.execute(select(User.id).where(User.login == login)).first():
+            errors["login"] = [_l("The login name %(login)s is taken.", login=login)]
+    if user is None or data.password:
+        problem = _password_problem(data.password or "", login=login)
+        if problem is not None:
+            errors["password"] = [problem]
     if data.locale and data.locale not in LOCALES:
         errors["locale"] = [_l("Unknown language.")]
     if data.participant_category and data.participant_category not in PARTICIPANT_CATEGORIES:
@@ -237,8 +252,24 @@ def _apply(user: User, data: UserData) -> None:
             errors["department"] = [_l("Unknown department.")]
     if not (data.display_name or "").strip():
         errors["display_name"] = [_l("This field is required.")]
+    return errors, (login, roles, projects, department)
+
+
+def user_errors(data: UserData, user: User | None = None) -> dict[str, list]:
+    """Every reason ``data`` cannot be saved — as a new user when ``user`` is None — by field; empty
+    when it can. The admin form shows these together with its own, so a refused submit lists every
+    error at once."""
+    return _check(data, user)[0]
+
+
+def _checked(data: UserData, user: User | None):
+    errors, found = _check(data, user)
     if errors:
         raise ValidationError(_l("Please correct the marked fields."), errors=errors)
+    return found
+
+
+def _apply(user: User, data: UserData, roles, projects, department) -> None:
     user.display_name = data.display_name.strip()
     user.email = (data.email or "").strip()
     user.active = data.active
@@ -251,16 +282,11 @@ def _apply(user: User, data: UserData) -> None:
 
 
 def create_user(data: UserData, *, actor=None) -> User:
-    """Create a user; the login must be new and the password strong enough."""
-    login = (data.login or "").strip().lower()
-    if not LOGIN_RE.match(login):
-        raise ValidationError(_l("Use 2–64 lowercase letters, digits, dots, dashes or underscores."),
-                              errors={"login": [_l("Use 2–64 lowercase letters, digits, dots, dashes or underscores.")]})
-    if db.session.execute(select(User.id).where(User.login == login)).first():
-        raise Conflict(_l("The login name %(login)s is taken.", login=login))
-    validate_password(data.password or "", login=login)
+    """Create a user; the login must be new and the password strong enough. Every problem is
+    reported at once (``ValidationError.errors``, by field)."""
+    login, roles, projects, department = _checked(data, None)
     user = User(login=login, password_hash=hash_password(data.password), display_name="")
-    _apply(user, data)
+    _apply(user, data, roles, projects, department)
     db.session.add(user)
     audit.record("user.created", user, after=_user_snapshot(user), actor=actor)
     db.session.commit()
@@ -269,11 +295,11 @@ def create_user(data: UserData, *, actor=None) -> User:
 
 def update_user(user: User, data: UserData, *, actor=None) -> User:
     """Change a user's details, roles and projects; a new password is optional."""
+    _login, roles, projects, department = _checked(data, user)
     before = _user_snapshot(user)
     was_active = user.active
-    _apply(user, data)
+    _apply(user, data, roles, projects, department)
     if data.password:
-        validate_password(data.password, login=user.login)
         user.password_hash = hash_password(data.password)
     if data.password or (was_active and not user.active):
         end_sessions(user)

@@ -33,7 +33,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     _init_extensions(app)
 
-    from webapp import cli, errors, features, formatting, navigation, security, textguard, views
+    from webapp import cli, errors, features, formatting, forms, navigation, security, textguard, views
 
     app.register_blueprint(views.bp)
     features.init_app(app)  # every enabled feature's blueprints, models, CLI, listeners, setup
@@ -42,6 +42,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     textguard.init_app(app)  # after security: an anonymous request gets its 401 first
     errors.init_app(app)
     formatting.init_app(app)
+    forms.init_app(app)  # the form macros' error summary and control attributes
     navigation.init_app(app)
     cli.init_app(app)
     return app

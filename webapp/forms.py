@@ -1,10 +1,11 @@
 """Form helpers shared by every package."""
 from __future__ import annotations
 
-from flask import flash
+from flask import flash, g
 from wtforms.fields import HiddenField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, StopValidation
+from wtforms.widgets import HiddenInput
 
 from webapp.exceptions import ValidationError
 from webapp.extensions import db
@@ -54,9 +55,13 @@ def place_errors(form, exc, aliases: dict | None = None) -> None:
         flash(str(exc), "error")
 
 
-def submit_form(form, step, rerender, *, aliases: dict | None = None, flashed=()):
+def submit_form(form, step, rerender, *, aliases: dict | None = None, flashed=(), check=None):
     """Run ``step()`` for a posted ``form``: ``(its result, None)``, or ``(None, page)`` where
     ``page = rerender(form, status)`` is the form's page again and nothing was saved.
+
+    ``check()``, when given, returns the service's own errors by field (``{name: [message]}``); a
+    form its own validators refuse shows them too, on the fields without a message yet, so every
+    error is listed at once instead of one round trip each.
 
     Not posted (a GET) is the empty page, 200; an invalid form is a 400; a service's ``ValidationError`` rolls back and puts its messages
     on the fields (:func:`place_errors`); the errors in ``flashed`` (e.g. ``Conflict``) roll back
@@ -65,6 +70,11 @@ def submit_form(form, step, rerender, *, aliases: dict | None = None, flashed=()
     if not form.is_submitted():
         return None, rerender(form, 200)
     if not form.validate():
+        if check is not None:
+            for name, messages in check().items():
+                target = getattr(form, name, None)
+                if target is not None and hasattr(target, "errors") and not target.errors:
+                    target.errors = [str(m) for m in messages]
         return None, rerender(form, 400)
     try:
         return step(), None
@@ -76,3 +86,47 @@ def submit_form(form, step, rerender, *, aliases: dict | None = None, flashed=()
         db.session.rollback()
         flash(str(exc), "error")
         return None, rerender(form, exc.status_code)
+
+
+def control_attrs(field, *, hint: bool = False) -> dict:
+    """The attributes a form control gets from its state: ``aria-describedby`` its hint
+    (``<id>-hint``) and, when in error, ``aria-invalid`` and its message (``<id>-error``); the
+    first field in error rendered on the page also gets ``autofocus``, so a refused submit lands
+    on it without JavaScript. Used by ``templates/_macros.html``; hand-written controls call it
+    too (``{{ sub(**control_attrs(form.kind)) }}``)."""
+    attrs, described = {}, [f"{field.id}-hint"] if hint else []
+    if field.errors:
+        attrs["aria-invalid"] = "true"
+        described.append(f"{field.id}-error")
+        if g.setdefault("first_invalid_field", field.id) == field.id:
+            attrs["autofocus"] = True
+    if described:
+        attrs["aria-describedby"] = " ".join(described)
+    return attrs
+
+
+def error_summary(form) -> list[tuple[str | None, str, list[str]]]:
+    """``(control id or None, label, messages)`` for every field in error, in the form's order,
+    rows of a ``FieldList`` included: the banner a refused form shows at its top. Hidden fields
+    (an optimistic-lock ``version``) and form-level errors come without a control to link to;
+    the CSRF token has its own message (``form_errors``)."""
+    items: list[tuple[str | None, str, list[str]]] = []
+
+    def walk(fields):
+        for f in fields:
+            if f.type == "CSRFTokenField":
+                continue
+            if f.type in ("FieldList", "FormField"):
+                walk(f)
+            elif f.errors:
+                hidden = isinstance(f, HiddenField) or isinstance(f.widget, HiddenInput)
+                items.append((None if hidden else f.id, "" if hidden else str(f.label.text),
+                              [str(m) for m in f.errors]))
+
+    walk(form)
+    items.extend((None, "", [str(m)]) for m in getattr(form, "form_errors", None) or [])
+    return items
+
+
+def init_app(app) -> None:
+    app.jinja_env.globals.update(control_attrs=control_attrs, error_summary=error_summary)
