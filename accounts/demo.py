@@ -23,15 +23,18 @@ PROJECTS = [
     ("P-YSW", "云山湾", "Yunshan Bay", "云山南路 12 号", 420),
 ]
 
-# login, display name, roles, participant category, department, projects
+# login, display name, roles, participant category, department, projects. A name starts with the person's
+# job as the company calls it: management 总经理, department heads 经理, the document controller 文控专员,
+# frontline staff by their trade (客服, 维修工, 保安, 保洁); the customer representative of a review is an
+# owners' representative (业委会), not company staff.
 USERS = [
     ("admin", "系统管理员", ("admin",), None, "ADM", ()),
-    ("controller", "文控 周敏", ("controller",), None, "ADM", ()),
+    ("controller", "文控专员 周敏", ("controller",), None, "ADM", ()),
     ("manager", "总经理 陈志远", ("manager", "participant"), "management", "ADM", ()),
     # The head of customer service also keeps its records (clerk): she plans, verifies and closes its actions.
     ("depthead", "客服部经理 王丽", ("participant", "clerk"), "dept_head", "CS", ("P-LJY", "P-JHC", "P-YSW")),
-    ("frontline", "客服专员 李强", ("participant",), "frontline", "CS", ("P-LJY",)),
-    ("custrep", "业委会代表 张建国", ("participant",), "customer_rep", None, ()),
+    ("frontline", "前台客服 李强", ("participant",), "frontline", "CS", ("P-LJY",)),
+    ("custrep", "业委会主任 张建国", ("participant",), "customer_rep", None, ()),
     ("clerk", "客服文员 刘芳", ("clerk",), None, "CS", ("P-LJY", "P-JHC")),
     ("staff", "保洁主管 赵伟", ("reader",), None, "ENV", ("P-LJY", "P-JHC")),
 ]

@@ -560,7 +560,7 @@ def test_demo_procedures_are_loaded_once(app):
         assert demo.load_demo() == ["procedures: already in the store"]
         versions = catalog.list_versions("QP-CS-001", TODAY)
         assert [v.version for v in versions] == ["A/2", "A/1", "A/0"]
-        assert versions[0].approver_name == "总经理 陈志远" and versions[0].author == "文控 周敏"
+        assert versions[0].approver_name == "总经理 陈志远" and versions[0].author == "文控专员 周敏"
         assert "电子登记" in versions[0].summary
         assert set(catalog.current_versions(TODAY)) == {"QP-CS-001", "QP-CS-002", "QP-ENV-001"}
 

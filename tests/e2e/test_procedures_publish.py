@@ -88,5 +88,5 @@ def test_publish_conflict_merge_read_and_report(demo_app, page, browser, live_se
     page.goto(page.base_url + "/acknowledgements/report?department=CS")
     row = page.locator(f"tr[data-code={CODE}][data-department=CS]")
     assert row.locator("[data-testid=completion]").inner_text() == "1/3"
-    assert "客服文员 刘芳" not in row.inner_text() and "客服专员 李强" in row.inner_text()
+    assert "客服文员 刘芳" not in row.inner_text() and "前台客服 李强" in row.inner_text()
     assert not errors, errors

@@ -168,7 +168,7 @@ def test_incident_review_from_a_major_complaint_to_the_new_version_and_its_chang
     _review_page(chair, number)
     assert complaint in chair.inner_text("[data-testid=triggers]")
     for name, category in (("总经理 陈志远", "management"), ("客服部经理 王丽", "dept_head"),
-                           ("客服专员 李强", "frontline"), ("业委会代表 张建国", "customer_rep")):
+                           ("前台客服 李强", "frontline"), ("业委会主任 张建国", "customer_rep")):
         _add_participant(chair, name, category)
 
     # The frontline member proposes by editing the draft: one commit on the review branch.
@@ -252,7 +252,7 @@ def test_incident_review_from_a_major_complaint_to_the_new_version_and_its_chang
     _git("clone", "-q", store, str(release))
     record = (release / "reviews" / number.split("-")[1] / f"{number}.md").read_text(encoding="utf-8")
     assert record.startswith(f"# {number} ")
-    for name in ("文控 周敏", "总经理 陈志远", "客服部经理 王丽", "客服专员 李强", "业委会代表 张建国", complaint):
+    for name in ("文控专员 周敏", "总经理 陈志远", "客服部经理 王丽", "前台客服 李强", "业委会主任 张建国", complaint):
         assert name in record, name
     assert f"| {version_before} | {new_version} |" in record
     assert "结果告知" in (release / f"{CODE}.md").read_text(encoding="utf-8")
