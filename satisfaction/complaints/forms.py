@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import HiddenField, RadioField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Optional
 
 from accounts.models import Department, User
@@ -35,12 +36,20 @@ class EntryFields(FlaskForm):
     handler_id = _select(_l("Handler"))
     department_id = _select(_l("Responsible department"))
 
-    def fill_choices(self) -> None:
+    def fill_choices(self, project_ids, current_handler: User | None = None) -> None:
+        """The choices of the selects; the handlers are the staff of ``project_ids`` (each option names the
+        projects its person works on, so the page can offer only the chosen project's), and the entry's
+        ``current_handler`` even when no longer one of them."""
         self.channel.choices = choices((c, str(service.CHANNEL_LABELS[c])) for c in CHANNELS)
         self.category.choices = choices([("", _("— choose —"))] + [(c.code, c.label) for c in list_categories()])
         self.severity.choices = choices((s, str(service.SEVERITY_LABELS[s])) for s in SEVERITIES)
-        users = db.session.execute(select(User).where(User.active.is_(True)).order_by(User.display_name)).scalars()
-        self.handler_id.choices = choices([("", _("— not assigned —"))] + [(str(u.id), u.display_name) for u in users])
+        staff = service.project_staff(project_ids)
+        handlers = [SelectChoice("", _("— not assigned —"))] + [
+            SelectChoice(str(u.id), u.display_name, render_kw={"data-projects": " ".join(map(str, sorted(projects)))})
+            for u, projects in staff]
+        if current_handler is not None and all(u.id != current_handler.id for u, _projects in staff):
+            handlers.append(SelectChoice(str(current_handler.id), current_handler.display_name))
+        self.handler_id.choices = handlers
         departments = db.session.execute(
             select(Department).where(Department.active.is_(True)).order_by(Department.code)).scalars()
         self.department_id.choices = choices([("", _("— none —"))] + [(str(d.id), d.label) for d in departments])

@@ -13,20 +13,22 @@ Every change is audited and leaves an event on the entry's timeline; nothing is 
 """
 from __future__ import annotations
 
+import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import and_, or_, select, tuple_
+from sqlalchemy import and_, func, or_, select, tuple_
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
-from accounts.models import Department, User
+from accounts.models import Department, Role, User, user_projects, user_roles
 from actions import reviews
 from actions import service as actions
 from actions.reviews import Requested
 from audit import service as audit
 from records.numbering import next_value
+from records.permissions import RECORDS_ALL_PROJECTS
 from records.scope import check_project, project_ids
 from records.validation import check_day
 from records.voiding import VoidRules, void
@@ -258,10 +260,68 @@ def _received_at(data: dict, errors: dict, now: datetime) -> datetime | None:
     return value
 
 
-def clean_entry(data: dict, *, kind: str | None, now: datetime) -> dict:
+#: Roles that do not make someone a project's staff: they look after the system or its documents.
+NOT_STAFF_ROLES = ("admin", "controller")
+#: Review-participant categories of people outside the company: the owners' committee's representatives.
+NOT_STAFF_CATEGORIES = ("customer_rep",)
+
+
+def project_staff(project_ids) -> list[tuple[User, frozenset[int]]]:
+    """The people who may handle entries of these projects, by name, each with the projects (of those
+    given) they work on.
+
+    A project's staff are the active users whose records scope (:mod:`records.scope`) takes in the
+    project — its members, and those who see every project — and who hold a role besides
+    administrator and document controller; the owners' committee's representatives never are.
+    Two queries, whatever the number of people.
+    """
+    wanted = sorted({int(p) for p in project_ids})
+    roles = list(db.session.execute(select(Role.id, Role.code, Role.permissions)).all())
+    wide = [r.id for r in roles if RECORDS_ALL_PROJECTS in (r.permissions or ())]
+    staff_roles = [r.id for r in roles if r.code not in NOT_STAFF_ROLES]
+    member = select(user_projects.c.user_id).where(user_projects.c.project_id.in_(wanted or [-1]))
+    sees_all = select(user_roles.c.user_id).where(user_roles.c.role_id.in_(wide or [-1]))
+    staff = select(user_roles.c.user_id).where(user_roles.c.role_id.in_(staff_roles or [-1]))
+    users = list(db.session.execute(
+        select(User).where(User.active.is_(True), or_(User.id.in_(member), User.id.in_(sees_all)),
+                           User.id.in_(staff), or_(User.participant_category.is_(None),
+                                                   User.participant_category.not_in(NOT_STAFF_CATEGORIES)))
+        .order_by(User.display_name, User.id)).scalars())
+    works_on: dict[int, set[int]] = {}
+    for user_id, project_id in db.session.execute(
+            select(user_projects.c.user_id, user_projects.c.project_id)
+            .where(user_projects.c.project_id.in_(wanted or [-1]),
+                   user_projects.c.user_id.in_([u.id for u in users] or [-1]))):
+        works_on.setdefault(user_id, set()).add(project_id)
+    return [(u, frozenset(wanted) if u.can(RECORDS_ALL_PROJECTS) else frozenset(works_on.get(u.id, ())))
+            for u in users]
+
+
+def _handler(data: dict, errors: dict, project_id: int | None, current: int | None) -> int | None:
+    """The handler named by ``data["handler_id"]``: one of the project's staff (:func:`project_staff`), or
+    the entry's handler as it is (who may since have left the project); None when not given."""
+    raw = data.get("handler_id")
+    if raw in (None, "", 0, "0"):
+        return None
+    try:
+        wanted = int(raw)
+    except (TypeError, ValueError):
+        wanted = None
+    if wanted is not None and wanted == current:
+        return wanted
+    if wanted is not None and project_id is not None and any(
+            u.id == wanted for u, _projects in project_staff([project_id])):
+        return wanted
+    errors.setdefault("handler_id", []).append(_l("Choose a handler from the project's staff."))
+    return None
+
+
+def clean_entry(data: dict, *, kind: str | None, now: datetime, project_id: int | None = None,
+                current_handler: int | None = None) -> dict:
     """Validate the editable fields of ``data``; return clean values or raise ValidationError.
 
-    Every problem is collected, so a form shows all its errors at once.
+    Every problem is collected, so a form shows all its errors at once. The handler must be one of
+    the staff of ``project_id`` (or ``current_handler``, the entry's own, unchanged).
     """
     errors: dict[str, list] = {}
     values: dict = {}
@@ -276,7 +336,7 @@ def clean_entry(data: dict, *, kind: str | None, now: datetime) -> dict:
         values["severity"] = _choice(data, "severity", SEVERITIES, errors, _l("Choose a severity."))
     else:
         values["severity"] = "normal"
-    values["handler_id"] = _optional_id(data, "handler_id", User, errors, _l("Unknown or disabled user."))
+    values["handler_id"] = _handler(data, errors, project_id, current_handler)
     values["department_id"] = _optional_id(data, "department_id", Department, errors, _l("Unknown department."))
     if errors:
         raise ValidationError(_l("Please correct the marked fields."), errors=errors)
@@ -363,7 +423,7 @@ def create_entry(data: dict, *, actor, source: tuple[str, int] | None = None, no
         except NotFound:  # unknown, or another project: the same answer
             errors.setdefault("project_id", []).append(_l("Unknown project."))
     try:
-        values = clean_entry(data, kind=kind, now=now)
+        values = clean_entry(data, kind=kind, now=now, project_id=project.id if project else None)
     except ValidationError as exc:
         for k, v in exc.errors.items():
             errors.setdefault(k, []).extend(v)
@@ -401,7 +461,8 @@ def update_entry(entry: Complaint, data: dict, *, actor, expected_version=None, 
     if entry.voided:
         raise InvalidTransition(_l("A voided entry cannot be changed."))
     _check_version(entry, expected_version)
-    values = clean_entry(data, kind=entry.kind, now=now)
+    values = clean_entry(data, kind=entry.kind, now=now, project_id=entry.project_id,
+                         current_handler=entry.handler_id)
     before = audit.snapshot(entry, AUDIT_FIELDS)
     changed = {k: v for k, v in values.items() if getattr(entry, k) != v}
     if not changed:
@@ -598,6 +659,8 @@ class Filters:
     overdue: bool = False
     q: str = ""
     voided: str = "exclude"  # exclude | include | only
+    #: ``?assigned=me``: entries whose handler is this user (id) and that are not closed (their to-do).
+    assigned_to: int | None = None
 
     def as_args(self) -> dict:
         """The filters as query-string arguments (for links and exports)."""
@@ -605,15 +668,17 @@ class Filters:
                 "channel": self.channel, "month": self.month.strftime("%Y-%m") if self.month else None,
                 "from": self.date_from.isoformat() if self.date_from else None,
                 "to": self.date_to.isoformat() if self.date_to else None, "overdue": "1" if self.overdue else None,
-                "q": self.q or None, "voided": self.voided if self.voided != "exclude" else None}
+                "q": self.q or None, "voided": self.voided if self.voided != "exclude" else None,
+                "assigned": "me" if self.assigned_to else None}
         if self.category_id:
             cat = db.session.get(ServiceCategory, self.category_id)
             args["category"] = cat.code if cat else None
         return {k: v for k, v in args.items() if v not in (None, "")}
 
 
-def parse_filters(args) -> Filters:
-    """Read filters from query arguments; bad values raise ValidationError naming the field."""
+def parse_filters(args, user=None) -> Filters:
+    """Read filters from query arguments; bad values raise ValidationError naming the field. ``user``:
+    whom ``assigned=me`` means (without one, ``assigned`` is not read)."""
     f = Filters()
     errors: dict[str, list] = {}
 
@@ -663,6 +728,11 @@ def parse_filters(args) -> Filters:
     f.q = (args.get("q") or "").strip()[:100]
     voided = (args.get("voided") or "exclude").strip()
     f.voided = voided if voided in ("exclude", "include", "only") else "exclude"
+    assigned = (args.get("assigned") or "").strip() if user is not None else ""
+    if assigned == "me":
+        f.assigned_to = user.id
+    elif assigned:
+        errors.setdefault("assigned", []).append(_l("Unknown value."))
     if errors:
         raise ValidationError(_l("Please correct the filters."), errors=errors)
     return f
@@ -673,6 +743,11 @@ def overdue_clause(now: datetime):
     return and_(Complaint.kind == "complaint", Complaint.voided_at.is_(None), Complaint.status.in_(OPEN_STATUSES),
                 or_(and_(Complaint.acknowledged_at.is_(None), Complaint.respond_due < now),
                     and_(Complaint.resolved_at.is_(None), Complaint.resolve_due < now)))
+
+
+def assigned_clause(user_id: int):
+    """SQL for "handled by this user and not closed yet" (the handler's to-do, ``?assigned=me``)."""
+    return and_(Complaint.handler_id == user_id, Complaint.status != "closed")
 
 
 def list_statement(filters: Filters, user, now: datetime | None = None):
@@ -697,6 +772,8 @@ def list_statement(filters: Filters, user, now: datetime | None = None):
         stmt = stmt.where(Complaint.received_at < local_midnight(filters.date_to + timedelta(days=1)))
     if filters.overdue:
         stmt = stmt.where(overdue_clause(now))
+    if filters.assigned_to:
+        stmt = stmt.where(assigned_clause(filters.assigned_to))
     if filters.q and NUMBER_RE.match(filters.q):
         # A whole entry number: the unique index answers at once, whatever the register's size.
         stmt = stmt.where(Complaint.number == filters.q.upper())
@@ -802,3 +879,97 @@ def export_rows(stmt, limit: int):
                      joinedload(Complaint.handler), joinedload(Complaint.department))
         .order_by(Complaint.received_at.desc(), Complaint.id.desc()).limit(limit + 1)).unique().scalars())
     return None if len(rows) > limit else rows
+
+
+# ---------------------------------------------------------------------------------------------
+# the register page: status tabs with their counts, numbered pages
+
+#: Rows on one page of the register.
+PAGE_SIZE = 50
+
+
+@dataclass
+class RegisterPage:
+    """One numbered page of the register, with the counts of every status tab.
+
+    ``counts`` maps each status to its number of entries under the other filters (the tabs);
+    ``total`` is the number of entries under every filter (the tab shown), ``all`` the tabs' sum.
+    """
+
+    items: list
+    number: int
+    per_page: int
+    total: int
+    counts: dict
+
+    @property
+    def all(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.total / self.per_page))
+
+    @property
+    def has_prev(self) -> bool:
+        return self.number > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.number < self.pages
+
+    def window(self, radius: int = 2) -> list[int | None]:
+        """The page numbers to link: the first, the last and ``radius`` either side of this one;
+        None where numbers are left out (shown as an ellipsis)."""
+        shown = sorted({1, self.pages, *range(max(1, self.number - radius), min(self.pages, self.number + radius) + 1)})
+        out: list[int | None] = []
+        for n in shown:
+            if out and n - (out[-1] or 0) > 1:
+                out.append(None)
+            out.append(n)
+        return out
+
+
+def page_number(raw) -> int:
+    """``?page=`` as a page number: anything that is not a whole number from 1 is page 1."""
+    text = str(raw or "").strip()
+    if not text.isdecimal() or len(text) > 9:
+        return 1
+    return max(1, int(text))
+
+
+def status_counts(filters: Filters, user, now: datetime | None = None) -> dict[str, int]:
+    """Entries per status under every filter but the status, in life-cycle order: one GROUP BY."""
+    stmt = list_statement(replace(filters, status=None), user, now)
+    stmt = stmt.with_only_columns(Complaint.status, func.count()).group_by(Complaint.status)
+    found = dict(db.session.execute(stmt).all())
+    return {status: found.get(status, 0) for status in STATUSES}
+
+
+def register_page(filters: Filters, user, *, page=1, per_page: int = PAGE_SIZE,
+                  now: datetime | None = None) -> RegisterPage:
+    """Page ``page`` (newest first) of the entries matching ``filters`` that ``user`` may see, with the
+    status counts. Two queries: the counts (which give the total) and the page's rows.
+
+    A page past the last one is NotFound. Pages in the second half of the list are read from the
+    oldest end (ascending, then reversed), so the last page costs what the first does.
+    """
+    now = now or utcnow()
+    number = page_number(page)
+    counts = status_counts(filters, user, now)
+    total = counts.get(filters.status, 0) if filters.status else sum(counts.values())
+    result = RegisterPage([], number, per_page, total, counts)
+    if number > result.pages:
+        raise NotFound(_l("There is no page %(n)d of this list: it has %(pages)d.", n=number, pages=result.pages))
+    offset = (number - 1) * per_page
+    stmt = list_statement(filters, user, now).options(joinedload(Complaint.project), joinedload(Complaint.category))
+    newest = (Complaint.received_at.desc(), Complaint.id.desc())
+    if total and offset > total // 2:
+        size = min(per_page, total - offset)
+        rows = list(db.session.execute(stmt.order_by(Complaint.received_at.asc(), Complaint.id.asc())
+                                       .offset(max(0, total - offset - size)).limit(size)).scalars())
+        rows.reverse()
+    else:
+        rows = list(db.session.execute(stmt.order_by(*newest).offset(offset).limit(per_page)).scalars())
+    result.items = rows
+    return result

@@ -56,7 +56,7 @@ def _local_input(value: datetime | None) -> str:
 
 def _filters_or_errors():
     try:
-        return service.parse_filters(request.args), {}
+        return service.parse_filters(request.args, current_user), {}
     except ValidationError as exc:
         return service.Filters(), exc.errors
 
@@ -66,13 +66,8 @@ def _filters_or_errors():
 def index():
     filters, errors = _filters_or_errors()
     now = utcnow()
-    page = None
-    if not errors:
-        try:
-            page = service.list_page(filters, current_user, now=now, after=request.args.get("after"),
-                                     before=request.args.get("before"), per_page=_per_page())
-        except ValidationError as exc:
-            errors = exc.errors
+    # Status tabs with their counts and numbered pages; a page past the last is a 404 (NotFound).
+    page = None if errors else service.register_page(filters, current_user, page=request.args.get("page"), now=now)
     args = filters.as_args()
     return render_template(
         "satisfaction/complaints/list.html", page=page, filters=filters, filter_errors=errors, args=args, now=now,
@@ -80,15 +75,8 @@ def index():
         statuses=STATUSES, severities=SEVERITIES, channels=CHANNELS), 400 if errors else 200
 
 
-def _per_page() -> int:
-    try:
-        return min(200, max(10, int(request.args.get("per_page", 50))))
-    except ValueError:
-        return 50
-
-
 def _export_rows(fmt: str):
-    filters = service.parse_filters(request.args)  # bad filters → 400 page
+    filters = service.parse_filters(request.args, current_user)  # bad filters → 400 page
     rows = service.export_rows(service.list_statement(filters, current_user), EXPORT_LIMIT)
     if rows is None:
         raise ValidationError(_l("More than %(n)d entries match: narrow the filters (for example one month) and "
@@ -132,8 +120,8 @@ def export_xlsx():
 @permission_required(RECORDS_WRITE)
 def new():
     form = NewEntryForm()
-    form.fill_choices()
     projects = visible_projects()
+    form.fill_choices([p.id for p in projects])
     form.project_id.choices = choices(
         ([("", _("— choose —"))] if len(projects) != 1 else []) + [(str(p.id), p.label) for p in projects])
     form.kind.choices = choices((k, str(service.KIND_LABELS[k])) for k in KINDS)
@@ -199,7 +187,7 @@ def transition(entry_id: int, action: str):
 def edit(entry_id: int):
     entry = service.get_entry(entry_id, current_user)
     form = EditEntryForm()
-    form.fill_choices()
+    form.fill_choices([entry.project_id], entry.handler)
     if not form.is_submitted():
         form.channel.data = entry.channel
         form.received_at.data = _local_input(entry.received_at)

@@ -178,7 +178,9 @@ _RESPONSE_IN = {"type": "object", "required": ["overall"], "properties": {
     "room": {"type": "string", "maxLength": 40}, "comments": {"type": "string", "maxLength": 2000},
     "source": {"type": "string", "enum": ["api", "paper"], "default": "api"}}}
 _RESPONSE = {"type": "object", "properties": {
-    "id": {"type": "integer"}, "campaign_id": {"type": "integer"}, "room": {"type": "string"},
+    "id": {"type": "integer"},
+    "number": {"type": "integer", "description": "the form's number in its campaign (1, 2, 3 … in the order entered)"},
+    "campaign_id": {"type": "integer"}, "room": {"type": "string"},
     "overall": {"type": "integer"}, "overall_label": {"type": "string"}, "ratings": {"type": "object"},
     "comments": {"type": "string"},
     "source": {"type": "string"}, "entered_at": {"type": "string", "format": "date-time"},

@@ -25,9 +25,16 @@ from sqlalchemy import insert
 
 from audit import service as audit
 from records.export import xlsx_text
+from records.numbering import next_value
 from satisfaction.models import ServiceCategory
 from satisfaction.surveys import xlsx_read
-from satisfaction.surveys.models import SurveyAnswer, SurveyCampaign, SurveyResponse
+from satisfaction.surveys.models import (
+    SurveyAnswer,
+    SurveyCampaign,
+    SurveyFormSequence,
+    SurveyResponse,
+    number_scope,
+)
 from satisfaction.surveys.rates import returned_count
 from satisfaction.surveys.scale import Scale
 from satisfaction.surveys.service import (
@@ -256,14 +263,18 @@ def import_responses(campaign: SurveyCampaign, data: bytes, filename: str, *, ac
 def bulk_insert(campaign_id: int, rows: list[dict], *, source: str, batch: str | None, actor) -> list[int]:
     """Insert already-validated forms with two executemany INSERTs; returns the new ids in order.
 
-    Each row: overall, ratings {category id: rating}, room, comments, optional entered_at.
+    Each row: overall, ratings {category id: rating}, room, comments, optional entered_at. The forms
+    take the campaign's next numbers, in the order given (one block from the campaign's counter).
     The caller checks the campaign (open, returned ≤ distributed), audits and commits.
     """
+    if not rows:
+        return []
     now = utcnow()
     actor_id = getattr(actor, "id", None)
-    payload = [{"campaign_id": campaign_id, "room": r["room"], "overall": r["overall"], "comments": r["comments"],
+    first = next_value(SurveyFormSequence, number_scope(campaign_id), len(rows)) - len(rows) + 1
+    payload = [{"campaign_id": campaign_id, "number": first + n, "room": r["room"], "overall": r["overall"], "comments": r["comments"],
                 "source": source, "batch": batch, "entered_at": r.get("entered_at") or now,
-                "entered_by_id": actor_id, "void_reason": ""} for r in rows]
+                "entered_by_id": actor_id, "void_reason": ""} for n, r in enumerate(rows)]
     ids = list(db.session.execute(
         insert(SurveyResponse).returning(SurveyResponse.id, sort_by_parameter_order=True), payload).scalars())
     answers = [{"response_id": rid, "category_id": cid, "rating": rating}

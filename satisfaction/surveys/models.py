@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, SmallInteger, String, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, SmallInteger, String, Text, event
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from accounts.models import Project, User
+from records.numbering import next_value
 from records.voiding import Voidable
 from satisfaction.models import ServiceCategory
 from satisfaction.surveys.scale import LEGACY_JSON, Scale
@@ -82,11 +83,15 @@ class SurveyResponse(Voidable, db.Model):
 
     __tablename__ = "survey_responses"
     # Covers the rate queries (count per campaign and overall rating, non-voided) without
-    # reading the table, and the campaign's list of forms.
-    __table_args__ = (Index("ix_survey_responses_campaign_voided_overall", "campaign_id", "voided_at", "overall"),)
+    # reading the table, and the campaign's list of forms. A form's number is unique in its campaign.
+    __table_args__ = (Index("ix_survey_responses_campaign_voided_overall", "campaign_id", "voided_at", "overall"),
+                      Index("uq_survey_responses_campaign_number", "campaign_id", "number", unique=True))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("survey_campaigns.id"))
+    # The form's number in its campaign (1, 2, 3 … in the order entered; a voided form keeps its number),
+    # from SurveyFormSequence. ``id`` stays the form's identity in URLs, the API and the audit log.
+    number: Mapped[int] = mapped_column(Integer)
     room: Mapped[str] = mapped_column(String(40), default="")
     overall: Mapped[int] = mapped_column(SmallInteger)
     comments: Mapped[str] = mapped_column(Text, default="")
@@ -117,3 +122,36 @@ class SurveyAnswer(db.Model):
 
     response: Mapped[SurveyResponse] = relationship(back_populates="answers")
     category: Mapped[ServiceCategory] = relationship()
+
+
+class SurveyFormSequence(db.Model):
+    """The last form number handed out per campaign (``scope`` is ``"campaign-<id>"``).
+
+    Numbers are taken with ``UPDATE … SET last_value = last_value + n RETURNING``
+    (:func:`records.numbering.next_value`), which locks the row until commit, so two clerks
+    entering forms of the same campaign at once still get different numbers.
+    """
+
+    __tablename__ = "survey_form_sequences"
+    scope: Mapped[str] = mapped_column(String(40), primary_key=True)
+    last_value: Mapped[int] = mapped_column(Integer, default=0)
+
+
+def number_scope(campaign_id: int) -> str:
+    """The :class:`SurveyFormSequence` scope of a campaign's form numbers."""
+    return f"campaign-{int(campaign_id)}"
+
+
+@event.listens_for(Session, "before_flush")
+def _number_new_forms(session, _flush_context, _instances) -> None:
+    """Forms made with the ORM without a number (a test, demo data) take their campaign's next ones at
+    flush, so no path can store a form without its number. The services number forms themselves."""
+    waiting: dict[int, list[SurveyResponse]] = {}
+    for obj in session.new:
+        if isinstance(obj, SurveyResponse) and obj.number is None:
+            campaign_id = obj.campaign_id if obj.campaign_id is not None else obj.campaign.id
+            waiting.setdefault(campaign_id, []).append(obj)
+    for campaign_id, forms in waiting.items():
+        first = next_value(SurveyFormSequence, number_scope(campaign_id), len(forms)) - len(forms) + 1
+        for n, form in enumerate(sorted(forms, key=lambda f: f.entered_at or utcnow())):
+            form.number = first + n

@@ -19,13 +19,20 @@ from accounts.models import Project
 from actions.service import actions_for
 from audit import service as audit
 from records import validation as v
+from records.numbering import next_value
 from records.scope import check_project
 from records.voiding import VoidRules, void
 from satisfaction.categories import list_categories
 from satisfaction.models import ServiceCategory
 from satisfaction.settings import rating_scale
 from satisfaction.surveys.measured import report_measured
-from satisfaction.surveys.models import SurveyAnswer, SurveyCampaign, SurveyResponse
+from satisfaction.surveys.models import (
+    SurveyAnswer,
+    SurveyCampaign,
+    SurveyFormSequence,
+    SurveyResponse,
+    number_scope,
+)
 from satisfaction.surveys.rates import campaign_rates, returned_count
 from satisfaction.surveys.scale import Scale, satisfied_definition
 from webapp.dates import date_bounds, local_today
@@ -38,7 +45,7 @@ from webapp.signals import campaign_below_target
 
 CAMPAIGN_FIELDS = ("project_id", "year", "period", "households", "distributed", "distributed_on", "category_ids",
                    "rating_scale", "status", "closed_at", "voided_at", "void_reason")
-RESPONSE_FIELDS = ("campaign_id", "room", "overall", "comments", "source", "voided_at", "void_reason")
+RESPONSE_FIELDS = ("campaign_id", "number", "room", "overall", "comments", "source", "voided_at", "void_reason")
 
 ROOM_MAX = 40
 COMMENTS_MAX = 2000
@@ -475,7 +482,9 @@ def create_response(campaign: SurveyCampaign, data: dict, *, actor, source: str 
     if returned_count(campaign.id) + 1 > campaign.distributed:
         raise ValidationError(room_full_message(campaign.distributed),
                               errors={"overall": [room_full_message(campaign.distributed)]})
-    response = SurveyResponse(campaign_id=campaign.id, room=values["room"], overall=values["overall"],
+    # The next number of this campaign's forms (the counter row stays locked until the commit).
+    number = next_value(SurveyFormSequence, number_scope(campaign.id))
+    response = SurveyResponse(campaign_id=campaign.id, number=number, room=values["room"], overall=values["overall"],
                               comments=values["comments"], source=source, entered_at=utcnow(),
                               entered_by_id=getattr(actor, "id", None), void_reason="")
     response.answers = [SurveyAnswer(category_id=cid, rating=r) for cid, r in values["ratings"].items()]
@@ -523,7 +532,7 @@ def response_dict(response: SurveyResponse, categories: list[ServiceCategory], s
     """A form as JSON: ratings keyed by category code (blank = not answered); ``scale``: its campaign's."""
     got = response.ratings()
     return {
-        "id": response.id, "campaign_id": response.campaign_id, "room": response.room,
+        "id": response.id, "number": response.number, "campaign_id": response.campaign_id, "room": response.room,
         "overall": response.overall, "overall_label": scale.label(response.overall), "ratings": {c.code: got.get(c.id) for c in categories},
         "comments": response.comments, "source": response.source,
         "entered_at": response.entered_at.isoformat(), "entered_by": getattr(response.entered_by, "login", None),

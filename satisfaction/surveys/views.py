@@ -283,7 +283,7 @@ def entry(campaign_id: int):
             else:
                 flash(str(exc), "error")
             return _entry_page(campaign, form, exc.status_code)
-        flash(_("Form no. %(id)s saved. Enter the next one.", id=response.id), "success")
+        flash(_("Form no. %(id)s saved. Enter the next one.", id=response.number), "success")
         return redirect(url_for("surveys.entry", campaign_id=campaign.id))
     if form.is_submitted():
         return _entry_page(campaign, form, 400)
@@ -321,10 +321,10 @@ def export_responses(campaign_id: int, fmt: str):
 
     def rows():
         stmt = service.responses_stmt(campaign, voided=show).order_by(None).order_by(
-            SurveyResponse.id).execution_options(yield_per=1000)
+            SurveyResponse.number).execution_options(yield_per=1000)
         for r in db.session.execute(stmt).scalars():
             got = r.ratings()
-            yield [r.id, r.room, r.overall, scale.label(r.overall),
+            yield [r.number, r.room, r.overall, scale.label(r.overall),
                    "✓" if r.overall in scale.satisfied_values else "",
                    *[scale.label(got.get(c.id)) or None for c in categories], r.comments,
                    sources.get(r.source, r.source), r.entered_at, getattr(r.entered_by, "display_name", ""),
@@ -344,7 +344,7 @@ def void_response(campaign_id: int, response_id: int):
     response = service.get_response(campaign, response_id)
     form = VoidForm()
     service.void_response(response, reason=form.reason.data, actor=current_user)
-    flash(_("Form no. %(id)d voided; it no longer counts as returned.", id=response.id), "success")
+    flash(_("Form no. %(id)d voided; it no longer counts as returned.", id=response.number), "success")
     return redirect(request.form.get("next") if (request.form.get("next") or "").startswith("/satisfaction/")
                     else url_for("surveys.responses", campaign_id=campaign.id))
 
