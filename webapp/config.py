@@ -15,6 +15,8 @@ ENV_SETTINGS = (
     "AUDIT_KEY",
     "DATABASE_URL",
     "REPO_STORE_PATH",
+    "ATTACHMENTS_PATH",
+    "ATTACHMENTS_MAX_BYTES",
     "DEFAULT_LOCALE",
     "TIMEZONE",
     "ENV",
@@ -42,6 +44,7 @@ ENV_SETTINGS = (
     "REVIEW_STEP_DAYS",
     "REVIEW_ESCALATE_DAYS",
     "REVIEW_DEFAULT_CHAIR",
+    "PUBLISH_ALLOW_SELF_APPROVAL",
 )
 
 LOCALES = ("zh_Hans", "en")
@@ -49,7 +52,7 @@ LOCALES = ("zh_Hans", "en")
 #: The enabled feature packages, lower layers first (each declares itself: ``webapp.features.Feature``).
 #: This tuple is the one place the core names them; a deployment may narrow it in ``instance/config.py``.
 FEATURES = ("audit", "accounts", "api", "notifications", "records", "procedures", "actions", "satisfaction",
-            "workflow", "management")
+            "workflow", "management", "backup")
 
 #: argon2 parameters of each ``PASSWORD_HASH_PROFILE``. "standard" is argon2-cffi's default (RFC 9106's
 #: low-memory profile, ~0.2 s a hash); "testing" costs well under a millisecond, so a test suite that
@@ -74,6 +77,12 @@ def defaults(instance_path: str) -> dict:
         "STORE_DETAILS_PERMISSIONS": ("users.manage", "procedures.publish"),
         "DATABASE_URL": f"sqlite:///{instance / 'procdesk.db'}",
         "REPO_STORE_PATH": str(instance / "store.git"),
+        # Files attached to records (records.attachments): stored by their SHA-256 under this folder, which
+        # several workers or hosts may share; at most this many bytes each (and within MAX_CONTENT_LENGTH);
+        # ATTACHMENTS_TYPES (content types) may narrow PDF, JPEG, PNG, WebP and HEIC.
+        "ATTACHMENTS_PATH": str(instance / "attachments"),
+        "ATTACHMENTS_MAX_BYTES": 10 * 1024 * 1024,
+        "ATTACHMENTS_TYPES": None,
         "DEFAULT_LOCALE": "zh_Hans",
         "TIMEZONE": "Asia/Shanghai",
         # Login throttling (accounts.services.LoginLimits): failures are counted per (login name, address)
@@ -122,6 +131,9 @@ def defaults(instance_path: str) -> dict:
         # The address users open ProcDesk at (https://procdesk.example.com): e-mails link to it. Never taken
         # from a request's Host header, which the requester chooses. Unset: e-mails carry no link.
         "MAIL_BASE_URL": None,
+        # Document control's four-eyes rule: a procedure version (or withdrawal) is approved by someone other
+        # than its author. True lets an author approve their own (a small company with one document controller).
+        "PUBLISH_ALLOW_SELF_APPROVAL": False,
     }
 
 
@@ -133,10 +145,11 @@ def from_environment(environ=os.environ) -> dict:
             found[key] = environ[key]
     for key in ("LOGIN_MAX_FAILURES", "LOGIN_WINDOW_SECONDS", "LOGIN_ADDRESS_MAX_FAILURES", "LOGIN_DELAY_SECONDS",
                 "LOGIN_MEMORY_SECONDS", "REMEMBER_DAYS", "PROXY_FIX", "STORE_LOCK_STALE_SECONDS", "MAIL_PORT",
-                "MAIL_TIMEOUT", "REVIEW_LEAD_DAYS", "REVIEW_STEP_DAYS", "REVIEW_ESCALATE_DAYS"):
+                "MAIL_TIMEOUT", "REVIEW_LEAD_DAYS", "REVIEW_STEP_DAYS", "REVIEW_ESCALATE_DAYS",
+                "ATTACHMENTS_MAX_BYTES"):
         if key in found:
             found[key] = int(found[key])
-    for key in ("SESSION_COOKIE_SECURE", "MAIL_USE_TLS", "MAIL_USE_SSL"):
+    for key in ("SESSION_COOKIE_SECURE", "MAIL_USE_TLS", "MAIL_USE_SSL", "PUBLISH_ALLOW_SELF_APPROVAL"):
         if key in found:
             found[key] = found[key].lower() in ("1", "true", "yes", "on")
     return found
