@@ -663,6 +663,27 @@ def verify(batch: int = 2000, *, store=None) -> VerifyResult:
     )
 
 
+@dataclass(frozen=True)
+class Seal:
+    """What one entry's own seal says (the whole chain needs :func:`verify`): ``sealed`` — its data
+    still matches its keyed hash; ``linked`` — it names the hash of the entry before it."""
+
+    sealed: bool
+    linked: bool
+    previous_id: int | None
+    next_id: int | None
+
+
+def seal_of(entry: AuditEntry) -> Seal:
+    """Check ``entry``'s keyed hash and its link to the entry before it (two small queries)."""
+    sealed = hmac.compare_digest(chain_hash(audit_key(), entry), entry.hash or "")
+    previous = db.session.execute(select(AuditEntry.id, AuditEntry.hash).where(AuditEntry.id < entry.id)
+                                  .order_by(AuditEntry.id.desc()).limit(1)).first()
+    following = db.session.execute(select(func.min(AuditEntry.id)).where(AuditEntry.id > entry.id)).scalar()
+    linked = entry.prev_hash == (previous.hash if previous else GENESIS_HASH)
+    return Seal(sealed=sealed, linked=linked, previous_id=previous.id if previous else None, next_id=following)
+
+
 def describe(p: Problem):
     """A sentence (lazy, translated) saying what ``p`` means."""
     at = p.at.isoformat(timespec="seconds") if p.at else ""
