@@ -10,5 +10,5 @@ FEATURE = Feature(
     models=("actions.models",),
     nav=(NavEntry("actions.index", _l("Actions"), RECORDS_READ, "/actions", order=50),),
     permissions=(ACTIONS_MANAGE,),
-    listeners=("actions.listeners",),
+    listeners=("actions.listeners", "actions.home"),
 )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -262,8 +262,7 @@ def list_actions(*, user, status: str = "", kind: str = "", project_id=None, ove
     if project_id:
         stmt = stmt.where(Action.project_id == int(project_id))
     if overdue:
-        stmt = stmt.where(Action.due_on < (today or local_today()), Action.status.in_(OVERDUE_STATUSES),
-                          Action.voided_at.is_(None))
+        stmt = stmt.where(overdue_clause(today))
     return stmt.order_by(Action.due_on.is_(None), Action.due_on, Action.id.desc())
 
 
@@ -271,8 +270,7 @@ def overdue_by_department(*, user, today: date | None = None) -> list[tuple[str 
     """(responsible department's label, or None for none named; how many overdue actions) over the
     actions the user may see, most first: one grouped query."""
     stmt = restrict(select(Action.responsible_department_id, func.count()), Action.project_id, user).where(
-        Action.voided_at.is_(None), Action.status.in_(OVERDUE_STATUSES), Action.due_on < (today or local_today())
-    ).group_by(Action.responsible_department_id)
+        overdue_clause(today)).group_by(Action.responsible_department_id)
     counts = dict(db.session.execute(stmt).all())
     depts = {d.id: d.label for d in db.session.execute(
         select(Department).where(Department.id.in_([i for i in counts if i is not None] or [-1]))).scalars()}
@@ -312,6 +310,11 @@ def sources_of(actions) -> dict[tuple[str, int], object]:
 
 #: States in which a passed due date means the action is late (the work is not done yet).
 OVERDUE_STATUSES = ("open", "cause_analysed")
+
+
+def overdue_clause(today: date | None = None):
+    """SQL for :func:`is_overdue`: not voided, the work not done, and past the due date."""
+    return and_(Action.voided_at.is_(None), Action.status.in_(OVERDUE_STATUSES), Action.due_on < (today or local_today()))
 
 
 def is_overdue(action: Action, today: date | None = None) -> bool:

@@ -13,4 +13,5 @@ FEATURE = Feature(
          NavEntry("acknowledgements.to_read", _l("To read"), PROCEDURES_READ, "/acknowledgements", order=20)),
     permissions=PERMISSIONS,
     demo=("procedures.demo",),
+    listeners=("procedures.home",),
 )

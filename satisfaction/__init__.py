@@ -12,6 +12,6 @@ FEATURE = Feature(
     nav=(NavEntry("satisfaction.index", _l("Satisfaction"), RECORDS_READ, "/satisfaction", order=40),),
     demo=("satisfaction.demo", "satisfaction.surveys.demo", "satisfaction.complaints.demo",
           "satisfaction.meetings.demo", "satisfaction.caring.demo"),
-    listeners=("satisfaction.analysis.home",),
+    listeners=("satisfaction.analysis.home", "satisfaction.complaints.home"),
     setup="satisfaction.setup:init_app",
 )

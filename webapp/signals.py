@@ -74,6 +74,12 @@ reviews_of_record = _signals.signal("reviews-of-record")
 #: returns rendered HTML (Markup) for one panel, or None. Receivers only read (and may use their caches).
 home_panels_wanted = _signals.signal("home-panels-wanted")
 
+#: Question from the home page (the workbench): what waits for this user? sender: the user; no kwargs. A
+#: receiver returns a :class:`webapp.workbench.WorkItem` or a list of them (a label, a count, the URL of a
+#: list filtered to exactly the counted rows), or None. Receivers only read, and count with one or two
+#: aggregate queries per box (never a query per row): the home page is every user's first page.
+work_items_wanted = _signals.signal("work-items-wanted")
+
 #: ``flask demo load`` committed every feature's demo data. sender: the app; receivers may return a line
 #: for the command to print (the audit feature anchors the log, as the nightly cron would). Sent after the
 #: commit, so a receiver commits its own work.

@@ -1,12 +1,12 @@
 """Core pages: home and health check."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, render_template
+from flask import Blueprint, current_app, jsonify, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import text
 
+from webapp import workbench
 from webapp.extensions import db
-from webapp.signals import home_panels_wanted
 from webapp.store import get_store
 
 bp = Blueprint("core", __name__)
@@ -14,9 +14,14 @@ bp = Blueprint("core", __name__)
 
 @bp.get("/")
 def home():
-    """The navigation as cards, then what the features put on the home page (:data:`home_panels_wanted`)."""
-    panels = [html for _receiver, html in home_panels_wanted.send(current_user._get_current_object()) if html]
-    return render_template("home.html", panels=panels)
+    """The workbench: what waits for the user, from every feature (:mod:`webapp.workbench`)."""
+    return render_template("home.html", groups=workbench.collect(current_user._get_current_object()))
+
+
+@bp.get("/favicon.ico")
+def favicon():
+    """Where browsers look for an icon when a page names none (files, JSON, print views): the SVG icon."""
+    return redirect(url_for("static", filename="favicon.svg"), 301)
 
 
 @bp.get("/healthz")

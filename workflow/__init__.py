@@ -16,5 +16,5 @@ FEATURE = Feature(
     nav=(NavEntry("reviews.dashboard", _l("Reviews"), REVIEWS_PARTICIPATE, "/reviews", order=15),),
     permissions=(),
     demo=("workflow.demo",),
-    listeners=("workflow.listeners",),
+    listeners=("workflow.listeners", "workflow.home"),
 )

@@ -16,8 +16,8 @@ from webapp.extensions import app_state, db
 from webapp.i18n import _l
 from webapp.store import get_store
 from workflow import pages
-from workflow.models import OPEN_STATES, Review, ReviewItem, ReviewParticipant, ReviewSignOff
-from workflow.schedule import first_department, must_act, review_departments
+from workflow.models import OPEN_STATES, Review, ReviewItem
+from workflow.schedule import first_department, review_departments, waiting_clause
 from workflow.service import KIND_LABELS
 from workflow.settings import setting
 from workflow.states import STATE_LABELS
@@ -190,14 +190,9 @@ def _month_index(first: date, day: date) -> int:
 
 def _mine(user, today: date) -> list[tuple[ReviewRow, str]]:
     """The open reviews where ``user`` takes part and must act now (8)."""
-    signed = select(ReviewSignOff.id).where(ReviewSignOff.review_id == Review.id, ReviewSignOff.user_id == user.id,
-                                            ReviewSignOff.voided_at.is_(None)).exists()
-    rows = db.session.execute(
-        select(Review, signed).join(ReviewParticipant, ReviewParticipant.review_id == Review.id)
-        .where(ReviewParticipant.user_id == user.id, Review.state.in_(OPEN_STATES))
-        .order_by(Review.step_due_on.is_(None), Review.step_due_on, Review.id)).all()
-    return [(_row(r, "", today), r.state) for r, has_signed in rows
-            if must_act(r.state, chair=r.chair_id == user.id, signed=bool(has_signed))]
+    rows = db.session.scalars(select(Review).where(waiting_clause(user.id))
+                              .order_by(Review.step_due_on.is_(None), Review.step_due_on, Review.id)).all()
+    return [(_row(r, "", today), r.state) for r in rows]
 
 
 def _departments(procs, open_reviews, closed, labels, today, horizon) -> list[DepartmentRow]:

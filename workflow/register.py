@@ -25,11 +25,13 @@ from webapp.i18n import _, _l
 from workflow import signoffs
 from workflow.deciding import DECISION_LABELS
 from workflow.models import KINDS, OPEN_STATES, TRIGGER_TYPES, ApprovalRule, Review, ReviewItem, ReviewTrigger
+from workflow.schedule import waiting_clause
 from workflow.service import KIND_LABELS, TRIGGER_LABELS
 from workflow.states import STATE_LABELS
 
-#: The state filter: any, open (any step before closing), closed, cancelled.
-STATE_FILTERS = {"any": _l("Any"), "open": _l("In progress"), "closed": _l("Closed"), "cancelled": _l("Cancelled")}
+#: The state filter: any, open (any step before closing), one step of an open review, closed, cancelled.
+STATE_FILTERS = {"any": _l("Any"), "open": _l("In progress"), **{s: STATE_LABELS[s] for s in OPEN_STATES},
+                 "closed": _l("Closed"), "cancelled": _l("Cancelled")}
 #: The key of the default rule in URLs and forms (a department code otherwise).
 DEFAULT_KEY = "default"
 MAX_QUERY = 100
@@ -46,15 +48,20 @@ class Filters:
     year: int | None = None
     trigger: str = ""
     q: str = ""
+    #: ``?waiting=me``: the open reviews where this user (id) takes part and must act now.
+    waiting_for: int | None = None
 
     def args(self) -> dict:
         """The filters as query arguments (for links to the export and print views)."""
-        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "waiting_for"}
+        if self.waiting_for:
+            out["waiting"] = "me"
         return {k: v for k, v in out.items() if v not in ("", None) and not (k == "state" and v == "any")}
 
 
-def parse_filters(args: Mapping) -> Filters:
-    """The filters of a query string; unknown or malformed values are ignored (never an error)."""
+def parse_filters(args: Mapping, user=None) -> Filters:
+    """The filters of a query string; unknown or malformed values are ignored (never an error). ``user``:
+    whom ``waiting=me`` means (without one it is ignored)."""
     state = str(args.get("state") or "any")
     kind = str(args.get("kind") or "")
     trigger = str(args.get("trigger") or "")
@@ -70,6 +77,7 @@ def parse_filters(args: Mapping) -> Filters:
         year=year if year and 2000 <= year <= 9998 else None,
         trigger=trigger if trigger in TRIGGER_TYPES else "",
         q=str(args.get("q") or "").strip()[:MAX_QUERY],
+        waiting_for=user.id if user is not None and args.get("waiting") == "me" else None,
     )
 
 
@@ -99,8 +107,10 @@ def reviews_query(filters: Filters) -> Select:
                                   selectinload(Review.participants), selectinload(Review.chair))
     if filters.state == "open":
         stmt = stmt.where(Review.state.in_(OPEN_STATES))
-    elif filters.state in ("closed", "cancelled"):
+    elif filters.state != "any":
         stmt = stmt.where(Review.state == filters.state)
+    if filters.waiting_for:
+        stmt = stmt.where(waiting_clause(filters.waiting_for))
     if filters.kind:
         stmt = stmt.where(Review.kind == filters.kind)
     if filters.procedure:
@@ -208,6 +218,8 @@ def describe(filters: Filters, department_labels: Mapping[str, str]) -> str:
         parts.append(_("Trigger: %(value)s", value=TRIGGER_LABELS[filters.trigger]))
     if filters.q:
         parts.append(_("Number or title contains: %(value)s", value=filters.q))
+    if filters.waiting_for:
+        parts.append(_("Waiting for me"))
     return "; ".join(parts) if parts else _("All reviews")
 
 

@@ -61,7 +61,7 @@ def _labels() -> dict:
 @bp.get("/register", endpoint="register")
 @permission_required(REVIEWS_PARTICIPATE)
 def register_page():
-    filters = register.parse_filters(request.args)
+    filters = register.parse_filters(request.args, current_user)
     return render_template("workflow/register.html", page=paginate(register.reviews_query(filters)),
                            filters=filters, departments=register.departments(), years=register.years(),
                            reg=register, **_labels())
@@ -70,7 +70,7 @@ def register_page():
 @bp.get("/register/export.<any(csv, xlsx):fmt>")
 @permission_required(REVIEWS_PARTICIPATE)
 def export(fmt: str):
-    filters = register.parse_filters(request.args)
+    filters = register.parse_filters(request.args, current_user)
     labels = register.departments()
     headers, rows = register.export_table(register.reviews(filters, EXPORT_LIMIT), labels)
     name = _("Review register")
@@ -83,7 +83,7 @@ def export(fmt: str):
 @bp.get("/register/print", endpoint="print")
 @permission_required(REVIEWS_PARTICIPATE)
 def print_page():
-    filters = register.parse_filters(request.args)
+    filters = register.parse_filters(request.args, current_user)
     labels = register.departments()
     rows = register.reviews(filters, PRINT_LIMIT + 1)
     return render_template("workflow/register_print.html", rows=rows[:PRINT_LIMIT], truncated=len(rows) > PRINT_LIMIT,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -206,6 +206,17 @@ def must_act(state: str, *, chair: bool, signed: bool) -> bool:
     if state == "decide":
         return not signed
     return state == "implement" and chair
+
+
+def waiting_clause(user_id: int):
+    """:func:`must_act` in SQL, over :class:`Review`: the open reviews where the user takes part and must act
+    now (the dashboard's "my reviews", the register's ``?waiting=me`` and the workbench count it alike)."""
+    takes_part = select(ReviewParticipant.id).where(ReviewParticipant.review_id == Review.id,
+                                                    ReviewParticipant.user_id == user_id).exists()
+    signed = select(ReviewSignOff.id).where(ReviewSignOff.review_id == Review.id, ReviewSignOff.user_id == user_id,
+                                            ReviewSignOff.voided_at.is_(None)).exists()
+    return and_(takes_part, or_(Review.state.in_(("propose", "discuss")), and_(Review.state == "decide", ~signed),
+                                and_(Review.state == "implement", Review.chair_id == user_id)))
 
 
 def remind(today: date | None = None) -> RemindResult:
