@@ -17,6 +17,7 @@ BENCH = Path(__file__).resolve().parent
 #: (script in bench/, whether it also runs against PostgreSQL with --db; "only": it needs PostgreSQL)
 BENCHMARKS = [
     ("bench_procedures.py", False),
+    ("bench_redline.py", False),
     ("bench_publish.py", False),
     ("bench_records.py", True),
     ("bench_surveys.py", True),

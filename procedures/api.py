@@ -12,7 +12,7 @@ from flask import Blueprint, Response, jsonify, request, url_for
 
 from api.helpers import check_args
 from api.openapi import ApiSection, error_responses, query_param
-from procedures import catalog
+from procedures import catalog, redline_blocks
 from procedures import search as search_service
 from procedures.permissions import PROCEDURES_READ
 from webapp import dates
@@ -143,6 +143,8 @@ def compare(code: str):
         inserted_chars=c.inserted,
         deleted_chars=c.deleted,
         redline_html=str(c.redline),
+        mode=c.diff.mode,
+        blocks=None if c.diff.ops is None else [redline_blocks.op_json(op) for op in c.diff.ops],
         lines=[{"kind": line.kind, "old_no": line.old_no, "new_no": line.new_no,
                 "segments": [{"op": s.op, "text": s.text} for s in line.segments]} for line in c.lines],
     )
@@ -222,10 +224,19 @@ OPENAPI = ApiSection({
     "Comparison": {"type": "object", "properties": {
         "code": {"type": "string"}, "from": {"$ref": "#/components/schemas/ProcedureVersion"},
         "to": {"$ref": "#/components/schemas/ProcedureVersion"}, "inserted_chars": {"type": "integer"},
-        "deleted_chars": {"type": "integer"}, "redline_html": {"type": "string"},
-        "lines": {"type": "array", "items": {"type": "object", "properties": {
+        "deleted_chars": {"type": "integer"},
+        "redline_html": {"type": "string", "description": "the document redline (one column), sanitised HTML"},
+        "mode": {"type": "string", "enum": ["blocks", "lines"],
+                 "description": "`lines` when the text is beyond the limits of a block comparison"},
+        "blocks": {"type": ["array", "null"], "items": {"$ref": "#/components/schemas/RedlineBlock"},
+                   "description": "the comparison block by block (headings, paragraphs, list items, tables); "
+                                  "null in `lines` mode"},
+        "lines": {"description": "the comparison of the Markdown source, line by line",
+                  "type": "array", "items": {"type": "object", "properties": {
             "kind": {"type": "string", "enum": ["equal", "insert", "delete", "change"]},
             "old_no": {"type": ["integer", "null"]}, "new_no": {"type": ["integer", "null"]},
             "segments": {"type": "array", "items": {"type": "object", "properties": {
                 "op": {"type": "string"}, "text": {"type": "string"}}}}}}}}},
+    "RedlineBlock": redline_blocks.OP_SCHEMA,
+    "RedlineSegment": redline_blocks.SEGMENT_SCHEMA,
 })

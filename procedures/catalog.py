@@ -32,7 +32,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from audit import service as audit_service
-from procedures import redline
+from procedures import redline, redline_blocks
 from procedures.document import (
     MAX_FILE_BYTES,
     STATUS_WITHDRAWN,
@@ -381,9 +381,8 @@ def _build(rows, today: date) -> list[VersionView]:
     last_label = {r.version: i for i, r in enumerate(rows)}
     removed = bool(rows and rows[-1].removed)
     last_reviewed = rows[-1].last_reviewed if rows else None
-    # The review clock runs from the last review, else from the first version: a revision between reviews
-    # does not reset it.
-    anchor = last_reviewed or (rows[-1].first_effective or rows[0].effective if rows else None)
+    anchor = review_anchor(last_reviewed, rows[-1].first_effective or rows[0].effective, rows[-1].effective) \
+        if rows else None
     refs = [r.version.replace("/", "-") if last_label[r.version] == i else r.commit[:12] for i, r in enumerate(rows)]
     base = []
     for i, r in enumerate(rows):
@@ -570,11 +569,15 @@ def list_procedures(department: str | None = None, status: str | None = None, in
 class Comparison:
     old: VersionView
     new: VersionView
-    redline: object  # Markup: one <div class="rl-line"> per line, <ins>/<del> inside
-    rows: tuple  # redline.Row: the two-column source view
+    redline: object  # Markup: the document redline, one <div class="rl-block"> per block, <ins>/<del> inside
+    diff: object  # redline_blocks.DocumentDiff: the same comparison as data (its side_by_side_html() too)
     inserted: int  # characters
     deleted: int
-    lines: tuple  # redline.DiffLine: the same comparison as data
+
+    @property
+    def lines(self) -> list:
+        """The line-by-line redline of the Markdown source (``redline.DiffLine``), made on demand."""
+        return redline.redline(self.old.markdown(), self.new.markdown())
 
 
 def compare(code: str, from_ref: str | None = None, to_ref: str | None = None,

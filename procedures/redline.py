@@ -2,7 +2,8 @@
 
 Three steps:
 
-1. lines are aligned with :class:`difflib.SequenceMatcher` (``autojunk=False``);
+1. lines are aligned with :class:`difflib.SequenceMatcher` (``autojunk=False``, unless
+   repeated lines would make it quadratic: :func:`matcher`);
 2. inside each changed block, old and new lines are paired when they are
    similar enough (an edited clause), the others are shown as deleted or
    inserted lines;
@@ -36,6 +37,7 @@ All text is HTML-escaped here; the returned HTML strings are
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 from html import escape
@@ -73,6 +75,10 @@ PAIR_RATIO = 0.5
 MAX_ALIGN_CELLS = 400
 # Lines with more tokens are never shown as edited in place (cost guard for huge paragraphs).
 MAX_LINE_TOKENS = 5000
+# difflib compares every occurrence of an item with every occurrence of it on the other side
+# (quadratic for text made of one repeated line or character); beyond this many such pairs it
+# treats very frequent items as junk (autojunk) instead.
+MAX_MATCH_WORK = 1_000_000
 
 _CJK = (
     "\u2e80-\u2fdf"  # radicals
@@ -149,6 +155,16 @@ def _lines(text: str) -> list[str]:
     return text.split("\n")
 
 
+def matcher(a, b) -> SequenceMatcher:
+    """A :class:`SequenceMatcher` over ``a`` and ``b``: exact (``autojunk=False``) unless repeated
+    items would make it quadratic (more than MAX_MATCH_WORK pairs of equal items)."""
+    if len(a) * len(b) > MAX_MATCH_WORK:
+        counts = Counter(b)
+        if sum(counts.get(item, 0) for item in a) > MAX_MATCH_WORK:
+            return SequenceMatcher(None, a, b, autojunk=True)
+    return SequenceMatcher(None, a, b, autojunk=False)
+
+
 def _segment_html(segment: Segment) -> str:
     text = escape(segment.text, quote=False)
     if segment.op == INSERT:
@@ -158,47 +174,41 @@ def _segment_html(segment: Segment) -> str:
     return text
 
 
-def _token_ops(diff: _PairDiff) -> list[list]:
-    """Token diff as a list of ``[old_text, new_text, is_equal]``.
+def _token_runs(diff: _PairDiff) -> list[list]:
+    """Token diff as runs ``[i1, i2, j1, j2, is_equal]`` (token index ranges of old and new).
 
     Short coincidental equalities between two changes (a shared "的", the space
     between two replaced words) are folded into the changes around them, as in
     diff-match-patch's semantic cleanup: an equality is folded when it has no
     more tokens than the change on either side of it.
     """
-    old_tokens, new_tokens = diff.a, diff.b
-    ops: list[list] = []  # [old_text, new_text, equal, old_count, new_count]
+    runs: list[list] = []
     for tag, i1, i2, j1, j2 in diff.opcodes:
-        ops.append(["".join(old_tokens[i1:i2]), "".join(new_tokens[j1:j2]), tag == "equal", i2 - i1, j2 - j1])
-        while len(ops) >= 3 and not ops[-1][2] and ops[-2][2] and not ops[-3][2]:
-            before, middle, after = ops[-3], ops[-2], ops[-1]
-            size = middle[3]
-            if size > max(before[3], before[4]) or size > max(after[3], after[4]):
+        runs.append([i1, i2, j1, j2, tag == "equal"])
+        while len(runs) >= 3 and not runs[-1][4] and runs[-2][4] and not runs[-3][4]:
+            before, middle, after = runs[-3], runs[-2], runs[-1]
+            size = middle[1] - middle[0]
+            if size > max(before[1] - before[0], before[3] - before[2]) or size > max(
+                after[1] - after[0], after[3] - after[2]
+            ):
                 break
-            ops[-3:] = [
-                [
-                    before[0] + middle[0] + after[0],
-                    before[1] + middle[1] + after[1],
-                    False,
-                    before[3] + size + after[3],
-                    before[4] + size + after[4],
-                ]
-            ]
-    return ops
+            runs[-3:] = [[before[0], after[1], before[2], after[3], False]]
+    return runs
 
 
 def _pair_segments(diff: _PairDiff) -> list[Segment]:
     """Inline segments (equal/del/ins) for one old line replaced by one new line."""
     segments: list[Segment] = []
-    for old_text, new_text, equal, _n_old, _n_new in _token_ops(diff):
+    old_tokens, new_tokens = diff.a, diff.b
+    for i1, i2, j1, j2, equal in _token_runs(diff):
         if equal:
-            if old_text:
-                segments.append(Segment(EQUAL, old_text))
+            if i2 > i1:
+                segments.append(Segment(EQUAL, "".join(old_tokens[i1:i2])))
         else:
-            if old_text:
-                segments.append(Segment(DELETE, old_text))
-            if new_text:
-                segments.append(Segment(INSERT, new_text))
+            if i2 > i1:
+                segments.append(Segment(DELETE, "".join(old_tokens[i1:i2])))
+            if j2 > j1:
+                segments.append(Segment(INSERT, "".join(new_tokens[j1:j2])))
     return segments
 
 
@@ -223,9 +233,10 @@ class _PairDiff:
     ratio: float
 
 
-def _pair_diff(old_tokens: list[str], new_tokens: list[str]) -> _PairDiff | None:
-    """Diff two lines if they are similar enough (ratio >= PAIR_RATIO) to be
-    shown as one edited line; None otherwise.
+def _pair_diff(old_tokens: list, new_tokens: list, min_ratio: float = PAIR_RATIO) -> _PairDiff | None:
+    """Diff two lines if they are similar enough (ratio >= ``min_ratio``) to be
+    shown as one edited line; None otherwise (and always for more than
+    MAX_LINE_TOKENS tokens a side). Tokens may be any hashable values.
 
     The common prefix and suffix are taken off before running SequenceMatcher
     on the middle: most edits touch a small part of a line, and difflib's cost
@@ -238,7 +249,7 @@ def _pair_diff(old_tokens: list[str], new_tokens: list[str]) -> _PairDiff | None
     if size_a > MAX_LINE_TOKENS or size_b > MAX_LINE_TOKENS:
         return None
     # Upper bound on the ratio from the lengths alone.
-    if 2 * min(size_a, size_b) / total < PAIR_RATIO:
+    if 2 * min(size_a, size_b) / total < min_ratio:
         return None
     limit = min(size_a, size_b)
     prefix = 0
@@ -249,19 +260,19 @@ def _pair_diff(old_tokens: list[str], new_tokens: list[str]) -> _PairDiff | None
         suffix += 1
     mid_a = old_tokens[prefix : size_a - suffix]
     mid_b = new_tokens[prefix : size_b - suffix]
-    matcher = SequenceMatcher(None, mid_a, mid_b, autojunk=False)
+    sequences = matcher(mid_a, mid_b)
     if mid_a and mid_b:
-        bound = 2 * (prefix + suffix) + matcher.quick_ratio() * (len(mid_a) + len(mid_b))
-        if bound / total < PAIR_RATIO:
+        bound = 2 * (prefix + suffix) + sequences.quick_ratio() * (len(mid_a) + len(mid_b))
+        if bound / total < min_ratio:
             return None
-    matched = prefix + suffix + sum(block.size for block in matcher.get_matching_blocks())
+    matched = prefix + suffix + sum(block.size for block in sequences.get_matching_blocks())
     ratio = 2 * matched / total
-    if ratio < PAIR_RATIO:
+    if ratio < min_ratio:
         return None
     opcodes = [("equal", 0, prefix, 0, prefix)] if prefix else []
     opcodes += [
         (tag, i1 + prefix, i2 + prefix, j1 + prefix, j2 + prefix)
-        for tag, i1, i2, j1, j2 in matcher.get_opcodes()
+        for tag, i1, i2, j1, j2 in sequences.get_opcodes()
         if i1 != i2 or j1 != j2
     ]
     if suffix:
@@ -277,25 +288,22 @@ def _pair_diff(old_tokens: list[str], new_tokens: list[str]) -> _PairDiff | None
     return _PairDiff(old_tokens, new_tokens, merged, ratio)
 
 
-def _align_block(old_lines: list[str], new_lines: list[str]):
-    """Pair the lines of a replaced block.
+def _best_pairs(n: int, m: int, pair):
+    """Pair the items of a replaced run of ``n`` old and ``m`` new items.
 
-    Yields ``(i, j, diff)`` in display order, with ``i`` / ``j`` indexes
-    into the block (None on the side a line is missing from) and a
-    token diff for paired lines. Lines are paired only when similar
-    enough (token ratio >= PAIR_RATIO); the monotone alignment with the best
-    total similarity is used for small blocks, position order for large ones.
-    Unpaired old lines come before unpaired new lines.
+    ``pair(i, j)`` returns a diff with a ``ratio`` when old item ``i`` and new item
+    ``j`` are similar enough to be shown as one edited item, None otherwise. Yields
+    ``(i, j, diff)`` in display order, None on the side an item is missing from.
+    The monotone alignment with the best total similarity is used for small runs
+    (n x m <= MAX_ALIGN_CELLS), position order for large ones. Unpaired old items
+    come before unpaired new items.
     """
-    n, m = len(old_lines), len(new_lines)
-    old_tokens = [tokenize(line) for line in old_lines]
-    new_tokens = [tokenize(line) for line in new_lines]
-    pairs: list[tuple[int, int, _PairDiff]] = []
+    pairs: list[tuple[int, int, object]] = []
     if n * m <= MAX_ALIGN_CELLS:
-        similar: dict[tuple[int, int], _PairDiff] = {}
+        similar: dict[tuple[int, int], object] = {}
         for i in range(n):
             for j in range(m):
-                diff = _pair_diff(old_tokens[i], new_tokens[j])
+                diff = pair(i, j)
                 if diff is not None:
                     similar[i, j] = diff
         # score[i][j]: best total similarity aligning old[:i] with new[:j].
@@ -321,7 +329,7 @@ def _align_block(old_lines: list[str], new_lines: list[str]):
         pairs.reverse()
     else:
         for k in range(min(n, m)):
-            diff = _pair_diff(old_tokens[k], new_tokens[k])
+            diff = pair(k, k)
             if diff is not None:
                 pairs.append((k, k, diff))
     i = j = 0
@@ -335,6 +343,14 @@ def _align_block(old_lines: list[str], new_lines: list[str]):
         i, j = pi + 1, pj + 1
 
 
+def _align_block(old_lines: list[str], new_lines: list[str]):
+    """Pair the lines of a replaced block (see :func:`_best_pairs`): lines are paired
+    when similar enough (token ratio >= PAIR_RATIO), with their token diff."""
+    old_tokens = [tokenize(line) for line in old_lines]
+    new_tokens = [tokenize(line) for line in new_lines]
+    return _best_pairs(len(old_lines), len(new_lines), lambda i, j: _pair_diff(old_tokens[i], new_tokens[j]))
+
+
 # --------------------------------------------------------------------------
 # public API
 # --------------------------------------------------------------------------
@@ -345,8 +361,7 @@ def _diff(old: str, new: str):
     numbers are 1-based, None for a missing side; ``diff`` is set for an
     edited line (a similar old/new pair), None otherwise."""
     old_lines, new_lines = _lines(old), _lines(new)
-    matcher = SequenceMatcher(None, old_lines, new_lines, autojunk=False)
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+    for tag, i1, i2, j1, j2 in matcher(old_lines, new_lines).get_opcodes():
         if tag == "equal":
             for k in range(i2 - i1):
                 yield i1 + k + 1, old_lines[i1 + k], j1 + k + 1, new_lines[j1 + k], None

@@ -338,3 +338,230 @@ def test_both_sides_are_reconstructed(old, new):
     assert [ln.new_no for ln in lines if ln.new_no] == list(range(1, len(new_side) + 1))
     rows = side_by_side(old, new)
     assert [r.left_no for r in rows if r.left_no] == [ln.old_no for ln in lines if ln.old_no]
+
+
+# ---------------------------------------------------------------- the document redline (issue 12 §3)
+# procedures.redline_blocks compares what a reader sees: headings, paragraphs, list items, table cells.
+
+from procedures import redline_blocks as rb  # noqa: E402
+from procedures.redline_blocks import (  # noqa: E402
+    CODE,
+    HEADING,
+    ITEM,
+    META,
+    PARAGRAPH,
+    RULE,
+    TABLE,
+    Block,
+    Piece,
+    parse_blocks,
+)
+
+
+def _visible(html: str) -> str:
+    """The text a reader sees: tags dropped, entities decoded."""
+    from html import unescape
+
+    return unescape(re.sub(r"<[^>]+>", "", str(html)))
+
+
+def _changes(diff) -> list:
+    return [op for op in diff.ops if op.op != EQUAL]
+
+
+def test_blocks_of_a_procedure():
+    text = "\n".join([
+        "## 4.0 工作程序", "", "### 4.2 收集", "",
+        "4.2.1 问卷调查：每年一次。", "4.2.2 座谈：每季度一次。", "",
+        "- 调查表", "- 座谈记录", "    - 签字确认", "  续行", "",
+        "1. 第一步", "2. 第二步", "",
+        "| 部门 | 职责 |", "|:--|--:|", "| 客户服务部 | 汇总 |", "| 项目 | 发放 \\| 回收 |", "",
+        "> 注：**重要**", "", "```", "# 不是标题", "```", "", "---", "标题二", "===",
+    ])
+    blocks = parse_blocks(text)
+    assert [(b.kind, b.level, b.depth) for b in blocks] == [
+        (HEADING, 2, 0), (HEADING, 3, 0), (PARAGRAPH, 0, 0), (PARAGRAPH, 0, 0),
+        (ITEM, 0, 1), (ITEM, 0, 1), (ITEM, 0, 2), (ITEM, 0, 1), (ITEM, 0, 1), (TABLE, 0, 0),
+        (PARAGRAPH, 0, 0), (CODE, 0, 0), (RULE, 0, 0), (HEADING, 1, 0)]
+    assert blocks[0].text == "4.0 工作程序" and blocks[2].text == "4.2.1 问卷调查：每年一次。"  # a clause per paragraph
+    assert blocks[6] == Block(ITEM, "签字确认\n续行", depth=2, marker="•")
+    assert [b.marker for b in blocks[7:9]] == ["1.", "2."]
+    table = blocks[9]
+    assert table.rows == (("部门", "职责"), ("客户服务部", "汇总"), ("项目", "发放 \\| 回收")) and table.align == ("left", "right")
+    assert blocks[10].quote == 1 and blocks[11].text == "# 不是标题" and blocks[13].text == "标题二"
+
+
+def test_front_matter_fields_are_blocks_of_their_own():
+    blocks = parse_blocks("---\ncode: QP-CS-001\nversion: A/1\n---\n\n## 1.0 目的\n")
+    assert [(b.kind, b.text) for b in blocks] == [(META, "code: QP-CS-001"), (META, "version: A/1"),
+                                                  (HEADING, "1.0 目的")]
+
+
+@pytest.mark.parametrize(("text", "runs"), [
+    ("纯文本，没有标记。", (("纯文本，没有标记。", ""),)),
+    ("按 **《文件控制程序》** 审批", (("按 ", ""), ("《文件控制程序》", "b"), (" 审批", ""))),
+    ("*强调*与`代码`", (("强调", "i"), ("与", ""), ("代码", "c"))),
+    ("见[附件](https://example.com/a_b)。", (("见", ""), ("附件", "a\nhttps://example.com/a_b"), ("。", ""))),
+    ("snake_case_name 与 2*3*4", (("snake_case_name 与 2", ""), ("3", "i"), ("4", ""))),
+    ("\\*不是强调\\* &amp; **未闭合", (("*不是强调* & **未闭合", ""),)),
+])
+def test_inline_markdown_is_parsed_into_styled_runs(text, runs):
+    assert rb.inline_runs(text) == runs
+
+
+def test_a_heading_is_compared_as_a_heading():
+    diff = rb.compare("### 4.6 规程的修订\n\n正文。\n", "### 4.7 规程的复审与修订\n\n正文。\n")
+    (op,) = _changes(diff)
+    assert op.op == CHANGE and op.old.kind == op.new.kind == HEADING and op.new.level == 3
+    assert op.pieces == (Piece(DELETE, "4.6"), Piece(INSERT, "4.7"), Piece(EQUAL, " 规程的"), Piece(INSERT, "复审与"),
+                         Piece(EQUAL, "修订"))
+    html = diff.inline_html()
+    assert '<div class="rl-h rl-h3"><del class="rl-del">4.6</del><ins class="rl-ins">4.7</ins> 规程的' in html
+    assert "###" not in _visible(html) and "###" not in _visible(diff.side_by_side_html("A/1", "A/2"))
+
+
+def test_a_paragraph_keeps_the_chinese_phrase_redline():
+    old = "4.2.1 问卷调查：各项目每年组织一次，一般安排在第四季度进行。"
+    new = "4.2.1 问卷调查：各项目每年组织一次，一般安排在第三季度进行，以便纳入下一年度计划。"
+    diff = rb.compare(old, new)
+    (op,) = diff.ops
+    assert op.op == CHANGE and op.new.kind == PARAGRAPH
+    assert [(p.op, p.text) for p in op.pieces if p.op != EQUAL] == [
+        (DELETE, "四"), (INSERT, "三"), (INSERT, "，以便纳入下一年度计划")]
+    assert (diff.inserted, diff.deleted) == (12, 1)
+    assert '<p class="rl-p">4.2.1 问卷调查' in diff.inline_html()
+
+
+def test_list_items_are_compared_as_items_with_their_nesting():
+    old = "- 调查表\n- 座谈记录\n    - 签字确认\n"
+    new = "- 调查表\n- 座谈会议记录\n    - 签字确认\n    - 录入系统\n"
+    diff = rb.compare(old, new)
+    assert [(op.op, op.new.kind if op.new else None, op.new.depth if op.new else None) for op in diff.ops] == [
+        (EQUAL, ITEM, 1), (CHANGE, ITEM, 1), (EQUAL, ITEM, 2), (INSERT, ITEM, 2)]
+    html = diff.inline_html()
+    assert ('<div class="rl-li"><span class="rl-marker">•</span><div class="rl-li-body">座谈<ins class="rl-ins">会议'
+            '</ins>记录</div></div>') in html
+    assert 'class="rl-block rl-insert rl-k-item rl-d2"' in html
+    assert "- " not in _visible(html)
+
+
+def test_table_cells_are_compared_inside_the_cell():
+    old = "| 部门 | 职责 |\n|---|---|\n| 总经理 | 批准本规程 |\n| 客户服务部 | 每季度汇总 |\n"
+    new = "| 部门 | 职责 |\n|---|---|\n| 总经理 | 批准并签发本规程 |\n| 客户服务部 | 每月汇总 |\n"
+    diff = rb.compare(old, new)
+    (op,) = diff.ops
+    assert op.op == CHANGE and op.table is not None
+    assert [(row.op, row.old, row.new) for row in op.table.rows] == [(EQUAL, 0, 0), (CHANGE, 1, 1), (CHANGE, 2, 2)]
+    assert op.table.rows[1].cells[1] == (Piece(EQUAL, "批准"), Piece(INSERT, "并签发"), Piece(EQUAL, "本规程"))
+    assert op.table.rows[2].cells[1] == (Piece(EQUAL, "每"), Piece(DELETE, "季度"), Piece(INSERT, "月"),
+                                         Piece(EQUAL, "汇总"))
+    html = diff.inline_html()
+    assert '<td>批准<ins class="rl-ins">并签发</ins>本规程</td>' in html
+    assert '<td>每<del class="rl-del">季度</del><ins class="rl-ins">月</ins>汇总</td>' in html
+    assert "<th>部门</th>" in html
+    for view in (html, diff.side_by_side_html("A/1", "A/2")):
+        assert "|" not in _visible(view) and "---" not in _visible(view)
+    side = diff.side_by_side_html("A/1", "A/2")
+    old_side, new_side = side.split('class="sbs-cell sbs-new')
+    assert "季度" in old_side and "<ins" not in old_side and "并签发" in new_side and "<del" not in new_side
+
+
+def test_added_and_removed_rows_and_columns_are_marked():
+    old = "| 记录 | 编号 | 保存 |\n|---|---|---|\n| 调查表 | QR-01 | 三年 |\n| 座谈记录 | QR-02 | 三年 |\n"
+    new = ("| 记录 | 编号 | 保管部门 | 保存 |\n|---|---|---|---|\n| 调查表 | QR-01 | 客服部 | 三年 |\n"
+           "| 复审记录 | QR-07 | 客服部 | 永久 |\n")
+    (op,) = rb.compare(old, new).ops
+    assert op.table.columns == ((0, 0), (1, 1), (None, 2), (2, 3))
+    assert [(row.op, row.old, row.new) for row in op.table.rows] == [
+        (CHANGE, 0, 0), (CHANGE, 1, 1), (DELETE, 2, None), (INSERT, None, 2)]
+    html = rb.compare(old, new).inline_html()
+    assert '<th class="rl-col-insert"><ins class="rl-ins">保管部门</ins></th>' in html
+    assert '<tr class="rl-row-delete"><td><del class="rl-del">座谈记录</del></td>' in html
+    assert '<tr class="rl-row-insert"><td><ins class="rl-ins">复审记录</ins></td>' in html
+
+
+def test_inserted_and_deleted_blocks_are_shown_whole():
+    old = "## 4.6 规程的修订\n\n4.6.1 本规程由客户服务部提出修订。\n"
+    new = "## 4.6 电子记录\n\n4.6.1 顾客满意信息以 ProcDesk 中的电子记录为准，扫描件作为附件上传。\n\n4.6.2 不得删除。\n"
+    diff = rb.compare(old, new)
+    kinds = [(op.op, (op.new or op.old).kind) for op in diff.ops]
+    assert (DELETE, PARAGRAPH) in kinds and kinds.count((INSERT, PARAGRAPH)) == 2
+    html = diff.inline_html()
+    assert '<div class="rl-block rl-delete rl-k-paragraph" data-old="2"><p class="rl-p"><del class="rl-del">4.6.1 本规程' in html
+    assert '<p class="rl-p"><ins class="rl-ins">4.6.2 不得删除。</ins></p>' in html
+
+
+def test_identical_documents_have_no_changes():
+    text = (DEMO_DIR / "QP-CS-001.A2.md").read_text(encoding="utf-8")
+    diff = rb.compare(text, text)
+    assert all(op.op == EQUAL for op in diff.ops) and not diff.changed and (diff.inserted, diff.deleted) == (0, 0)
+    assert "<ins" not in diff.inline_html() and "<del" not in diff.side_by_side_html("A/2", "A/2")
+
+
+def test_html_of_both_versions_is_escaped():
+    old = ('## <script>alert(1)</script> 标题\n\n段落 <img src=x onerror=alert(1)> & "引号"\n\n'
+           '| <b>列</b> | 二 |\n|---|---|\n| <i>旧</i> | [链接](javascript:alert(1)"x) |\n\n```\n<style>x</style>\n```\n')
+    new = old.replace("alert(1)", "alert(2)").replace("<i>旧</i>", "<i>新</i>")
+    diff = rb.compare(old, new)
+    for html in (diff.inline_html(), diff.side_by_side_html('A/1"><script>', "A/2")):
+        assert not re.search(r"<(script|img|b|i|style|a)\b", html), html
+        assert "&lt;script&gt;" in html and "&lt;img src=x" in html and "&lt;b&gt;列&lt;/b&gt;" in html
+        assert "&lt;style&gt;" in html and "&amp;" in html
+        assert 'title="javascript:alert' in html  # a link target is only ever a title, never a href
+    assert 'data-label="A/1&quot;&gt;&lt;script&gt;"' in diff.side_by_side_html('A/1"><script>', "A/2")
+
+
+def test_the_demo_versions_read_as_a_document():
+    a1, a2 = _version_bodies()[1:]
+    diff = rb.compare(a1, a2)
+    assert diff.mode == "blocks"
+    html = diff.inline_html()
+    text = _visible(html)
+    assert "###" not in text and "|" not in text and "##" not in text
+    assert '<div class="rl-h rl-h3"><del class="rl-del">4.6</del><ins class="rl-ins">4.7</ins> 规程的' in html
+    assert "第<del class=\"rl-del\">四</del><ins class=\"rl-ins\">三</ins>季度" in html
+    assert '<td>制定调查内容与表格；' in html and '<ins class="rl-ins">；组织本规程复审</ins></td>' in html
+    assert '<tr class="rl-row-insert"><td><ins class="rl-ins">规程复审记录</ins></td>' in html
+    # the ops rebuild both versions
+    old_blocks, new_blocks = parse_blocks(a1), parse_blocks(a2)
+    assert rb.apply_ops(diff.ops, old_blocks) == [rb.block_content(b) for b in new_blocks]
+    assert rb.apply_ops(diff.ops, new_blocks, reverse=True) == [rb.block_content(b) for b in old_blocks]
+
+
+def test_unchanged_blocks_are_folded_with_context():
+    paragraphs = [f"{n}.1 第{n}条：内容保持不变。" for n in range(1, 21)]
+    changed_text = list(paragraphs)
+    changed_text[9] = "10.1 第10条：内容已经修改。"
+    diff = rb.compare("\n\n".join(paragraphs), "\n\n".join(changed_text))
+    html = diff.inline_html(context=2)
+    assert re.findall(r'<div class="rl-skip" data-lines="(\d+)">', html) == ["7", "8"]
+    assert html.count('class="rl-block') == 20
+    assert diff.side_by_side_html().count('class="sbs-row') == 20
+
+
+def test_text_beyond_the_limits_falls_back_to_the_line_redline():
+    from procedures.rendering import MAX_LINES
+
+    old = "\n".join(f"第{k}行" for k in range(MAX_LINES + 1))
+    new = old.replace("第7行", "第七行")
+    diff = rb.compare(old, new)
+    assert diff.mode == "lines" and diff.ops is None and (diff.inserted, diff.deleted) == (1, 1)
+    assert '<div class="rl-line rl-change"' in diff.inline_html()
+    assert diff.side_by_side_html("A/1", "A/2").count('class="sbs-row') == MAX_LINES + 1
+
+
+def test_the_api_gives_the_blocks(logged_in, app):
+    from tests.factories_procedures import commit_version
+
+    commit_version(app, "QP-CS-001", "A/0", body="## 4.0 程序\n\n| 项 | 时限 |\n|---|---|\n| 回访 | 三天 |\n")
+    commit_version(app, "QP-CS-001", "A/1", body="## 4.0 程序\n\n| 项 | 时限 |\n|---|---|\n| 回访 | 两个工作日 |\n")
+    body = logged_in("reader").get("/api/v1/procedures/QP-CS-001/compare").json
+    assert body["mode"] == "blocks"
+    heading, table = body["blocks"]
+    assert heading["op"] == "equal" and heading["kind"] == "heading" and heading["level"] == 2
+    assert table["op"] == "change" and table["kind"] == "table"
+    row = table["table"]["rows"][1]
+    assert row["op"] == "change" and row["cells"][1] == [{"op": "delete", "text": "三天", "style": ""},
+                                                        {"op": "insert", "text": "两个工作日", "style": ""}]
+    assert '<td><del class="rl-del">三天</del><ins class="rl-ins">两个工作日</ins></td>' in body["redline_html"]
+    assert [s["text"] for line in body["lines"] for s in line["segments"] if s["op"] == "insert"] == ["两个工作日"]

@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy.orm import selectinload
 
 import repo_store
-from procedures import document, redline
+from procedures import document, redline_blocks
 from procedures.publishing import service as publishing
 from procedures.publishing.commit import signature_for
 from procedures.publishing.validate import check_size
@@ -105,9 +105,10 @@ def draft_file(review: Review, code: str) -> DraftFile:
 
 
 def draft_redline(review: Review, code: str):
-    """The redline of the draft of ``code`` against the version it started from (HTML)."""
+    """The redline of the draft of ``code`` against the version it started from (HTML): the document
+    compared block by block (front matter fields, headings, paragraphs, list items, table cells)."""
     file = draft_file(review, code)
-    return redline.redline_html(file.base_markdown, file.markdown)
+    return redline_blocks.compare(file.base_markdown, file.markdown).inline_html()
 
 
 def history(review: Review) -> list[DraftCommit]:

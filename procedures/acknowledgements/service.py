@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from accounts.models import Department, User
 from audit import service as audit
-from procedures import catalog, document, redline
+from procedures import catalog, document, redline_blocks
 from procedures.acknowledgements.models import ProcedureAcknowledgement
 from webapp.exceptions import Conflict, NotFound, ValidationError
 from webapp.extensions import db
@@ -52,7 +52,7 @@ class ToRead:
         try:
             return catalog.compare(self.current.code, from_ref=self.last_commit, to_ref=self.current.commit).redline
         except NotFound:  # that version's commit is gone from main (rewritten history)
-            return redline.redline_html("", self.current.markdown())
+            return redline_blocks.compare("", self.current.markdown()).inline_html()
 
     def body_html(self) -> Markup | None:
         """The rendered text, or None when this one version cannot be displayed (the list still shows)."""

@@ -61,14 +61,17 @@ def _history_compare_print(page) -> None:
     page.click("[data-testid=compare-previous] >> nth=0")
     page.wait_for_url("**/compare?from=A-1&to=A-2")
 
-    # compare: redline with Chinese phrase-level changes, folded unchanged runs that open
+    # compare: the document redline (headings, paragraphs, table cells) with Chinese phrase-level
+    # changes, folded unchanged runs that open
     assert page.locator("[data-testid=redline] ins.rl-ins").count() > 0
     assert page.locator("[data-testid=redline] del.rl-del").count() > 0
-    toggle = page.locator(".rl-skip-toggle").first
-    hidden_before = page.locator(".rl-skip:not(.open) > .rl-line").first
+    assert "###" not in page.inner_text("[data-testid=redline]")
+    toggle = page.locator("#redline .rl-skip-toggle").first
+    hidden_before = page.locator("#redline .rl-skip:not(.open) > .rl-block").first
     assert not hidden_before.is_visible()
     toggle.click()
-    assert page.locator(".rl-skip.open > .rl-line").first.is_visible()
+    assert page.locator("#redline .rl-skip.open > .rl-block").first.is_visible()
+    assert _no_horizontal_scroll(page)
     page.select_option("select[name=from]", "A-0")  # auto-submits
     page.wait_for_url("**/compare?from=A-0&to=A-2")
     assert "A/0 → A/2" in page.inner_text("h1")
