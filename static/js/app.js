@@ -53,7 +53,9 @@
       var noResults = sel.getAttribute("data-no-results") || "";
       sel.removeAttribute("autofocus");
       var ts = new window.TomSelect(sel, {
-        plugins: ["remove_button"], maxOptions: null, closeAfterSelect: false, hidePlaceholder: true,
+        // The search box stays when it loses the focus (hidePlaceholder would hide it and the control
+        // would shrink under the pointer: a click on the button below would land on the form).
+        plugins: ["remove_button"], maxOptions: null, closeAfterSelect: false,
         placeholder: sel.getAttribute("data-placeholder") || "",
         render: {no_results: function (data, escape) { return '<div class="no-results">' + escape(noResults) + "</div>"; }}
       });
@@ -75,6 +77,22 @@
   } else {
     focusFirstError();
   }
+  // A table wider than the screen scrolls inside its box: keyboard users must be able to reach and
+  // scroll it too, so such a box takes the focus (WCAG 2.1.1) and is named after its table.
+  function focusableScrollBoxes() {
+    document.querySelectorAll(".table-wrap").forEach(function (box) {
+      if (box.scrollWidth > box.clientWidth + 1 && !box.hasAttribute("tabindex")) {
+        box.setAttribute("tabindex", "0");
+        box.setAttribute("role", "region");
+        var caption = box.querySelector("caption");
+        var section = box.closest("section[aria-labelledby]");
+        if (caption) { box.setAttribute("aria-label", caption.textContent.trim()); }
+        else if (section) { box.setAttribute("aria-labelledby", section.getAttribute("aria-labelledby")); }
+      }
+    });
+  }
+  focusableScrollBoxes();
+  window.addEventListener("resize", focusableScrollBoxes);
   // fetch() helper for pages that call the JSON API with the session: adds the CSRF header.
   window.procdesk = {
     csrfToken: function () { var m = document.querySelector('meta[name="csrf-token"]'); return m ? m.content : ""; },
