@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import click
+from flask import current_app
 from flask.cli import AppGroup
 
-from backup import service
+from backup import mirrors, service
 from webapp.exceptions import DomainError
 from webapp.i18n import _
+from webapp.store import get_store
 
 backup_cli = AppGroup("backup", help="Back up the database and the git store into one archive; verify; restore.")
 
@@ -31,6 +33,12 @@ def create_cmd(directory, with_secrets):
                  "store; %(entries)d audit entries.", tables=len(tables), rows=sum(t["rows"] for t in tables),
                  revision=manifest["database"]["revision"], refs=len(manifest["store"]["refs"]),
                  entries=manifest["audit"]["entries"]))
+    attachments = manifest["attachments"]
+    if attachments["files"]:
+        click.echo(_("%(n)d attached files.", n=attachments["files"]))
+    if attachments["missing"]:
+        click.echo(_("%(n)d files that attachments name are missing from the attachments folder: %(names)s",
+                     n=len(attachments["missing"]), names=", ".join(attachments["missing"][:10])), err=True)
     if with_secrets:
         click.echo(_("The archive holds SECRET_KEY and AUDIT_KEY: keep it as safe as the keys themselves."))
 
@@ -39,6 +47,8 @@ def _report_verified(report: service.VerifyReport) -> None:
     click.echo(_("%(tables)d tables, %(rows)d rows, %(refs)d branches of the git store: every part matches its "
                  "SHA-256, the store bundle passes git's check.", tables=report.tables, rows=report.rows,
                  refs=report.refs))
+    if report.attachments:
+        click.echo(_("%(n)d attached files.", n=report.attachments))
     if report.audit_key == "archive":
         click.echo(_("Audit log: %(n)d entries, chain and keyed hashes intact (checked with the archive's key).",
                      n=report.audit_entries))
@@ -108,3 +118,25 @@ def restore_cmd(file):
     if result is not None and not result.ok and not _only_the_key(result, report):
         raise click.ClickException(_("The restored audit log does not verify (see above); “flask audit verify” "
                                      "tells the same."))
+
+
+@backup_cli.command("mirror")
+@click.option("--status", "show_status", is_flag=True, help="Only show how the last push to each mirror went.")
+def mirror_cmd(show_status):
+    """Push every ref of the git store to the mirrors in STORE_MIRRORS now (exit 1 when one fails)."""
+    urls = current_app.config.get("STORE_MIRRORS") or ()
+    if not urls:
+        click.echo(_("No mirrors are configured (STORE_MIRRORS)."))
+        return
+    git_dir = get_store().git_dir
+    results = mirrors.status(git_dir) if show_status else mirrors.push_all(git_dir, urls)
+    for result in results:
+        if result.ok:
+            click.echo(_("%(url)s: pushed at %(at)s.", url=result.url, at=result.at))
+        else:
+            click.echo(_("%(url)s: push FAILED at %(at)s: %(error)s", url=result.url, at=result.at,
+                         error=result.error), err=True)
+    if show_status and not results:
+        click.echo(_("Nothing was pushed to the mirrors yet."))
+    if any(not r.ok for r in results):
+        raise SystemExit(1)

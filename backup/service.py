@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from types import SimpleNamespace
 
 import sqlalchemy as sa
@@ -49,6 +49,10 @@ from webapp.store import get_store
 #: Archive names: ``procdesk-backup-20250101T020000Z.zip`` (UTC), sortable by time.
 NAME_PREFIX = "procdesk-backup-"
 BUNDLE_PART = "store.bundle"
+#: Files attached to records (``ATTACHMENTS_PATH``, content-addressed under ``objects/``) are parts named
+#: ``attachments/objects/ab/cd/<sha256>``; the ``attachments`` table's ``sha256`` column names them.
+ATTACHMENTS_PREFIX = "attachments/"
+ATTACHMENTS_TABLE = "attachments"
 SECRETS_PART = "secrets.json"
 #: The secrets an archive leaves out unless asked (``--with-secrets``), with their file in ``instance/``.
 SECRETS = {"SECRET_KEY": "secret_key", "AUDIT_KEY": "audit_key"}
@@ -113,6 +117,10 @@ def create_backup(directory: str | Path | None = None, *, with_secrets: bool = F
                     entries.append({"name": table.name, "part": part, "rows": rows, "columns": tbl.describe(table)})
                 audit = _audit_tail(conn, found)
                 dialect = conn.dialect.name
+                named = _attachment_hashes(conn, found)
+                # After the snapshot: a file is stored before the row naming it is committed, and never
+                # removed, so every file the snapshot names is there now.
+                attachments = _write_attachments(out, _attachments_root(), named)
                 if refs:
                     bundle = work / BUNDLE_PART
                     try:
@@ -129,6 +137,7 @@ def create_backup(directory: str | Path | None = None, *, with_secrets: bool = F
                     "database": {"dialect": dialect, "revision": revision, "tables": entries},
                     "store": {"bundle": BUNDLE_PART if refs else None, "refs": refs},
                     "audit": audit,
+                    "attachments": attachments,
                     "secrets": sorted(SECRETS) if with_secrets else [],
                 }
                 out.finish(manifest)
@@ -196,6 +205,35 @@ def _refs(git_dir: str) -> dict[str, str]:
         raise BackupError(_l("The git store's branches cannot be read: %(problem)s", problem=str(exc))) from None
 
 
+def _attachments_root() -> Path:
+    """``ATTACHMENTS_PATH``, default ``attachments`` in the instance folder (as :mod:`records.attachments`)."""
+    return Path(current_app.config.get("ATTACHMENTS_PATH") or Path(current_app.instance_path) / "attachments")
+
+
+def _attachment_files(root: Path) -> list[Path]:
+    objects = root / "objects"
+    if not objects.is_dir():
+        return []
+    return sorted(p for p in objects.rglob("*") if p.is_file() and not p.is_symlink())
+
+
+def _attachment_hashes(conn: sa.Connection, found: list[sa.Table]) -> set[str]:
+    """The SHA-256 of every file the ``attachments`` table names (none without that table)."""
+    table = next((t for t in found if t.name == ATTACHMENTS_TABLE), None)
+    if table is None or "sha256" not in table.c:
+        return set()
+    return set(conn.execute(sa.select(table.c.sha256).distinct()).scalars())
+
+
+def _write_attachments(out: ArchiveWriter, root: Path, named: set[str]) -> dict:
+    files = _attachment_files(root)
+    for path in files:
+        out.write_file(ATTACHMENTS_PREFIX + path.relative_to(root).as_posix(), path)
+    missing = sorted(named - {path.name for path in files})
+    return {"files": len(files), "bytes": sum(out.parts[ATTACHMENTS_PREFIX + p.relative_to(root).as_posix()]["bytes"]
+                                              for p in files), "missing": missing}
+
+
 def _audit_tail(conn: sa.Connection, found: list[sa.Table]) -> dict:
     table = next((t for t in found if t.name == AUDIT_TABLE), None)
     if table is None:
@@ -253,6 +291,7 @@ class VerifyReport:
     rows: int = 0
     refs: int = 0
     audit_entries: int = 0
+    attachments: int = 0
     #: "archive" / "configuration": the audit key the chain was checked with; None: links only.
     audit_key: str | None = None
     notes: list = field(default_factory=list)  # translated sentences worth saying (not failures)
@@ -289,9 +328,11 @@ def verify_backup(path: str | Path) -> VerifyReport:
         report.refs = len(store["refs"])
         key, report.audit_key = _verify_key(archive, manifest)
         chain = ChainCheck(key=key, anchor=anchor)
+        named: set[str] = set()
         for entry in database["tables"]:
             count = 0
             auditing = entry["name"] == AUDIT_TABLE
+            attaching = entry["name"] == ATTACHMENTS_TABLE and any(c["name"] == "sha256" for c in entry["columns"])
             for line in archive.lines(entry["part"]):
                 try:
                     row = tbl.parse_line(line, entry["columns"])
@@ -300,6 +341,8 @@ def verify_backup(path: str | Path) -> VerifyReport:
                                             table=entry["name"])) from None
                 if auditing:
                     chain.add(row)
+                if attaching:
+                    named.add(row["sha256"])
                 count += 1
             if count != entry["rows"]:
                 raise DamagedArchive(_l("Table %(table)s has %(found)d rows in the archive; the manifest says "
@@ -307,7 +350,35 @@ def verify_backup(path: str | Path) -> VerifyReport:
             report.tables += 1
             report.rows += count
         _judge_chain(chain, audit, report)
+        _verify_attachments(archive, named, report)
         return report
+
+
+def _verify_attachments(archive: ArchiveReader, named: set[str], report: VerifyReport) -> None:
+    """Every attached file in the archive is whole and is what its name says; every file the attachments
+    table names is there (or was already missing from the instance when the backup was made: said)."""
+    parts = archive.manifest["parts"]
+    stored = set()
+    for name in parts:
+        if not name.startswith(ATTACHMENTS_PREFIX):
+            continue
+        _attachment_relative(name)
+        for _chunk in archive.chunks(name):
+            pass
+        base = name.rsplit("/", 1)[-1]
+        if tbl.SHA256_RE.match(base) and parts[name]["sha256"] != base:
+            raise DamagedArchive(_l("The part %(part)s does not match its SHA-256 in the manifest: it was damaged "
+                                    "or changed.", part=name))
+        stored.add(base)
+        report.attachments += 1
+    known_missing = set((archive.manifest.get("attachments") or {}).get("missing") or ())
+    lost = sorted(named - stored - known_missing)
+    if lost:
+        raise DamagedArchive(_l("The attached file %(sha)s that the attachments table names is missing from the "
+                                "archive.", sha=lost[0]))
+    if known_missing & named:
+        report.notes.append(_l("%(n)d attached files were already missing from the instance when the backup was "
+                               "made (listed in the manifest).", n=len(known_missing & named)))
 
 
 def _sections(manifest: dict) -> tuple[dict, dict, dict]:
@@ -433,6 +504,10 @@ def restore_backup(path: str | Path) -> RestoreReport:
     if read_refs(store.git_dir):
         raise RestoreRefused(_l("The git store at %(path)s is not empty: restore into an empty store path.",
                                 path=store.git_dir))
+    attachments_root = _attachments_root()
+    if _attachment_files(attachments_root):
+        raise RestoreRefused(_l("The attachments folder %(path)s is not empty: restore into an empty one.",
+                                path=str(attachments_root)))
     config = current_app.extensions["migrate"].migrate.get_config()
     alembic_command.upgrade(config, revision)
     with ArchiveReader(path) as archive, tempfile.TemporaryDirectory(prefix="procdesk-restore-") as tmp:
@@ -458,6 +533,7 @@ def restore_backup(path: str | Path) -> RestoreReport:
                                          problem=str(exc)[:300])) from None
                 if read_refs(store.git_dir) != manifest["store"]["refs"]:
                     raise BackupError(_l("The store's branches after the restore are not the ones in the backup."))
+            _restore_attachments(archive, attachments_root)
         secrets = archive.read_json(SECRETS_PART) if SECRETS_PART in manifest["parts"] else {}
     report = RestoreReport(verified=verified, revision=revision)
     head = script.get_current_head()
@@ -472,6 +548,27 @@ def restore_backup(path: str | Path) -> RestoreReport:
     if features.is_enabled("procedures"):
         report.catalogue_added = catalog.sync(rebuild=True, commit=True)
     return report
+
+
+def _attachment_relative(name: str) -> PurePosixPath:
+    """Where part ``name`` goes in the attachments folder (``objects/…``); never outside it."""
+    relative = PurePosixPath(name[len(ATTACHMENTS_PREFIX):])
+    if relative.is_absolute() or ".." in relative.parts or relative.parts[:1] != ("objects",) or len(relative.parts) < 2:
+        raise DamagedArchive(_l("The archive names a file outside the attachments folder: %(part)s.", part=name))
+    return relative
+
+
+def _restore_attachments(archive: ArchiveReader, root: Path) -> None:
+    """Each attached file back at its place under ``root``, read-only like every stored object."""
+    for name in archive.manifest["parts"]:
+        if not name.startswith(ATTACHMENTS_PREFIX):
+            continue
+        target = root.joinpath(*_attachment_relative(name).parts)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(target.name + ".restore")
+        archive.extract(name, partial)
+        partial.chmod(0o444)
+        partial.replace(target)
 
 
 def _check_database_empty(script: ScriptDirectory, revision: str) -> None:

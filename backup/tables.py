@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -20,6 +21,8 @@ import sqlalchemy as sa
 KINDS = ("integer", "float", "decimal", "boolean", "string", "datetime", "date", "time", "bytes", "json")
 #: Alembic's own table: its one value is the manifest's schema revision, not data.
 VERSION_TABLE = "alembic_version"
+#: A SHA-256 as hex (the name of an attached file).
+SHA256_RE = re.compile(r"\A[0-9a-f]{64}\Z")
 #: Rows written to the database in one statement.
 BATCH = 500
 

@@ -4,6 +4,7 @@ archive is refused by verify and by restore; restore refuses anything that is no
 archive unless asked for."""
 from __future__ import annotations
 
+import hashlib
 import shutil
 import zipfile
 from pathlib import Path
@@ -51,6 +52,10 @@ def _message(app, text, **values) -> str:
         return _(text, **values)
 
 
+def _attachment_path(app, sha: str) -> Path:
+    return Path(app.config["ATTACHMENTS_PATH"]) / "objects" / sha[:2] / sha[2:4] / sha
+
+
 def _audit_key(app) -> str:
     return app.config["AUDIT_KEY"]
 
@@ -72,11 +77,16 @@ def source(tmp_path_factory):
         admin = db.session.execute(sa.select(User).where(User.login == "admin")).scalar_one()
         token = create_token(admin, "backup test")
         db.session.commit()
+    # A file attached to a record, stored the way records.attachments stores one (content-addressed).
+    photo = b"\xff\xd8\xff\xe0 a photo of the broken gate"
+    attached = _attachment_path(app, hashlib.sha256(photo).hexdigest())
+    attached.parent.mkdir(parents=True)
+    attached.write_bytes(photo)
     plain = _invoke(app, "create", str(root / "plain"))
     assert plain.exit_code == 0, plain.output
     with_secrets = _invoke(app, "create", str(root / "secrets"), "--with-secrets")
     assert with_secrets.exit_code == 0, with_secrets.output
-    yield {"app": app, "root": root, "token": token,
+    yield {"app": app, "root": root, "token": token, "photo": photo,
            "plain": next((root / "plain").glob("procdesk-backup-*.zip")),
            "secrets": next((root / "secrets").glob("procdesk-backup-*.zip"))}
     close_app(app)
@@ -146,6 +156,8 @@ def test_backup_of_the_demo_verifies_and_restores_into_a_fresh_sqlite_database(s
     assert _message(restored, "Audit log intact: %(n)d entries.", n=manifest["audit"]["entries"]) in result.output
     _assert_same(app, restored)
     _assert_audit_intact(restored)
+    photo = source["photo"]
+    assert _attachment_path(restored, hashlib.sha256(photo).hexdigest()).read_bytes() == photo
 
     # Without the secrets API tokens still work (only their SHA-256 is stored), passwords too.
     client = Client(restored)
@@ -292,7 +304,6 @@ def test_a_damaged_archive_is_refused_by_verify_and_by_restore(source, target, t
 
 def test_a_rewritten_audit_log_is_caught_inside_the_archive(source, tmp_path):
     """An audit entry edited and the part's hash fixed up in the manifest: the keyed chain says which entry."""
-    import hashlib
     import json
 
     app = source["app"]
@@ -318,6 +329,28 @@ def test_a_rewritten_audit_log_is_caught_inside_the_archive(source, tmp_path):
                     id=row[columns.index("id")]) in result.output
 
 
+def test_an_attached_file_swapped_in_the_archive_is_caught(source, tmp_path):
+    """Another file put in an attachment's place, its hash fixed up in the manifest: its name says what it
+    must hold."""
+    import json
+
+    app = source["app"]
+    with zipfile.ZipFile(source["plain"]) as zf:
+        manifest = json.loads(zf.read("manifest.json"))
+    part = next(name for name in manifest["parts"] if name.startswith("attachments/"))
+    other = b"another picture"
+    manifest["parts"][part] = {"sha256": hashlib.sha256(other).hexdigest(), "bytes": len(other)}
+
+    def change(name, old):
+        return {part: other, "manifest.json": json.dumps(manifest).encode()}.get(name, old)
+
+    swapped = _rewrite(source["plain"], tmp_path / "swapped.zip", change=change)
+    result = _invoke(app, "verify", str(swapped))
+    assert result.exit_code == 1
+    assert _message(app, "The part %(part)s does not match its SHA-256 in the manifest: it was damaged or changed.",
+                    part=part) in result.output
+
+
 def test_restore_refuses_a_database_or_store_that_is_not_empty(source, target, tmp_path):
     app = source["app"]
     archive = source["plain"]
@@ -340,6 +373,16 @@ def test_restore_refuses_a_database_or_store_that_is_not_empty(source, target, t
         assert _message(busy, "The git store at %(path)s is not empty: restore into an empty store path.",
                         path=get_store().git_dir) in refused.output
         assert sa.inspect(db.engine).get_table_names() == [], "refused before any migration ran"
+    # A fresh database and store, but files in the attachments folder.
+    photo = source["photo"]
+    crowded = target("crowded")
+    stray = _attachment_path(crowded, hashlib.sha256(photo).hexdigest())
+    stray.parent.mkdir(parents=True)
+    stray.write_bytes(photo)
+    refused = _invoke(crowded, "restore", str(archive))
+    assert refused.exit_code == 1
+    assert _message(crowded, "The attachments folder %(path)s is not empty: restore into an empty one.",
+                    path=crowded.config["ATTACHMENTS_PATH"]) in refused.output
     # A schema revision this code does not know.
     future = _rewrite(archive, tmp_path / "future.zip",
                       change=lambda name, data: data.replace(b'"revision": "', b'"revision": "9999_', 1)
@@ -381,3 +424,29 @@ def test_a_restore_without_the_audit_key_says_the_chain_verifies_only_with_it(so
     assert _message(restored, "The configured AUDIT_KEY is not the key this audit log was written with, so only the "
                               "chain's links were checked, not its keyed hashes.") in result.output
     assert restored.test_cli_runner().invoke(args=["audit", "verify"]).exit_code == 1
+
+
+def test_published_versions_are_pushed_to_the_mirrors_without_holding_the_publish_up(app, tmp_path, caplog):
+    from backup import mirrors
+    from backup.gitbundle import git
+    from repo_store import Signature
+    from webapp import signals
+
+    good = tmp_path / "mirror.git"
+    git("init", "--quiet", "--bare", str(good))
+    bad = str(tmp_path / "gone" / "nowhere.git")
+    app.config["STORE_MIRRORS"] = (str(good), bad)
+    with app.app_context():
+        store = get_store()
+        sha = store.commit({"procedures/QP-X-001.md": "text\n"}, summary="first", base=None,
+                           author=Signature("Clerk", "clerk@example.com"))
+        store.create_branch("reviews/1", "main")
+        signals.version_published.send("QP-X-001", version="A/0", commit=sha, actor=None)
+        assert mirrors.pusher().wait_idle(60)
+        assert read_refs(good) == read_refs(store.git_dir)
+        results = {r.url: r for r in mirrors.status(store.git_dir)}
+    assert results[str(good)].ok and not results[bad].ok and results[bad].error
+    assert any("nowhere.git" in record.getMessage() for record in caplog.records if record.levelname == "WARNING")
+    shown = app.test_cli_runner().invoke(args=["backup", "mirror", "--status"])
+    assert shown.exit_code == 1 and bad in shown.output
+    assert mirrors.shown("https://user:secret@git.example.com/docs.git") == "https://***@git.example.com/docs.git"
