@@ -13,5 +13,6 @@ FEATURE = Feature(
          NavEntry("acknowledgements.to_read", _l("To read"), PROCEDURES_READ, "/acknowledgements", order=20)),
     permissions=PERMISSIONS,
     demo=("procedures.demo",),
+    setup="procedures.hook:setup",  # the store's pre-receive hook checks plain-git pushes
     listeners=("procedures.home",),
 )

@@ -1,4 +1,4 @@
-"""``flask procedures import DIR``, ``flask procedures sync`` and ``flask procedures maintenance``.
+"""``flask procedures import DIR``, ``sync``, ``maintenance`` and ``install-hooks``.
 
 Import loads a folder of ``.md`` procedure files (front matter + Markdown) into the
 store as first versions: one commit per file, with the usual trailers. Every file is
@@ -18,17 +18,18 @@ from sqlalchemy import select
 
 from accounts.models import Department, User
 from audit import service as audit
-from procedures import catalog, document, rendering, trailers
+from procedures import catalog, document, health, hook, rendering, trailers
 from procedures.publishing.service import signature_for
 from repo_store import Conflict as StoreConflict
-from repo_store import Signature
+from repo_store import Signature, StoreError
 from webapp.dates import date_bounds
 from webapp.exceptions import DomainError, ValidationError
 from webapp.extensions import db
 from webapp.i18n import _l
 from webapp.store import get_store
 
-procedures_cli = AppGroup("procedures", help="Procedures in the git store: import files, sync the catalogue.")
+procedures_cli = AppGroup("procedures", help="Procedures in the git store: import files, sync the catalogue, "
+                                             "maintain the store.")
 
 #: Largest file accepted: the same bound as every stored procedure file.
 MAX_FILE_BYTES = document.MAX_FILE_BYTES
@@ -215,16 +216,21 @@ def sync_cmd(rebuild):
 
 @procedures_cli.command("maintenance")
 @click.option("--no-gc", is_flag=True, help="Do not pack the store (git gc) after checking it.")
-def maintenance_cmd(no_gc):
-    """Clear stale git lock files, check the store (git fsck), then pack it (git gc).
+@click.option("--rebuild-catalogue", is_flag=True, help="Rebuild the catalogue from git instead of bringing it up "
+                                                         "to date.")
+def maintenance_cmd(no_gc, rebuild_catalogue):
+    """Clear stale git lock files, check the store (git fsck), pack it (git gc), check the catalogue and
+    what the store holds.
 
     A lock file is removed only when older than STORE_LOCK_STALE_SECONDS (default 300):
     a writer holds one for milliseconds, so an older one was left by a git process that
-    was stopped while writing. Exit status 1 when anything is still wrong (damaged
-    objects, a lock too young to remove, gc failing), so cron mails the output, e.g.
+    was stopped while writing. gc is skipped when fsck finds damage: restore the objects
+    first. Then the catalogue is brought up to date with main (rebuilt from git with
+    --rebuild-catalogue) and everything the store health page lists is printed: versions
+    left out of the catalogue, files the rules refuse, unexpected refs, a missing push hook.
+    Exit status 1 when anything is wrong, so cron mails the output, e.g.
     ``30 3 * * * cd /srv/procdesk && .venv/bin/flask --app wsgi procedures maintenance``.
-    gc is skipped when fsck finds damage: restore the objects first. The work is the store's
-    (:meth:`repo_store.GitStore.maintenance`); this command reports it.
+    The git work is the store's (:meth:`repo_store.GitStore.maintenance`); this command reports it.
     """
     store = get_store()
     safe = int(current_app.config["STORE_LOCK_STALE_SECONDS"])
@@ -244,7 +250,50 @@ def maintenance_cmd(no_gc):
         click.echo("git gc: store packed")
     elif report.pack_error:
         click.echo(f"git gc failed: {report.pack_error}", err=True)
-    if not report.ok:
+    ok = report.ok
+    added = catalog.sync(rebuild=rebuild_catalogue, commit=True)
+    click.echo(f"catalogue {'rebuilt' if rebuild_catalogue else 'synced'}: {added} version(s) added, "
+               f"head {(catalog.synced_head() or '-')[:12]}")
+    problems = catalog.problems()
+    for problem in problems:
+        messages = "; ".join(f"{key}: {m}" for key, values in problem.errors.items() for m in values)
+        click.echo(f"left out of the catalogue: {problem.path} at {problem.commit[:12]} ({problem.kind}): "
+                   f"{messages}", err=True)
+    found = health.report()
+    for f in found.file_problems:
+        messages = "; ".join(f"{key}: {m}" for key, values in f.errors.items() for m in values)
+        click.echo(f"refused by the rules: {f.branch} {f.path} at {(f.commit or '-')[:12]}: {messages}", err=True)
+    for ref in found.unexpected_refs:
+        click.echo(f"unexpected ref {ref.ref} at {ref.sha[:12]}: ProcDesk does not use it", err=True)
+    if found.hook is None or not found.hook.active:
+        click.echo("the pre-receive hook is not installed or not run: plain-git pushes are not checked "
+                   "(flask procedures install-hooks)", err=True)
+    content_problems = len(problems) + len(found.file_problems) + len(found.unexpected_refs)
+    if content_problems:
+        click.echo(f"{content_problems} problem(s) in the store: see /procedures/health", err=True)
+    else:
+        click.echo("store content: no problems")
+    if not ok or content_problems or found.hook is None or not found.hook.active:
+        raise SystemExit(1)
+
+
+@procedures_cli.command("install-hooks")
+def install_hooks_cmd():
+    """Install (or refresh) the store's pre-receive hook, which checks every plain-git push.
+
+    The app does this when it opens the store; run it by hand for a store the app could
+    not write, after moving the virtual environment, or to check. Idempotent.
+    """
+    store = get_store()
+    try:
+        changed = hook.install(store, current_app.config)
+    except StoreError as exc:
+        raise click.ClickException(f"cannot install the hook: {exc}") from exc
+    state = hook.hook_state(store)
+    click.echo(f"{'installed' if changed else 'already installed'}: {state.path}")
+    if not state.active:
+        click.echo(f"the hook is not run by git: core.hooksPath is {state.hooks_path!r}; unset it for this "
+                   "store (git config --unset core.hooksPath)", err=True)
         raise SystemExit(1)
 
 

@@ -21,6 +21,7 @@ from sqlalchemy import select
 from accounts import cache as accounts_cache
 from accounts.models import Department
 from procedures import catalog
+from procedures import health as store_health
 from procedures import search as search_service
 from procedures.permissions import PROCEDURES_PUBLISH, PROCEDURES_READ
 from webapp import dates
@@ -150,20 +151,23 @@ def index():
         number = 1
     start = (number - 1) * PER_PAGE
     page = Page(items[start:start + PER_PAGE], number, PER_PAGE, len(items) > start + PER_PAGE)
-    problems = catalog.open_problems_count() if current_user.can(PROCEDURES_PUBLISH) else 0
+    problems = store_health.problem_count() if current_user.can(PROCEDURES_PUBLISH) else 0
     return render_template(
         "procedures/index.html", page=page, total=len(items), today=today, departments=_departments(),
         department=department, status=status, include_withdrawn=include_withdrawn,
         statuses=catalog.LIST_STATUSES, problems=problems)
 
 
+@bp.get("/health")
 @bp.get("/problems")
 @permission_required(PROCEDURES_PUBLISH)
 def problems():
-    """Files on main the catalogue could not take (invalid, or unreadable), for document controllers."""
+    """Store health, for document controllers: versions on main the catalogue could not take (invalid, or
+    unreadable), files on main or review branches the rules refuse, unexpected refs, the push hook and the
+    last maintenance (also at ``/procedures/health``)."""
     return render_template("procedures/problems.html", open_problems=catalog.problems(),
                            resolved=catalog.problems(resolved=True, limit=20),
-                           known=catalog.all_versions(dates.local_today()))
+                           known=catalog.all_versions(dates.local_today()), health=store_health.report())
 
 
 def _rendered(view: catalog.VersionView):

@@ -6,6 +6,8 @@ callers need is re-exported here.
 
 from . import errors
 from .errors import *  # noqa: F403  (the whole StoreError family)
+from .hooks import HookState, PushedFile, RefInfo, RefUpdate, parse_ref_updates
+from .maintenance import MaintenanceRecord
 from .store import GitStore
 from .values import (
     EMPTY_TREE,
@@ -39,4 +41,10 @@ __all__ = [
     "LockFile",
     "FsckResult",
     "MaintenanceReport",
+    "MaintenanceRecord",
+    "HookState",
+    "PushedFile",
+    "RefInfo",
+    "RefUpdate",
+    "parse_ref_updates",
 ]

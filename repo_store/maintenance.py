@@ -6,18 +6,38 @@ maintenance`` from cron) that clears stale locks, checks every object and packs.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import subprocess
 import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from .errors import InvalidArgument, StoreCorrupt, StoreError
 from .refs import Refs
+from .stamps import write_whole
 from .values import _FILE_MODES, _HEX40_RE, _TREE_MODE, FsckResult, LockFile, MaintenanceReport, StoreHealth
 
 #: ``clear_stale_locks`` refuses ages below this: a live writer may hold a younger lock.
 MIN_STALE_SECONDS = 60.0
 #: The age from which :meth:`Maintenance.maintenance` removes a lock file unless told otherwise.
 DEFAULT_STALE_SECONDS = 300.0
+#: Where :meth:`Maintenance.maintenance` leaves its last result, beside the repository.
+MAINTENANCE_FILE = "procdesk-maintenance.json"
+
+
+@dataclass(frozen=True)
+class MaintenanceRecord:
+    """The last :meth:`Maintenance.maintenance` run as it left it (:meth:`Maintenance.last_maintenance`):
+    when (UTC), git fsck's verdict and error lines, whether packing ran or failed, lock files removed / stuck."""
+
+    at: datetime
+    fsck_ok: bool
+    fsck_problems: tuple[str, ...]
+    packed: bool
+    pack_error: str | None
+    removed: int
+    stuck: int
 
 
 class Maintenance(Refs):
@@ -43,7 +63,33 @@ class Maintenance(Refs):
                 packed = True
             except StoreError as exc:
                 pack_error = str(exc)
-        return MaintenanceReport(removed=tuple(removed), stuck=stuck, fsck=fsck, packed=packed, pack_error=pack_error)
+        report = MaintenanceReport(removed=tuple(removed), stuck=stuck, fsck=fsck, packed=packed,
+                                   pack_error=pack_error)
+        self._record_maintenance(report)
+        return report
+
+    def last_maintenance(self) -> MaintenanceRecord | None:
+        """What the last :meth:`maintenance` found (any process or host sharing the store), or None
+        before the first run. Cheap: one small file read, so a health page can show the last fsck."""
+        try:
+            with open(os.path.join(self.git_dir, MAINTENANCE_FILE), "rb") as fh:
+                data = json.loads(fh.read(1 << 20))
+            return MaintenanceRecord(
+                at=datetime.fromtimestamp(float(data["at"]), UTC), fsck_ok=bool(data["fsck_ok"]),
+                fsck_problems=tuple(str(p) for p in data.get("fsck_problems", ())),
+                packed=bool(data.get("packed")), pack_error=data.get("pack_error") or None,
+                removed=int(data.get("removed", 0)), stuck=int(data.get("stuck", 0)))
+        except (OSError, ValueError, TypeError, KeyError, OverflowError):
+            return None
+
+    def _record_maintenance(self, report: MaintenanceReport) -> None:
+        data = json.dumps({"at": time.time(), "fsck_ok": report.fsck.ok, "fsck_problems": report.fsck.problems[:50],
+                           "packed": report.packed, "pack_error": report.pack_error,
+                           "removed": len(report.removed), "stuck": len(report.stuck)}).encode("utf-8")
+        try:
+            write_whole(os.path.join(self.git_dir, MAINTENANCE_FILE), data)
+        except OSError as exc:
+            raise StoreError(f"cannot record the maintenance result in {self.git_dir}: {exc}") from exc
 
     def pack(self) -> None:
         """Pack loose objects and refresh the commit-graph (part of :meth:`maintenance`).
@@ -224,18 +270,8 @@ class Maintenance(Refs):
                             names.setdefault(sha, f"blob {sha} ({prefix}{name})")
         except StoreCorrupt:
             problems.append(names[head])
-        try:
-            proc = subprocess.run(
-                ["git", "--git-dir", self.git_dir, "cat-file", "--batch-check", "--buffer"],
-                input="".join(sha + "\n" for sha in names).encode("ascii"),
-                capture_output=True, env={**os.environ, "LC_ALL": "C"},
-                timeout=60, check=False,
-            )
-        except (OSError, subprocess.SubprocessError) as exc:
-            raise StoreError(f"cannot run git cat-file: {exc}") from exc
-        if proc.returncode != 0:
-            raise StoreError(f"git cat-file --batch-check exited {proc.returncode}")
-        for line in proc.stdout.decode("ascii", "replace").splitlines():
+        out = self._cat_file("--batch-check", list(names), timeout=60)
+        for line in out.decode("ascii", "replace").splitlines():
             sha, _, rest = line.partition(" ")
             if rest.strip() == "missing" and sha in names:
                 problems.append(names[sha])

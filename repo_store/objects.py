@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import subprocess
 import tempfile
 import threading
 import weakref
@@ -139,6 +140,24 @@ class ObjectStore:
         except (git.exc.GitError, gitdb.exc.ODBError, OSError, ValueError, EOFError) as exc:
             self._discard_repo()  # the cat-file pipe may be out of sync now
             raise StoreError(f"{what} failed: {exc}") from exc
+
+    def _cat_file(self, option: str, shas: Sequence[str], *, timeout: float = 300) -> bytes:
+        """What ONE ``git cat-file <option>`` (``--batch`` or ``--batch-check``) prints for ``shas``.
+
+        A plain subprocess with the inherited environment (inside a pre-receive hook that is what
+        makes pushed objects visible); StoreError when git cannot run or fails (it dies on a
+        damaged object)."""
+        try:
+            proc = subprocess.run(
+                ["git", "--git-dir", self.git_dir, "cat-file", option],
+                input="".join(sha + "\n" for sha in shas).encode("ascii"),
+                capture_output=True, env={**os.environ, "LC_ALL": "C"}, timeout=timeout, check=False,
+            )
+        except (OSError, subprocess.SubprocessError) as exc:
+            raise StoreError(f"cannot run git cat-file: {exc}") from exc
+        if proc.returncode != 0:
+            raise StoreError(f"git cat-file {option} exited {proc.returncode}: {proc.stderr[:300]!r}")
+        return proc.stdout
 
     def _run(
         self,

@@ -8,13 +8,11 @@ look-ups; no git process is involved.
 from __future__ import annotations
 
 import hashlib
-import os
 import re
-import subprocess
 from collections.abc import Iterable, Sequence
 
 from .caches import _MISS
-from .errors import InvalidArgument, StoreCorrupt, StoreError
+from .errors import InvalidArgument, StoreCorrupt
 from .messages import _LOG_FORMAT, _parse_log
 from .objects import _CORRUPT_ERR_RE, _GitFailed
 from .refs import Refs
@@ -254,18 +252,8 @@ class Reading(Refs):
                 result[sha] = data
         if not wanted:
             return result
-        try:
-            proc = subprocess.run(
-                ["git", "--git-dir", self.git_dir, "cat-file", "--batch"],
-                input="".join(sha + "\n" for sha in wanted).encode("ascii"),
-                capture_output=True, env={**os.environ, "LC_ALL": "C"}, timeout=300, check=False,
-            )
-        except (OSError, subprocess.SubprocessError) as exc:
-            raise StoreError(f"cannot run git cat-file: {exc}") from exc
-        if proc.returncode != 0:  # git dies on a damaged object
-            raise StoreError(f"git cat-file --batch exited {proc.returncode}: {proc.stderr[:300]!r}")
+        out, pos = self._cat_file("--batch", wanted), 0
         asked = {sha.lower(): sha for sha in wanted}
-        out, pos = proc.stdout, 0
         while pos < len(out):
             eol = out.find(b"\n", pos)
             header = out[pos:eol].split() if eol >= 0 else []

@@ -48,13 +48,7 @@ class Stamps:
         value = uuid.uuid4().hex
         try:
             os.makedirs(self.directory, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=f".{name}.")
-            try:
-                os.write(fd, value.encode("ascii"))
-            finally:
-                os.close(fd)
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, path)
+            write_whole(path, value.encode("ascii"))
         except OSError as exc:
             raise StoreError(f"cannot write stamp {name}: {exc}") from exc
         return value
@@ -63,3 +57,23 @@ class Stamps:
         if not isinstance(name, str) or not _STAMP_NAME_RE.match(name):
             raise InvalidPath(f"bad stamp name: {name!r}")
         return os.path.join(self.directory, name)
+
+
+def write_whole(path: str, data: bytes, mode: int = 0o644) -> None:
+    """Write ``path`` whole or not at all: a temporary file in the same folder, renamed over the old one,
+    so a reader (or git running a hook) sees the old or the new content, never half. Raises OSError."""
+    directory, name = os.path.split(path)
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{name}.")
+    try:
+        try:
+            os.write(fd, data)
+        finally:
+            os.close(fd)
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise

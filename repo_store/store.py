@@ -29,6 +29,7 @@ building only on the ones before it:
 * :mod:`~repo_store.writing` -- commits (:class:`Writing`);
 * :mod:`~repo_store.merging` -- merges of review branches (:class:`Merging`);
 * :mod:`~repo_store.maintenance` -- locks, health, fsck, packing (:class:`Maintenance`);
+* :mod:`~repo_store.hooks` -- hook files, store config, what an incoming push changes (:class:`Hooks`);
 * :mod:`~repo_store.stamps` -- change stamps (files beside the repository, not git).
 
 This package deliberately imports nothing from Flask or the rest of the app: only
@@ -44,6 +45,7 @@ import uuid
 import git
 
 from .errors import StoreError
+from .hooks import Hooks
 from .maintenance import Maintenance
 from .merging import Merging, _git_version
 from .reading import Reading
@@ -53,7 +55,7 @@ from .values import Signature, validate_branch
 __all__ = ["GitStore"]
 
 
-class GitStore(Reading, Merging, Maintenance):
+class GitStore(Reading, Merging, Maintenance, Hooks):
     """Document store on a bare git repository; safe across threads and processes.
 
     One instance may be shared by all threads of a process: every thread lazily

@@ -18,7 +18,6 @@ from urllib.parse import unquote_to_bytes
 
 from flask import Flask, g, request
 
-from webapp.errors import error_response
 from webapp.i18n import _l
 
 #: C0 controls but tab, LF and CR; DEL and the C1 controls; surrogates; U+FFFD; the two BMP non-characters.
@@ -160,6 +159,10 @@ def _request_errors() -> dict:
 
 def init_app(app: Flask) -> None:
     """Refuse requests carrying text that is not clean (400 with one message per field)."""
+    # Imported here, not at the top: the document parser uses bad_text_message outside any app (the
+    # store's push hook), and webapp.errors pulls in the database layer (~1 s of a hook's start).
+    from webapp.errors import error_response
+
     # First of all hooks (CSRF reads the form); it only looks, the answer comes after authentication.
     app.before_request_funcs.setdefault(None, []).insert(0, _raw_errors)
 
