@@ -55,6 +55,8 @@ __all__ = [
     "tokenize",
     "redline",
     "render_lines",
+    "fold",
+    "matcher",
     "redline_html",
     "side_by_side",
     "count_chars",
@@ -422,34 +424,40 @@ def _line_div(line: DiffLine) -> str:
     return f'<div class="rl-line rl-{line.kind}"{attrs}>{line.html}</div>'
 
 
-def render_lines(lines: list[DiffLine], *, context: int = 3, keep_skipped: bool = True) -> Markup:
-    """HTML for a :func:`redline` result.
+def fold(items, is_equal, render_one, *, context: int = 3, keep_skipped: bool = True) -> Markup:
+    """HTML of ``items`` (``render_one(item)`` each), unchanged runs folded.
 
-    Unchanged lines further than ``context`` lines from any change are grouped
-    in ``<div class="rl-skip" data-lines="N">``; with ``keep_skipped`` (default)
-    the group contains those lines so the page can expand it (hide
-    ``.rl-skip > .rl-line`` with CSS), otherwise it is empty.
+    Items for which ``is_equal`` holds that are further than ``context`` items from any
+    change are grouped in ``<div class="rl-skip" data-lines="N">``; with ``keep_skipped``
+    (default) the group contains them so the page can expand it (hide ``.rl-skip > *``
+    with CSS), otherwise it is empty. Lines here; blocks in :mod:`procedures.redline_blocks`.
     """
-    count = len(lines)
+    count = len(items)
     keep = [False] * count
-    for index, line in enumerate(lines):
-        if line.kind != EQUAL:
+    for index, item in enumerate(items):
+        if not is_equal(item):
             for k in range(max(0, index - context), min(count, index + context + 1)):
                 keep[k] = True
     parts: list[str] = []
     index = 0
     while index < count:
         if keep[index]:
-            parts.append(_line_div(lines[index]))
+            parts.append(render_one(items[index]))
             index += 1
             continue
         end = index
         while end < count and not keep[end]:
             end += 1
-        inner = "".join(_line_div(line) for line in lines[index:end]) if keep_skipped else ""
+        inner = "".join(render_one(item) for item in items[index:end]) if keep_skipped else ""
         parts.append(f'<div class="rl-skip" data-lines="{end - index}">{inner}</div>')
         index = end
     return Markup("\n".join(parts))
+
+
+def render_lines(lines: list[DiffLine], *, context: int = 3, keep_skipped: bool = True) -> Markup:
+    """HTML for a :func:`redline` result: one ``<div class="rl-line">`` per line, unchanged lines
+    further than ``context`` lines from any change folded (see :func:`fold`)."""
+    return fold(lines, lambda line: line.kind == EQUAL, _line_div, context=context, keep_skipped=keep_skipped)
 
 
 def redline_html(old: str, new: str, *, context: int = 3, keep_skipped: bool = True) -> Markup:

@@ -369,7 +369,8 @@ class _Parser:
                 end = index + 1
                 while end < count and not _is_closing_fence(lines[end].strip(), fence):
                     end += 1
-                code = [ln[indent:] if ln[:indent].isspace() else ln.lstrip(" ") for ln in lines[index + 1:end]]
+                margin = " " * indent  # the opening fence's indentation, taken off every code line
+                code = [ln[indent:] if ln.startswith(margin) else ln.lstrip(" ") for ln in lines[index + 1:end]]
                 info = stripped[len(fence):].strip()
                 self.out.append(Block(CODE, "\n".join(code), depth=depth, quote=self.quote, marker=info))
                 index = end + 1
@@ -726,10 +727,6 @@ def _inside_spans(spans):
         return k < len(spans) and spans[k][0] <= position
 
     return inside
-
-
-def _runs_text(runs) -> str:
-    return "".join(text for text, _style in runs)
 
 
 # --------------------------------------------------------------------------
@@ -1099,10 +1096,6 @@ def _text_html(block: Block, inner: str, marker_html: str | None = None) -> str:
     return f'<p class="rl-p">{inner}</p>'
 
 
-def _align_class(align: str) -> str:
-    return f' class="rl-al-{align}"' if align else ""
-
-
 def _table_html(table: TableDiff, a: Block, b: Block, show: str) -> str:
     """A compared table: ``show`` is "both" (one column), "old" or "new" (one side)."""
     columns = table.columns
@@ -1173,29 +1166,8 @@ def _numbers(op: BlockOp) -> str:
     return attrs
 
 
-def _fold(ops, render_one, context: int, keep_skipped: bool) -> Markup:
-    """HTML of every op, unchanged runs further than ``context`` blocks from a change folded
-    into ``<div class="rl-skip" data-lines="N">`` (N blocks; kept inside with ``keep_skipped``)."""
-    count = len(ops)
-    keep = [False] * count
-    for index, op in enumerate(ops):
-        if op.op != EQUAL:
-            for k in range(max(0, index - context), min(count, index + context + 1)):
-                keep[k] = True
-    parts: list[str] = []
-    index = 0
-    while index < count:
-        if keep[index]:
-            parts.append(render_one(ops[index]))
-            index += 1
-            continue
-        end = index
-        while end < count and not keep[end]:
-            end += 1
-        inner = "".join(render_one(op) for op in ops[index:end]) if keep_skipped else ""
-        parts.append(f'<div class="rl-skip" data-lines="{end - index}">{inner}</div>')
-        index = end
-    return Markup("\n".join(parts))
+def _is_equal(op: BlockOp) -> bool:
+    return op.op == EQUAL
 
 
 def _inline_op(op: BlockOp) -> str:
@@ -1244,7 +1216,7 @@ class DocumentDiff:
         """One column: every block as it reads, deletions and insertions marked inside it."""
         if self.ops is None:
             return lines_redline.render_lines(list(self.lines), context=context, keep_skipped=keep_skipped)
-        return _fold(self.ops, _inline_op, context, keep_skipped)
+        return lines_redline.fold(self.ops, _is_equal, _inline_op, context=context, keep_skipped=keep_skipped)
 
     def side_by_side_html(self, old_label: str = "", new_label: str = "", *, context: int = CONTEXT) -> Markup:
         """Two columns (old left, new right; ``labels`` name them on a phone, where the page stacks
@@ -1260,7 +1232,7 @@ class DocumentDiff:
                 for row in rows
             ]
             return Markup("\n".join(html))
-        return _fold(self.ops, lambda op: _sbs_op(op, labels), context, True)
+        return lines_redline.fold(self.ops, _is_equal, lambda op: _sbs_op(op, labels), context=context)
 
 
 def _count(pieces, counts: list[int]) -> None:
