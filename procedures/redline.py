@@ -1,4 +1,9 @@
-"""Compare two versions of a procedure body ("redline").
+"""Compare two versions of a procedure body ("redline"), line by line.
+
+Pages compare documents block by block (:mod:`procedures.redline_blocks`: headings, paragraphs,
+list items, table cells), with the token diff below inside each block; the line redline here is
+what shows Markdown source (the publishing conflict page, the API's ``lines``) and what a text
+beyond the block comparison's limits falls back to.
 
 Three steps:
 

@@ -539,6 +539,19 @@ def test_unchanged_blocks_are_folded_with_context():
     assert diff.side_by_side_html().count('class="sbs-row') == 20
 
 
+def test_whole_files_compare_their_front_matter_field_by_field():
+    """The review workflow's draft redline compares whole files: front matter fields are blocks too."""
+    a1 = (DEMO_DIR / "QP-CS-001.A1.md").read_text(encoding="utf-8")
+    a2 = (DEMO_DIR / "QP-CS-001.A2.md").read_text(encoding="utf-8")
+    diff = rb.compare(a1, a2)
+    meta = [op for op in diff.ops if (op.new or op.old).kind == META and op.op != EQUAL]
+    assert [(op.op, op.old.text, op.new.text) for op in meta] == [
+        (CHANGE, "version: A/1", "version: A/2"), (CHANGE, "effective: 2025-12-01", "effective: 2026-06-01")]
+    html = diff.inline_html()
+    assert '<div class="rl-meta">version: A/<del class="rl-del">1</del><ins class="rl-ins">2</ins></div>' in html
+    assert "---" not in _visible(html)
+
+
 def test_text_beyond_the_limits_falls_back_to_the_line_redline():
     from procedures.rendering import MAX_LINES
 
