@@ -205,6 +205,37 @@ def _write_cases(world):
     yield "POST", "/api/v1/caring-services", "/api/v1/caring-services", {
         "project": "P1", "served_on": day, "staff": "clerk", "household": "1-1-101", "service": "代缴费用",
         "minutes": 20, "owner_comment": "谢谢"}
+    # Attachments are uploaded as multipart (their file names: test_bad_file_names_are_refused_at_upload);
+    # voiding one takes JSON.
+    for record, url in (("complaints", "/api/v1/complaints/{}".format(
+            ok(world, "POST", "/api/v1/complaints", complaint_body(world))["id"])),
+                        ("meetings", "/api/v1/meetings/{}".format(ok(world, "POST", "/api/v1/meetings", {
+                            "project": "P1", "held_on": day, "title": "签字纪要"})["id"]))):
+        made = upload(world, url + "/attachments", "签字纪要.pdf")
+        assert made.status_code == 201, made.get_json()
+        yield ("POST", f"/api/v1/{record}/<int:record_id>/attachments/<int:attachment_id>/void",
+               f"{url}/attachments/{made.get_json()['id']}/void", {"reason": "传错了文件"})
+
+
+PDF = b"%PDF-1.7\n" + b"0" * 200 + b"\n%%EOF\n"
+
+
+def upload(world, url, filename, token=None):
+    """A multipart upload of a small PDF."""
+    import io
+
+    return world.http.post(url, headers={"Authorization": f"Bearer {token or world.token}"},
+                           data={"file": (io.BytesIO(PDF), filename)}, content_type="multipart/form-data")
+
+
+def test_bad_file_names_are_refused_at_upload(world):
+    ids = record_ids(world)["P1"]
+    before = row_counts(world.app)
+    for url in (f"/api/v1/complaints/{ids['complaint']}/attachments", f"/api/v1/meetings/{ids['meeting']}/attachments"):
+        for name in ("纪要\x07.pdf", "纪要\x00.pdf", "\u202e纪要fdp.exe" + "\x1b.pdf"):
+            r = upload(world, url, name)
+            assert r.status_code == 400 and "file" in r.get_json()["errors"], (url, name, r.get_json())
+    assert row_counts(world.app) == before
 
 
 def test_bad_text_in_any_field_of_any_record_write_is_a_400_naming_it_and_writes_nothing(world):
@@ -222,6 +253,7 @@ def test_bad_text_in_any_field_of_any_record_write_is_a_400_naming_it_and_writes
         covered.add((method, rule))
     writes = {(m, r.rule) for r in world.app.url_map.iter_rules() if r.rule.startswith("/api/v1/")
               and not r.endpoint.startswith(("publishing_api.", "reviews_api."))  # their own tests
+              and not r.endpoint.endswith(".attachments_upload")  # multipart: test_bad_file_names_are_refused_at_upload
               for m in r.methods & {"POST", "PUT", "PATCH"}}
     assert writes == covered, writes ^ covered
 
@@ -278,7 +310,7 @@ def test_another_projects_records_are_404_like_missing_ones(world):
 
 def _fill(rule: str, ids: dict) -> str:
     values = {"entry_id": ids["complaint"], "action_id": ids["action"], "campaign_id": ids["campaign"],
-              "proposal_id": ids["proposal"],
+              "proposal_id": ids["proposal"], "record_id": ids["complaint"], "attachment_id": 1,
               "code": "QP-CS-001", "ref": "A-0", "name": "analyse", "number": "R-2026-999"}
     return re.sub(r"<(?:\w+:)?(\w+)>", lambda m: str(values[m.group(1)]), rule)
 

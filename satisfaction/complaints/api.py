@@ -14,6 +14,7 @@ from api.helpers import (
     with_project_id,
 )
 from api.openapi import ApiSection, error_responses, query_param
+from records import attachments
 from records.permissions import RECORDS_READ, RECORDS_VOID, RECORDS_WRITE
 from records.scope import check_project, visible_projects
 from satisfaction.complaints import service
@@ -152,6 +153,10 @@ def void(entry_id: int):
     return jsonify(entry_json(entry))
 
 
+# A photo of what the complaint is about, a letter: list, upload (multipart), download, void.
+attachments.api_routes(bp, service.ATTACHMENTS, "/complaints/<int:record_id>")
+
+
 @bp.get("/complaint-summary")
 @permission_required(RECORDS_READ)
 def summary():
@@ -270,6 +275,7 @@ OPENAPI = ApiSection({
                  "responses": {"200": {"description": "entry", **_json("Complaint")},
                                **error_responses(400, 401, 403, 404, 409)}},
     },
+    **attachments.openapi_paths("/complaints/{record_id}", "complaints"),
     "/complaint-summary": {
         "get": {"summary": "Monthly complaint summary (投诉情况月汇总表)", "tags": ["complaints"],
                 "description": "One project (by `project` code or `project_id`), or all visible projects.",
@@ -283,6 +289,7 @@ OPENAPI = ApiSection({
     "Complaint": _ENTRY,
     "ComplaintTransition": _TRANSITION,
     "TriggeredReview": REVIEW_SCHEMA,
+    "Attachment": attachments.ATTACHMENT_SCHEMA,
     "ComplaintSummary": {"type": "object", "properties": {
         "month": {"type": "string"}, "generated_at": {"type": "string", "format": "date-time"},
         "categories": {"type": "array"}, "channels": {"type": "array"},

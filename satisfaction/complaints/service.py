@@ -27,6 +27,7 @@ from actions import reviews
 from actions import service as actions
 from actions.reviews import Requested
 from audit import service as audit
+from records.attachments import RecordKind
 from records.numbering import next_value
 from records.permissions import RECORDS_ALL_PROJECTS
 from records.scope import check_project, project_ids
@@ -65,6 +66,7 @@ ACTION_LABELS = {"acknowledge": _l("Acknowledge"), "start": _l("Start handling")
                  "follow_up": _l("Record follow-up"), "close": _l("Close the case")}
 EVENT_LABELS = {"created": _l("Entered"), "edited": _l("Edited"), "voided": _l("Voided"), "reopened": _l("Reopened"),
                 "review_requested": _l("Procedure review requested"), "action_opened": _l("Corrective action opened"),
+                "attached": _l("File attached"),
                 **ACTION_LABELS}
 
 #: Number prefixes: 投诉 TS, 表扬 BY, 建议 JY.
@@ -973,3 +975,19 @@ def register_page(filters: Filters, user, *, page=1, per_page: int = PAGE_SIZE,
         rows = list(db.session.execute(stmt.order_by(*newest).offset(offset).limit(per_page)).scalars())
     result.items = rows
     return result
+
+
+# ---------------------------------------------------------------------------------------------
+# attachments (a photo of what the complaint is about, a letter)
+
+
+def _attached(entry: Complaint, attachment, actor) -> None:
+    """A file attached to an entry shows on its timeline (the attachment's own audit entry names the file)."""
+    _event(entry, "attached", actor, attachment.uploaded_at, note=attachment.filename)
+
+
+#: How register entries take attachments (records.attachments): read and scoped as the entry is; a voided
+#: entry takes no more files.
+ATTACHMENTS = RecordKind(
+    "complaint", load=get_entry, attached=_attached,
+    closed=lambda entry: _l("A voided entry cannot be changed.") if entry.voided else None)

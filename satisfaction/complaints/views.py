@@ -10,6 +10,7 @@ from flask_wtf import FlaskForm
 
 from actions import reviews
 from actions.models import Action
+from records import attachments
 from records.export import Percent, csv_response, workbook_response, write_sheet, xlsx_response
 from records.forms import VoidForm
 from records.permissions import RECORDS_READ, RECORDS_VOID, RECORDS_WRITE
@@ -156,13 +157,20 @@ def _detail(entry, *, forms=None, status=200, open_action=None):
         "satisfaction/complaints/detail.html", entry=entry, now=now, actions=service.available_actions(entry),
         tform=tform, vform=vform, rform=rform, open_action=open_action,
         procedures=reviews.procedure_choices() if wants_review else None,
-        linked_action=linked_action, reviews=service.reviews_of(entry)), status
+        linked_action=linked_action, reviews=service.reviews_of(entry),
+        **attachments.page_context(service.ATTACHMENTS, entry.id, forms)), status
 
 
 @bp.get("/<int:entry_id>")
 @permission_required(RECORDS_READ)
 def detail(entry_id: int):
     return _detail(service.get_entry(entry_id, current_user))
+
+
+# A photo of what the complaint is about, a letter: upload, the file, void (records.attachments).
+attachments.page_routes(bp, service.ATTACHMENTS,
+                        record_page=lambda entry, forms, status: _detail(entry, forms=forms, status=status),
+                        back=lambda entry: url_for(".detail", entry_id=entry.id))
 
 
 @bp.post("/<int:entry_id>/transition/<action>")

@@ -14,6 +14,7 @@ from api.helpers import (
     with_project_id,
 )
 from api.openapi import PAGE_PARAMS, ApiSection, list_and_create, query_param
+from records import attachments
 from records.permissions import RECORDS_READ, RECORDS_WRITE
 from records.validation import user_ids
 from satisfaction.meetings import service
@@ -67,12 +68,18 @@ def create_meeting():
     return jsonify(meeting_json(meeting)), 201
 
 
+# The signed minutes, the attendance sheet: list, upload (multipart), download, void.
+attachments.api_routes(bp, service.ATTACHMENTS, "/<int:record_id>")
+
+
 OPENAPI = ApiSection({
     "/meetings": list_and_create(
         "meetings", "Meeting", parameters=LIST_PARAMS,
         list_summary="Owners'-committee meetings you may see, newest first",
         create_summary="Record a meeting with its issues"),
+    **attachments.openapi_paths("/meetings/{record_id}", "meetings"),
 }, {
+    "Attachment": attachments.ATTACHMENT_SCHEMA,
     "Meeting": {"type": "object", "properties": {
         "id": {"type": "integer"}, "held_on": {"type": "string", "format": "date"}, "title": {"type": "string"},
         "location": {"type": "string"}, "project": {"type": "object"}, "attendees": {"type": "array", "items": {"type": "string"}},

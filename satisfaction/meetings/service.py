@@ -21,6 +21,7 @@ from actions.service import actions_for_many, open_action
 from audit import service as audit
 from procedures import rendering
 from records import validation as v
+from records.attachments import RecordKind
 from records.scope import check_project, restrict
 from records.voiding import VoidRules, void
 from satisfaction import categories as category_service
@@ -228,6 +229,12 @@ def get_meeting(meeting_id, user=None) -> Meeting:
         raise NotFound(_l("This meeting does not exist."))
     check_project(meeting.project_id, user)
     return meeting
+
+
+#: How meetings take attachments (records.attachments): the signed minutes, a scan of the attendance sheet.
+#: Read and scoped as the meeting is; a voided meeting takes no more files.
+ATTACHMENTS = RecordKind("meeting", load=get_meeting,
+                         closed=lambda meeting: _l("A voided meeting cannot be changed.") if meeting.voided else None)
 
 
 def get_issue(meeting: Meeting, issue_id) -> MeetingIssue:

@@ -7,6 +7,7 @@ from flask_login import current_user
 from actions import reviews
 from actions.forms import ReviewRequestForm
 from actions.service import STATUSES as ACTION_STATUSES
+from records import attachments
 from records.export import csv_response, xlsx_response
 from records.forms import VoidForm, void_posted
 from records.permissions import RECORDS_READ, RECORDS_VOID, RECORDS_WRITE
@@ -169,10 +170,10 @@ def edit(meeting_id: int):
     return _edit(meeting)
 
 
-def _detail(meeting, void_form=None, status=200, print_view=False, review_forms=None):
+def _detail(meeting, void_form=None, status=200, print_view=False, review_forms=None, forms=None):
     template = "satisfaction/meetings/print.html" if print_view else "satisfaction/meetings/detail.html"
     asking = not print_view and not meeting.voided and current_user.can(RECORDS_WRITE)
-    return render_template(template, meeting=meeting,
+    return render_template(template, meeting=meeting, **attachments.page_context(service.ATTACHMENTS, meeting.id, forms),
                            outcomes=service.outcomes(meeting), void_form=void_form or VoidForm(version=meeting.version),
                            issue_form=IssueEntryForm(), kind_labels=KIND_LABELS,
                            status_labels=STATUS_LABELS, action_statuses=ACTION_STATUSES,
@@ -184,6 +185,12 @@ def _detail(meeting, void_form=None, status=200, print_view=False, review_forms=
 @permission_required(RECORDS_READ)
 def detail(meeting_id: int):
     return _detail(service.get_meeting(meeting_id))
+
+
+# The signed minutes, the attendance sheet: upload, the file, void (records.attachments).
+attachments.page_routes(bp, service.ATTACHMENTS,
+                        record_page=lambda meeting, forms, status: _detail(meeting, status=status, forms=forms),
+                        back=lambda meeting: url_for("meetings.detail", meeting_id=meeting.id))
 
 
 @bp.get("/<int:meeting_id>/print")
