@@ -158,6 +158,11 @@ def test_backup_of_the_demo_verifies_and_restores_into_a_fresh_sqlite_database(s
     _assert_audit_intact(restored)
     photo = source["photo"]
     assert _attachment_path(restored, hashlib.sha256(photo).hexdigest()).read_bytes() == photo
+    # The restored store is the app's own: the setup it gives a new store (the pre-receive hook) is there.
+    from procedures.hook import HOOK_NAME
+
+    with restored.app_context():
+        assert Path(get_store().hook_path(HOOK_NAME)).is_file()
 
     # Without the secrets API tokens still work (only their SHA-256 is stored), passwords too.
     client = Client(restored)
@@ -450,3 +455,32 @@ def test_published_versions_are_pushed_to_the_mirrors_without_holding_the_publis
     shown = app.test_cli_runner().invoke(args=["backup", "mirror", "--status"])
     assert shown.exit_code == 1 and bad in shown.output
     assert mirrors.shown("https://user:secret@git.example.com/docs.git") == "https://***@git.example.com/docs.git"
+
+
+def test_a_database_without_a_schema_revision_is_not_backed_up(app, tmp_path):
+    """Tables made by hand (``create_all``) say nothing of which migrations they match: refused, clearly."""
+    result = app.test_cli_runner().invoke(args=["backup", "create", str(tmp_path / "out")])
+    assert result.exit_code == 1
+    assert _message(app, "The database has no schema revision (it was not made by “flask db upgrade”). Run “flask "
+                         "db upgrade” first.") in result.output
+    assert list((tmp_path / "out").iterdir()) == [], "no archive, no work folder left behind"
+
+
+def test_a_new_instance_with_an_empty_store_backs_up_and_restores(tmp_path, target):
+    fresh = make_app(tmp_path, (f"sqlite:///{tmp_path / 'test.db'}", {}))
+    try:
+        with fresh.app_context():
+            upgrade()
+        created = _invoke(fresh, "create", str(tmp_path / "out"))
+        assert created.exit_code == 0, created.output
+        archive = next((tmp_path / "out").glob("*.zip"))
+        manifest = service.ArchiveReader(archive).manifest
+        assert manifest["store"] == {"bundle": None, "refs": {}}
+        assert _invoke(fresh, "verify", str(archive)).exit_code == 0
+        restored = target()
+        result = _invoke(restored, "restore", str(archive))
+        assert result.exit_code == 0, result.output
+        assert _contents(restored) == _contents(fresh)
+        assert _refs(restored) == {}
+    finally:
+        close_app(fresh)
