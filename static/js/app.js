@@ -30,9 +30,9 @@
   // (enough without JavaScript); this also covers a field turned into a multi-select.
   function focusFirstError() {
     var first = document.querySelector('[aria-invalid="true"]');
-    if (first && !(first.contains(document.activeElement) || (first.tomselect && first.tomselect.wrapper.contains(document.activeElement)))) {
-      focusField(first);
-    }
+    var active = document.activeElement;
+    // Not when the user has moved on; but a multi-select's hidden list may hold the autofocus.
+    if (first && (!active || active === document.body || (active === first && first.tomselect))) { focusField(first); }
   }
   // <select multiple data-multiselect> becomes a searchable multi-select (Tom Select, vendored in
   // static/vendor/tom-select, loaded only on pages that have one). Its texts come translated in
