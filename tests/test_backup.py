@@ -56,6 +56,11 @@ def _attachment_path(app, sha: str) -> Path:
     return Path(app.config["ATTACHMENTS_PATH"]) / "objects" / sha[:2] / sha[2:4] / sha
 
 
+def _manifest(archive: Path) -> dict:
+    with service.ArchiveReader(archive) as reader:
+        return reader.manifest
+
+
 def _audit_key(app) -> str:
     return app.config["AUDIT_KEY"]
 
@@ -130,7 +135,7 @@ def test_backup_of_the_demo_verifies_and_restores_into_a_fresh_sqlite_database(s
     archive = source["plain"]
     with zipfile.ZipFile(archive) as zf:
         names = set(zf.namelist())
-        manifest = service.ArchiveReader(archive).manifest
+    manifest = _manifest(archive)
     assert {"manifest.json", "store.bundle", "db/users.jsonl", "db/audit_entries.jsonl"} <= names
     assert manifest["store"]["refs"] == _refs(app)
     counts = {t["name"]: t["rows"] for t in manifest["database"]["tables"]}
@@ -209,7 +214,7 @@ def test_a_backup_of_postgresql_taken_in_one_snapshot_restores_into_sqlite(tmp_p
         created = _invoke(pg, "create", str(tmp_path / "backups"))
         assert created.exit_code == 0, created.output
         archive = next((tmp_path / "backups").glob("*.zip"))
-        assert service.ArchiveReader(archive).manifest["database"]["dialect"] == "postgresql"
+        assert _manifest(archive)["database"]["dialect"] == "postgresql"
         restored = target(AUDIT_KEY=_audit_key(pg))
         result = _invoke(restored, "restore", str(archive))
         assert result.exit_code == 0, result.output
@@ -474,7 +479,7 @@ def test_a_new_instance_with_an_empty_store_backs_up_and_restores(tmp_path, targ
         created = _invoke(fresh, "create", str(tmp_path / "out"))
         assert created.exit_code == 0, created.output
         archive = next((tmp_path / "out").glob("*.zip"))
-        manifest = service.ArchiveReader(archive).manifest
+        manifest = _manifest(archive)
         assert manifest["store"] == {"bundle": None, "refs": {}}
         assert _invoke(fresh, "verify", str(archive)).exit_code == 0
         restored = target()
