@@ -61,7 +61,7 @@ __all__ = [
     "BRANCH", "VersionView", "Comparison", "sync", "ensure_synced", "synced_head",
     "get_current", "list_versions", "get_version", "current_versions", "all_versions", "list_procedures", "compare",
     "parse_ref", "REVIEW_SOON_DAYS", "DocumentUnreadable", "render_view", "problems", "open_problems_count",
-    "clear_caches", "mark_reviewed",
+    "clear_caches", "mark_reviewed", "review_anchor",
 ]
 
 BRANCH = "main"
@@ -369,6 +369,13 @@ _COLUMNS = (
 
 def _rows_stmt():
     return select(*_COLUMNS).join(Procedure, Procedure.id == ProcedureVersion.procedure_id)
+
+
+def review_anchor(last_reviewed: date | None, first_effective: date | None, newest_effective: date | None) -> date:
+    """The day a procedure's review clock runs from: its last review, or the effective date of its newest
+    version (a published version was approved, so it counts as reviewed on the day it takes effect), or
+    its first effective date; the latest of those."""
+    return max(d for d in (last_reviewed, first_effective, newest_effective) if d is not None)
 
 
 def _build(rows, today: date) -> list[VersionView]:
@@ -966,7 +973,7 @@ def _sync_into(session, store, head: str | None, rebuild: bool) -> int:
         proc.title, proc.departments, proc.version = row.title, row.departments, row.version
         proc.effective, proc.status, proc.owner = row.effective, row.status, row.owner
         proc.review_months, proc.commit, proc.blob = row.review_months, row.commit, row.blob
-        proc.next_review = next_review_date(proc.last_reviewed or proc.first_effective or row.effective,
+        proc.next_review = next_review_date(review_anchor(proc.last_reviewed, proc.first_effective, row.effective),
                                             row.review_months)
         proc.removed = False
     for code in removed:
@@ -998,7 +1005,7 @@ def mark_reviewed(code: str, on: date) -> None:
     if proc is None:
         raise NotFound(_l("There is no procedure %(code)s.", code=str(code)))
     proc.last_reviewed = on
-    proc.next_review = next_review_date(on, proc.review_months)
+    proc.next_review = next_review_date(review_anchor(on, proc.first_effective, proc.effective), proc.review_months)
     session = db.session()
     session.info[_REVIEWED_KEY] = True
     if not event.contains(db.session, "after_commit", _announce_reviewed):

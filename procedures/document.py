@@ -51,6 +51,9 @@ __all__ = [
     "MAX_MESSAGES_PER_FIELD",
     "ProcedureDoc",
     "parse",
+    "read_front_matter",
+    "effective_problems",
+    "compose",
     "serialize",
     "path_for",
     "code_from_path",
@@ -502,13 +505,7 @@ def parse(text: str | bytes, *, expected_code: str | None = None,
         if size > max_bytes:
             message = _l("The procedure file is larger than %(kb)d KB.", kb=max_bytes // 1024)
             raise ValidationError(message, errors={"file": [message]})
-    text = _decode(text)
-    yaml_text, body = _split_front_matter(text)
-    data = _load_yaml(yaml_text)
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise _structure_error(_l("The front matter must be a set of 'field: value' lines."))
+    data, body = read_front_matter(text)
 
     errors: dict[str, list] = {}
     for key in data:
@@ -569,6 +566,66 @@ def parse(text: str | bytes, *, expected_code: str | None = None,
         body=body,
         extra=extra,
     )
+
+
+def read_front_matter(text: str | bytes) -> tuple[dict, str]:
+    """The front matter as a mapping and the body, with no field checked (the editor's switch from the
+    source text to its form fields). Raises :class:`ValidationError` for the problems :func:`parse`
+    reports under ``front_matter`` and ``file`` (no or unclosed block, YAML errors, not a mapping)."""
+    text = _decode(text)
+    yaml_text, body = _split_front_matter(text)
+    data = _load_yaml(yaml_text)
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise _structure_error(_l("The front matter must be a set of 'field: value' lines."))
+    return data, body
+
+
+def effective_problems(value, date_bounds: tuple[date, date] | None = None) -> list:
+    """The messages :func:`parse` gives for ``value`` as the effective date (none: a valid date in range)."""
+    errors: dict[str, list] = {}
+    _check_effective(value, errors, date_bounds)
+    return errors.get("effective", [])
+
+
+def _typed(key: str, value):
+    """A value typed into a form field as the file format writes it: a whole number of months as a
+    number, a date written as YYYY-MM-DD as a date; anything else as given (``parse`` reports it)."""
+    if isinstance(value, str):
+        value = value.strip()
+        if key == "review_months" and value.isdecimal() and len(value) < 6:
+            return int(value)
+        if key == "effective" and _DATE_RE.match(value):
+            try:
+                return date.fromisoformat(value)
+            except ValueError:
+                return value
+    return value
+
+
+def compose(values: dict[str, Any], body: str, extra: dict[str, Any] | None = None) -> str:
+    """A procedure file from front-matter ``values`` as a form gives them (text), the Markdown ``body``
+    and the ``extra`` keys of the file they came from; :func:`parse` then checks it like any file.
+
+    Known keys are written in :func:`serialize`'s order; an empty optional value (``owner``,
+    ``review_months``, ``status``) is left out, so the format's default applies. Extra keys that
+    name a known field are ignored (the form's value wins)."""
+    data: dict[str, Any] = {}
+    for key in _KNOWN_KEYS:
+        value = values.get(key)
+        if value is None or (isinstance(value, str) and not value.strip()
+                             and key in ("owner", "review_months", "status")):
+            continue
+        if key == "departments":
+            value = _FlowList(value if isinstance(value, (list, tuple)) else [value])
+        data[key] = _typed(key, value)
+    for key in sorted(k for k in (extra or {}) if isinstance(k, str) and k not in _KNOWN_KEYS):
+        data[key] = extra[key]
+    front = yaml.dump(data, Dumper=_Dumper, allow_unicode=True, sort_keys=False, default_flow_style=False,
+                      width=10_000)
+    body = (body or "").replace("\r\n", "\n").replace("\r", "\n")
+    return f"{_OPEN_DELIMITER}\n{front}{_OPEN_DELIMITER}\n{body}"
 
 
 # --------------------------------------------------------------------------

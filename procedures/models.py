@@ -28,7 +28,7 @@ class Procedure(db.Model):
     status: Mapped[str] = mapped_column(String(20))
     owner: Mapped[str | None] = mapped_column(String(64), nullable=True)
     review_months: Mapped[int] = mapped_column(Integer)
-    #: (last_reviewed or first_effective) + review_months: a revision between reviews does not reset it.
+    #: review_months after the latest of the last review, the first and the newest effective date.
     next_review: Mapped[date] = mapped_column(Date)
     #: When its last review closed (:func:`procedures.catalog.mark_reviewed`); kept by every sync,
     #: the one value here that git does not hold.

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
+from datetime import date
 
 from sqlalchemy import select
 
@@ -36,17 +38,38 @@ def procedure_text(code="QP-CS-001", *, title="顾客满意控制作业规程", 
     return "---\n" + "\n".join(front) + "\n---\n\n" + body
 
 
+def text_today(code="QP-CS-001", **kw) -> str:
+    """:func:`procedure_text` effective today (company time zone): what the editor's source mode sends."""
+    from webapp.dates import local_today
+
+    return procedure_text(code, **{"effective": local_today().isoformat(), **kw})
+
+
 def user(login: str) -> User:
     return db.session.execute(select(User).where(User.login == login)).scalar_one()
 
 
+@contextmanager
+def self_approval(app, allowed=True):
+    """The setting ``PUBLISH_ALLOW_SELF_APPROVAL`` for the block (for tests that are not about who approves)."""
+    before = app.config.get("PUBLISH_ALLOW_SELF_APPROVAL", False)
+    app.config["PUBLISH_ALLOW_SELF_APPROVAL"] = allowed
+    try:
+        yield
+    finally:
+        app.config["PUBLISH_ALLOW_SELF_APPROVAL"] = before
+
+
 def seed_procedure(app, code="QP-CS-001", *, login="controller", **kw) -> str:
-    """Create the first version of ``code`` through the service; returns the new head sha."""
+    """Create the first version of ``code`` through the service, effective on the text's date (default
+    2026-01-01: a first version may start on an earlier day), approved by its author (seed data); returns
+    the new head sha."""
     from procedures.publishing import service as publishing
 
-    with app.app_context():
+    effective = date.fromisoformat(kw.get("effective", "2026-01-01"))
+    with app.app_context(), self_approval(app):
         result = publishing.create(code, procedure_text(code, **kw), summary="首次发布",
-                                   author=user(login), approved_by=None)
+                                   author=user(login), approved_by=None, effective=effective)
         return result.commit
 
 

@@ -29,6 +29,7 @@ def world(app, make_department, make_user):
     make_user("wang", department="CS", display_name="客服 王丽")
     make_user("zhao", department="ENG", display_name="工程 赵伟")
     make_user("nodept", display_name="无部门")
+    make_user("boss", roles=("manager",), display_name="总经理 陈志远")  # approves the new versions
     seed_procedure(app, CODE)
     seed_procedure(app, "QP-ENG-001", title="设备巡检规程", departments="[ENG]")
     seed_procedure(app, "QP-ADM-001", title="文件控制程序", departments="[CS, ENG]")
@@ -40,10 +41,11 @@ def _codes(app, login, today=None):
         return [t.current.code for t in acknowledgements.to_read(user(login), today)]
 
 
-def _publish(app, code=CODE, body=BODY + "\n4.3 投诉处理完毕后三日内回访。\n", **kw):
+def _publish(app, code=CODE, body=BODY + "\n4.3 投诉处理完毕后三日内回访。\n", effective=None, **kw):
     with app.app_context():
         return publishing.publish(code, procedure_text(code, body=body, **kw), summary="加回访条款",
-                                  base=get_store().head(), author=user("controller"), approved_by=None)
+                                  base=get_store().head(), author=user("controller"), approved_by=user("boss"),
+                                  effective=effective)
 
 
 def _confirm(app, login, code, version) -> int:
@@ -117,7 +119,8 @@ def test_confirm_refuses_stale_unknown_and_withdrawn(world):
         with pytest.raises(ValidationError) as info:
             acknowledgements.confirm(li, "bad code", "1.0")
         assert set(info.value.errors) == {"code", "version"}
-        publishing.withdraw(CODE, reason="已合并", base=get_store().head(), user=user("controller"))
+        publishing.withdraw(CODE, reason="已合并", base=get_store().head(), user=user("controller"),
+                            approved_by=user("boss"))
         with pytest.raises(Conflict):
             acknowledgements.confirm(li, CODE, "A/2")
     assert CODE not in _codes(world, "li")  # withdrawn procedures are not to be read
@@ -126,7 +129,7 @@ def test_confirm_refuses_stale_unknown_and_withdrawn(world):
 def test_upcoming_version_joins_the_list_on_its_date(world):
     _confirm(world, "li", CODE, "A/0")
     future = date.today() + timedelta(days=30)
-    _publish(world, effective=future.isoformat())
+    _publish(world, effective=future)
     assert CODE not in _codes(world, "li")  # A/1 is upcoming: A/0 (confirmed) is still in force
     assert CODE in _codes(world, "li", today=future)  # on its date it is current, and to be read
 

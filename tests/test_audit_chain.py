@@ -32,7 +32,7 @@ from procedures import catalog, trailers
 from procedures import document as document_mod
 from procedures.publishing import service as publishing
 from tests.conftest import make_app
-from tests.factories_publishing import BODY, procedure_text, seed_procedure, user
+from tests.factories_publishing import BODY, procedure_text, seed_procedure, self_approval, user
 from webapp.extensions import db
 from webapp.store import get_store
 
@@ -326,8 +326,9 @@ def test_every_publish_anchors_the_head_and_main_stays_procedures_only(app, cont
         assert anchored.main == store.head("main")
         assert [p for p, _b in store.list_files("main")] == [f"{CODE}.md"]
         base = store.head()
-        publishing.publish(CODE, procedure_text(body=BODY + "\n4.3 新条款\n"), summary="加条款", base=base,
-                           author=user("controller"), approved_by=None)
+        with self_approval(app):
+            publishing.publish(CODE, procedure_text(body=BODY + "\n4.3 新条款\n"), summary="加条款", base=base,
+                               author=user("controller"), approved_by=None)
         newer = audit.read_anchor()
         assert newer.entry_id > anchored.entry_id
         assert len(store.history(rev=audit.ANCHOR_BRANCH)) == 2
@@ -452,7 +453,7 @@ def test_the_sync_of_another_worker_never_doubles_a_publish(app, controller, mon
         return real_after_commit(action, code, **kw)
 
     monkeypatch.setattr(publishing.after, "finish", other_worker_syncs_first)
-    with app.app_context():
+    with app.app_context(), self_approval(app):
         base = get_store().head()
         r1 = publishing.publish(CODE, procedure_text(body=BODY + "\n4.3 a\n"), summary="a", base=base,
                                 author=user("controller"), approved_by=None)

@@ -1,4 +1,8 @@
-"""Publishing: create, new versions, conflicts, withdraw, upload, preview, API, crash safety, concurrency."""
+"""Publishing: create, new versions, conflicts, withdraw, upload, preview, API, crash safety, concurrency.
+
+These tests are about the mechanics, so the author may approve their own versions here (the setting
+``PUBLISH_ALLOW_SELF_APPROVAL``); the four-eyes rule, the effective date chosen when publishing and
+the refusal of a version that changes nothing are in tests/test_publishing_guards.py."""
 from __future__ import annotations
 
 import io
@@ -22,9 +26,10 @@ from tests.factories_publishing import (
     procedure_text,
     read_file,
     seed_procedure,
+    text_today,
     user,
 )
-from webapp import signals
+from webapp import dates, signals
 from webapp.exceptions import Conflict, NotFound, ValidationError
 from webapp.extensions import db
 from webapp.store import get_store
@@ -32,6 +37,11 @@ from webapp.store import get_store
 CODE = "QP-CS-001"
 EDIT = f"/procedures/{CODE}/edit"
 NEW_BODY = BODY + "\n4.3 投诉处理完毕后三日内回访。\n"
+
+
+@pytest.fixture(autouse=True)
+def _self_approval(app):
+    app.config["PUBLISH_ALLOW_SELF_APPROVAL"] = True
 
 
 @pytest.fixture
@@ -95,13 +105,13 @@ def test_commit_carries_author_approver_and_trailers(app, controller, make_user)
         update_user(boss, UserData(login="boss", display_name="总经理 陈志远", email="boss@example.com",
                                    role_codes=("manager",)))
     base = seed_procedure(app)
-    r = controller.post(EDIT, {"markdown": procedure_text(body=NEW_BODY), "summary": "加回访条款\n\n详细说明。",
+    r = controller.post(EDIT, {"mode": "source", "markdown": text_today(body=NEW_BODY), "summary": "加回访条款\n\n详细说明。",
                                "base": base, "approved_by": "boss"})
     assert r.status_code == 302
     commit = _history(app)[0]
     assert commit.author.name == "文控 周敏"
     assert commit.trailer("Procedure") == CODE and commit.trailer("Version") == "A/1"
-    assert commit.trailer("Effective") == "2026-01-01"
+    assert commit.trailer("Effective") == dates.local_today().isoformat()  # chosen when publishing: today
     assert commit.trailer("Approved-by") == "总经理 陈志远 <boss@example.com>"
     assert commit.summary == f"{CODE} A/1: 加回访条款"
     assert "详细说明" in commit.body
@@ -111,7 +121,7 @@ def test_commit_carries_author_approver_and_trailers(app, controller, make_user)
 
 def test_plain_git_clone_shows_author_and_trailers(app, seeded, tmp_path):
     base = head(app)
-    seeded.post(EDIT, {"markdown": procedure_text(body=NEW_BODY), "summary": "加回访条款", "base": base})
+    seeded.post(EDIT, {"mode": "source", "markdown": text_today(body=NEW_BODY), "summary": "加回访条款", "base": base})
     clone = tmp_path / "clone"
     subprocess.run(["git", "clone", "--quiet", app.config["REPO_STORE_PATH"], str(clone)], check=True)
     log = subprocess.run(["git", "-C", str(clone), "log", "--format=%an|%s|%(trailers:key=Version,valueonly)"],
@@ -158,7 +168,7 @@ def test_crash_after_git_write_leaves_a_consistent_store(app, controller, monkey
     # …and another worker (a fresh app on the same database and store) mirrors it on its first request.
     from tests.conftest import make_app
 
-    other = make_app(tmp_path, database_url)
+    other = make_app(tmp_path, database_url, PUBLISH_ALLOW_SELF_APPROVAL=True)
     with other.app_context():
         assert [v.version for v in catalog.list_versions(CODE)] == ["A/1", "A/0"]
         assert db.session.execute(select(func.count()).select_from(ProcedureVersion)).scalar() == 2
@@ -187,8 +197,8 @@ def test_service_validation(app, controller):
             (procedure_text(departments="[CS, XX]"), "departments"),
             (procedure_text(owner="nobody"), "owner"),
             (procedure_text(code="QP-CS-002"), "code"),
-            (procedure_text(effective="2026-02-30"), "effective"),
-            (procedure_text(effective="2025-12-31"), "effective"),  # before the version it replaces
+            (text_today(effective="2026-02-30"), "effective"),
+            (text_today(effective="2025-12-31"), "effective"),  # before today (and the version it replaces)
             (procedure_text(status="withdrawn"), "status"),
             ("no front matter", "front_matter"),
             ("", "markdown"),
@@ -196,7 +206,8 @@ def test_service_validation(app, controller):
         ]
         for text, field in cases:
             with pytest.raises(ValidationError) as info:
-                publishing.publish(CODE, text, summary="s", base=base, author=u, approved_by=None)
+                publishing.publish(CODE, text, summary="s", base=base, author=u, approved_by=None,
+                                   effective=publishing.AS_WRITTEN)
             assert field in info.value.errors, (field, info.value.errors)
         with pytest.raises(ValidationError) as info:
             publishing.publish(CODE, procedure_text(), summary="  ", base=base, author=u, approved_by=None)
@@ -342,24 +353,24 @@ def test_a_draft_must_exist_and_change_only_its_procedure(app, controller):
 
 
 def test_new_procedure_page(app, controller):
-    r = controller.get("/procedures/new")
+    r = controller.get("/procedures/new?mode=source")
     assert r.status_code == 200
     html = r.get_data(as_text=True)
     assert "version: A/0" in html and 'enctype="multipart/form-data"' in html
     text = procedure_text("QP-CS-007", title="回访作业规程")
-    r = controller.post("/procedures/new", {"markdown": text, "summary": "首次发布"})
+    r = controller.post("/procedures/new", {"mode": "source", "markdown": text, "summary": "首次发布"})
     assert r.status_code == 302, r.get_data(as_text=True)[:2000]
     assert document.parse(read_file(app, "QP-CS-007").encode()).version == "A/0"
     assert _audit_count(app, "procedure.created") == 1
     # The same code again is refused (409) and the text is kept in the editor.
-    r = controller.post("/procedures/new", {"markdown": text, "summary": "again"})
+    r = controller.post("/procedures/new", {"mode": "source", "markdown": text, "summary": "again"})
     assert r.status_code == 409
     assert "回访作业规程" in r.get_data(as_text=True)
 
 
 def test_edit_page_publishes_and_redirects(app, seeded):
     base = _edit_form(seeded)
-    r = seeded.post(EDIT, {"markdown": procedure_text(body=NEW_BODY), "summary": "加回访条款", "base": base})
+    r = seeded.post(EDIT, {"mode": "source", "markdown": text_today(body=NEW_BODY), "summary": "加回访条款", "base": base})
     assert r.status_code == 302
     assert "4.3 投诉处理完毕后三日内回访" in read_file(app)
     assert _audit_count(app, "procedure.published") == 1
@@ -370,13 +381,13 @@ def test_edit_page_publishes_and_redirects(app, seeded):
 def test_field_errors_give_400_and_commit_nothing(app, seeded):
     base = _edit_form(seeded)
     before = head(app)
-    r = seeded.post(EDIT, {"markdown": procedure_text(departments="[CS, XX]", title=""), "summary": "s",
+    r = seeded.post(EDIT, {"mode": "source", "markdown": text_today(departments="[CS, XX]", title=""), "summary": "s",
                            "base": base})
     assert r.status_code == 400
     html = r.get_data(as_text=True)
     assert "XX" in html and "has-error" in html
     assert "departments: [CS, XX]" in html  # the text is kept
-    r = seeded.post(EDIT, {"markdown": procedure_text(body=NEW_BODY), "summary": "", "base": base})
+    r = seeded.post(EDIT, {"mode": "source", "markdown": text_today(body=NEW_BODY), "summary": "", "base": base})
     assert r.status_code == 400
     assert head(app) == before
     assert _audit_count(app, "procedure.published") == 0
@@ -409,7 +420,7 @@ def test_only_publishers_may_publish(app, logged_in, make_user, make_department,
 
 def test_csrf_is_required(app, seeded):
     base = _edit_form(seeded)
-    r = seeded.post(EDIT, {"markdown": procedure_text(body=NEW_BODY), "summary": "s", "base": base}, csrf=False)
+    r = seeded.post(EDIT, {"mode": "source", "markdown": text_today(body=NEW_BODY), "summary": "s", "base": base}, csrf=False)
     assert r.status_code == 400
     r = seeded.http.post("/procedures/preview", json={"markdown": "x"})
     assert r.status_code == 400
@@ -426,8 +437,8 @@ def test_stale_base_shows_the_conflict_page_and_keeps_the_text(app, seeded, make
         theirs = publishing.publish(CODE, procedure_text(body=BODY.replace("次月 5 日", "次月 3 日")),
                                     summary="报送时限提前到次月 3 日", base=base, author=user("other"),
                                     approved_by=None)
-    mine = procedure_text(body=NEW_BODY)
-    r = seeded.post(EDIT, {"markdown": mine, "summary": "加回访条款", "base": base})
+    mine = text_today(body=NEW_BODY)
+    r = seeded.post(EDIT, {"mode": "source", "markdown": mine, "summary": "加回访条款", "base": base})
     assert r.status_code == 409
     html = r.get_data(as_text=True)
     assert "文控 李娜" in html and "报送时限提前到次月 3 日" in html  # their author and summary
@@ -441,8 +452,8 @@ def test_stale_base_shows_the_conflict_page_and_keeps_the_text(app, seeded, make
     assert "加回访条款" in html
     assert [c.trailer("Version") for c in _history(app)] == ["A/1", "A/0"]  # nothing overwritten
     # Merge (take their date change too) and resubmit with the new base.
-    merged = procedure_text(body=NEW_BODY.replace("次月 5 日", "次月 3 日"))
-    r = seeded.post(EDIT, {"markdown": merged, "summary": "加回访条款", "base": theirs.commit})
+    merged = text_today(body=NEW_BODY.replace("次月 5 日", "次月 3 日"))
+    r = seeded.post(EDIT, {"mode": "source", "markdown": merged, "summary": "加回访条款", "base": theirs.commit})
     assert r.status_code == 302
     history = _history(app)
     assert [c.trailer("Version") for c in history] == ["A/2", "A/1", "A/0"]
@@ -453,7 +464,7 @@ def test_stale_base_shows_the_conflict_page_and_keeps_the_text(app, seeded, make
 def test_upload_md_file(app, seeded):
     base = _edit_form(seeded)
     data = {"summary": "上传新版", "base": base, "markdown": "",
-            "file": (io.BytesIO(("\ufeff" + procedure_text(body=NEW_BODY)).encode("utf-8")), "QP-CS-001.md")}
+            "file": (io.BytesIO(("\ufeff" + text_today(body=NEW_BODY)).encode("utf-8")), "QP-CS-001.md")}
     r = seeded.post(EDIT, data, content_type="multipart/form-data")
     assert r.status_code == 302
     assert "4.3 投诉处理完毕后三日内回访" in read_file(app)
@@ -497,7 +508,7 @@ def test_withdraw(app, seeded):
         assert info.value.status_code == 409
     assert _audit_count(app, "procedure.withdrawn") == 1
     # The history stays readable and a new version can bring it back into force.
-    r = seeded.post(EDIT, {"markdown": procedure_text(body=NEW_BODY, effective="2026-06-01"), "summary": "恢复",
+    r = seeded.post(EDIT, {"mode": "source", "markdown": text_today(body=NEW_BODY), "summary": "恢复",
                            "base": head(app)})
     assert r.status_code == 302
     assert document.parse(read_file(app).encode()).status == "effective"
@@ -553,7 +564,7 @@ def test_script_and_event_handlers_are_inert_after_publishing(app, seeded):
     r = seeded.http.post("/procedures/preview", json={"markdown": procedure_text(body=XSS_BODY)},
                          headers={"X-CSRFToken": seeded.csrf})
     _inert(r.json["html"])
-    r = seeded.post(EDIT, {"markdown": procedure_text(body=XSS_BODY), "summary": "xss", "base": base})
+    r = seeded.post(EDIT, {"mode": "source", "markdown": text_today(body=XSS_BODY), "summary": "xss", "base": base})
     assert r.status_code == 302
     with app.app_context():
         current = catalog.get_current(CODE)
@@ -642,7 +653,7 @@ def test_api_is_in_openapi(client, logged_in):
 def _publisher(tmp_path, database_url, worker, attempts, barrier, results):
     from tests.conftest import make_app
 
-    app = make_app(tmp_path, database_url)
+    app = make_app(tmp_path, database_url, PUBLISH_ALLOW_SELF_APPROVAL=True)
     outcomes = []
     with app.app_context():
         author = user("controller")

@@ -12,7 +12,7 @@ from audit import service as audit_service
 from audit.models import AuditEntry
 from procedures import catalog, document, publishing
 from procedures.models import Procedure, ProcedureVersion
-from tests.factories_publishing import BODY, head, read_file, seed_procedure, user
+from tests.factories_publishing import BODY, head, read_file, seed_procedure, self_approval, user
 from webapp import dates, signals
 from webapp.exceptions import Conflict, NotFound, ValidationError
 from webapp.extensions import db
@@ -56,8 +56,9 @@ def _draft(app, changes: dict[str, tuple[str, str]]) -> str:
 
 
 def _on_main(app, code: str, old: str, new: str, summary: str = "主线修改") -> str:
-    """A publish of ``code`` on main (its stored text with ``old`` replaced); returns the new head."""
-    with app.app_context():
+    """A publish of ``code`` on main (its stored text with ``old`` replaced, effective today, approved by its
+    author); returns the new head."""
+    with app.app_context(), self_approval(app):
         text = read_file(app, code)
         return publishing.service.publish(code, text.replace(old, new), summary=summary, base=get_store().head(),
                                           author=user("controller"), approved_by=None).commit
@@ -294,28 +295,43 @@ def _procedure(app, code):
         return row.first_effective, row.last_reviewed, row.next_review
 
 
-def test_next_review_counts_from_the_last_review_or_the_first_version(app, world):
+def test_next_review_counts_from_the_last_review_or_the_newest_effective_date(app, world):
+    today = dates.local_today()
     assert _procedure(app, CS1) == (date(2026, 1, 1), None, date(2026, 7, 1))
-    # A revision between reviews does not reset the clock.
-    _on_main(app, CS1, "4.2 满意率", "4.2 顾客满意率")
-    assert _procedure(app, CS1) == (date(2026, 1, 1), None, date(2026, 7, 1))
+    # A plain-git correction that keeps its effective date does not move the review clock…
     with app.app_context():
-        assert catalog.get_current(CS1).next_review == date(2026, 7, 1)  # the views: before the review
-        catalog.mark_reviewed(CS1, date(2026, 11, 30))
+        store = get_store()
+        text = read_file(app, CS1).replace("4.2 满意率", "4.2 顾客满意率").replace("version: A/0", "version: A/1")
+        store.commit({f"{CS1}.md": text}, summary="typo", author=repo_store.Signature("git", "git@example.com"),
+                     base=store.head())
+        catalog.sync()
+        db.session.commit()
+    assert _procedure(app, CS1) == (date(2026, 1, 1), None, date(2026, 7, 1))
+    # …a published version does: it was approved, and counts from the day it takes effect (today).
+    _on_main(app, CS1, "4.1 客服中心", "4.1 客服部")
+    due = dates.add_months(today, 6)
+    assert _procedure(app, CS1) == (date(2026, 1, 1), None, due)
+    with app.app_context():
+        view = catalog.get_current(CS1)
+        assert (view.effective, view.next_review, view.review_state(today)) == (today, due, "ok")
+        assert CS1 not in {v.code for v in catalog.list_procedures(status="review_overdue")}
+        reviewed = today + timedelta(days=40)  # a review closing after the version took effect
+        catalog.mark_reviewed(CS1, reviewed)
         db.session.commit()
         view = catalog.get_current(CS1)
-        assert (view.next_review, view.last_reviewed) == (date(2027, 5, 30), date(2026, 11, 30))
+        assert (view.next_review, view.last_reviewed) == (dates.add_months(reviewed, 6), reviewed)
         assert catalog.list_procedures(status="review_overdue") and \
             CS1 not in {v.code for v in catalog.list_procedures(status="review_overdue")}
         with pytest.raises(NotFound):
             catalog.mark_reviewed("QP-XX-404", date(2026, 11, 30))
-    assert _procedure(app, CS1) == (date(2026, 1, 1), date(2026, 11, 30), date(2027, 5, 30))
-    # Kept by an incremental sync (a new version) and by a rebuild.
-    _on_main(app, CS1, "4.1 客服中心", "4.1 客服部")
-    assert _procedure(app, CS1) == (date(2026, 1, 1), date(2026, 11, 30), date(2027, 5, 30))
+    expected = (date(2026, 1, 1), reviewed, dates.add_months(reviewed, 6))
+    assert _procedure(app, CS1) == expected
+    # Kept by an incremental sync (a new version effective before the review) and by a rebuild.
+    _on_main(app, CS1, "4.2 顾客满意率", "4.2 满意率")
+    assert _procedure(app, CS1) == expected
     r = app.test_cli_runner().invoke(args=["procedures", "sync", "--rebuild"])
     assert r.exit_code == 0, r.output
-    assert _procedure(app, CS1) == (date(2026, 1, 1), date(2026, 11, 30), date(2027, 5, 30))
+    assert _procedure(app, CS1) == expected
     assert _procedure(app, ENG) == (date(2026, 1, 1), None, date(2026, 7, 1))
 
 

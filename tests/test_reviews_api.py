@@ -10,7 +10,7 @@ import pytest
 from openapi_spec_validator import validate
 
 from tests.conftest import PASSWORD, Client
-from tests.factories_publishing import BODY, procedure_text, user
+from tests.factories_publishing import BODY, procedure_text, self_approval, user
 from tests.factories_workflow import as_user, open_review, seed_people, seed_procedure
 from webapp.dates import local_today
 from webapp.store import get_store
@@ -173,7 +173,7 @@ def test_a_release_conflict_is_409_and_the_chair_merges_through_the_draft(people
         c.api("POST", f"{API}/{number}/signoffs", json={"meaning": "approved", "password": PASSWORD, "commit": tip})
     chair.api("POST", f"{API}/{number}/decision", json={"decisions": {CODE: {"decision": "revise"}}})
     assert move(chair, number, "implement").status_code == 200
-    with app.app_context():  # main changes the same place meanwhile
+    with app.app_context(), self_approval(app):  # main changes the same place meanwhile
         from procedures.publishing import service as publishing
         publishing.publish(CODE, procedure_text(body=BODY + "\n4.3 主线上的另一条款。\n"), summary="主线修改",
                            base=get_store().head(), author=user("controller"), approved_by=None)

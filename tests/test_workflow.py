@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from procedures.models import Procedure
 from tests.conftest import PASSWORD
-from tests.factories_publishing import BODY, procedure_text
+from tests.factories_publishing import BODY, procedure_text, self_approval
 from tests.factories_workflow import (
     as_user,
     open_review,
@@ -221,7 +221,7 @@ def test_a_real_merge_conflict_goes_to_the_chair_and_nothing_is_overwritten(peop
     draft_text = NEW_TEXT.replace("次月 5 日前", "次月 3 日前")
     assert save_draft(front, number, draft_text).status_code == 302
     # meanwhile the same clause changes on main
-    with app.app_context():
+    with app.app_context(), self_approval(app):
         store = get_store()
         publishing.publish(CODE, procedure_text(body=BODY.replace("次月 5 日前", "次月 4 日前")), summary="直接修订",
                            base=store.head(), author=user("controller"), approved_by=None)

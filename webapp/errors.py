@@ -41,7 +41,8 @@ MESSAGES = {
 }
 
 CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
-         409: "conflict", 413: "too_large", 429: "too_many_requests", 500: "server_error", 503: "unavailable"}
+         409: "conflict", 413: "too_large", 422: "unprocessable", 429: "too_many_requests", 500: "server_error",
+         503: "unavailable"}
 
 
 def error_response(status: int, message=None, *, details=None, errors=None):

@@ -4,6 +4,9 @@ The same services and validation as the pages.
 """
 from __future__ import annotations
 
+import re
+from datetime import date
+
 from flask import Blueprint, jsonify, url_for
 from flask_login import current_user
 
@@ -43,11 +46,29 @@ def _text(data: dict, key: str, errors: dict, *, required: bool = True) -> str |
     return value
 
 
+_DATE_RE = re.compile(r"\A\d{4}-\d{2}-\d{2}\Z")
+
+
+def _effective(data: dict, errors: dict) -> date | None:
+    """``effective`` (YYYY-MM-DD) as a date; None when not sent (the service then takes today)."""
+    if "effective" not in data:
+        return None
+    raw = data["effective"]
+    try:
+        if isinstance(raw, str) and _DATE_RE.match(raw):
+            return date.fromisoformat(raw)
+    except ValueError:
+        pass
+    errors.setdefault("effective", []).append(_l("The effective date must be a valid date written as YYYY-MM-DD."))
+    return None
+
+
 def _fields(data: dict, *keys: str, optional: tuple[str, ...] = ()) -> dict:
     """Type-check the JSON fields before the service sees them (400 with every bad field)."""
     errors: dict[str, list] = {}
     values = {k: _text(data, k, errors) for k in keys}
     values.update({k: _text(data, k, errors, required=False) for k in optional})
+    values["effective"] = _effective(data, errors)
     if "new_edition" in data and not isinstance(data["new_edition"], bool):
         errors.setdefault("new_edition", []).append(_l("Must be true or false."))
     if errors:
@@ -70,7 +91,8 @@ def create():
     if values["code"] is not None:
         document.path_for(values["code"])
     return _created(publishing.create(values["code"], values["markdown"], summary=values["summary"],
-                                      author=current_user, approved_by=_approver(values)))
+                                      author=current_user, approved_by=_approver(values),
+                                      effective=values["effective"]))
 
 
 @bp.post("/procedures/<code>/versions")
@@ -81,7 +103,7 @@ def publish(code: str):
     values = _fields(data, "base", "markdown", "summary", optional=("approved_by",))
     return _created(publishing.publish(code, values["markdown"], summary=values["summary"], base=values["base"],
                                        author=current_user, approved_by=_approver(values),
-                                       new_edition=bool(data.get("new_edition", False))))
+                                       effective=values["effective"], new_edition=bool(data.get("new_edition", False))))
 
 
 @bp.post("/procedures/<code>/withdrawal")
@@ -94,7 +116,8 @@ def withdraw(code: str):
 
 
 def _approver(values: dict):
-    """Who approved: the user named by ``approved_by``, or the author themself."""
+    """Who approved: the user named by ``approved_by``; none named is the author themself, which the
+    service refuses unless the setting ``PUBLISH_ALLOW_SELF_APPROVAL`` allows it."""
     return publishing.resolve_approver(values["approved_by"], current_user)
 
 
@@ -133,13 +156,23 @@ _CONFLICT = {"409": {"description": "the procedure changed since `base` (details
                                         "schema": {"$ref": "#/components/schemas/PublishConflict"}}}}}
 #: The document store is locked by another writer or damaged: try again later (the message says which).
 _STORE_DOWN = {"503": {**error_responses(503)["503"], "description": "the document store cannot be written now"}}
+#: A new version that would change nothing in the document (front matter and body as the current version).
+_NO_CHANGE = {"422": {**error_responses(422)["422"], "description": "the text changes nothing compared with the "
+                                                                   "current version (`errors.markdown`): no version"}}
+_APPROVAL = ("The approver (`approved_by`, a login) must be someone other than you unless the setting "
+             "PUBLISH_ALLOW_SELF_APPROVAL allows self-approval; otherwise the answer is 400 with `errors.approved_by`.")
+_EFFECTIVE = {"type": "string", "format": "date", "example": "2026-12-01",
+              "description": "The date the version takes effect (default: today in the company's time zone); it "
+                             "replaces the `effective` line of the front matter. Today or later for a new version "
+                             "(later: upcoming, the current version stays in force until then)."}
 _CODE = [{"name": "code", "in": "path", "required": True, "schema": {"type": "string", "example": "QP-CS-001"}}]
 
 OPENAPI = ApiSection({
     "/procedures": {"post": {
         "summary": "Create a procedure (first version A/0)",
         "description": "The code comes from the front matter (`code` in the body, if given, must match). "
-                       "Needs the procedures.publish permission.",
+                       "Needs the procedures.publish permission. A first version may take effect on an earlier "
+                       "day (`effective`). " + _APPROVAL,
         "requestBody": {"required": True, "content": {"application/json": {
             "schema": {"$ref": "#/components/schemas/NewProcedure"}}}},
         "responses": {**_PUBLISHED, **error_responses(400, 401, 403), **_CONFLICT, **_STORE_DOWN}}},
@@ -147,14 +180,18 @@ OPENAPI = ApiSection({
         "summary": "Publish a new version",
         "description": "`base` is the `revision` you read the procedure from. If someone published in between, "
                        "nothing is written and the 409 answer carries their version and your text. The version "
-                       "number is set by the server (next revision, or next edition with `new_edition`).",
+                       "number is set by the server (next revision, or next edition with `new_edition`), the "
+                       "effective date by `effective` (default today). A text that changes nothing is refused "
+                       "(422). " + _APPROVAL,
         "parameters": _CODE,
         "requestBody": {"required": True, "content": {"application/json": {
             "schema": {"$ref": "#/components/schemas/NewVersion"}}}},
-        "responses": {**_PUBLISHED, **error_responses(400, 401, 403, 404), **_CONFLICT, **_STORE_DOWN}}},
+        "responses": {**_PUBLISHED, **error_responses(400, 401, 403, 404), **_CONFLICT, **_NO_CHANGE,
+                      **_STORE_DOWN}}},
     "/procedures/{code}/withdrawal": {"post": {
         "summary": "Withdraw a procedure",
-        "description": "Records a new revision with status `withdrawn` (effective today) and a `Withdrawn:` trailer.",
+        "description": "Records a new revision with status `withdrawn` (effective today) and a `Withdrawn:` trailer. "
+                       + _APPROVAL,
         "parameters": _CODE,
         "requestBody": {"required": True, "content": {"application/json": {
             "schema": {"$ref": "#/components/schemas/Withdrawal"}}}},
@@ -184,12 +221,14 @@ OPENAPI = ApiSection({
         "code": {"type": "string", "example": "QP-CS-003"},
         "markdown": {"type": "string", "description": "The whole file: YAML front matter and Markdown body"},
         "summary": {"type": "string", "description": "Change summary"},
-        "approved_by": {"type": "string", "description": "Login of the approver (default: you)"}}},
+        "effective": _EFFECTIVE,
+        "approved_by": {"type": "string", "description": "Login of the approver, someone other than you"}}},
     "NewVersion": {"type": "object", "required": ["base", "markdown", "summary"], "properties": {
         "base": {"type": "string", "description": "The revision (commit sha) the text is based on"},
         "markdown": {"type": "string"},
         "summary": {"type": "string"},
-        "approved_by": {"type": "string"},
+        "effective": _EFFECTIVE,
+        "approved_by": {"type": "string", "description": "Login of the approver, someone other than you"},
         "new_edition": {"type": "boolean", "default": False}}},
     "Withdrawal": {"type": "object", "required": ["base", "reason"], "properties": {
         "base": {"type": "string"}, "reason": {"type": "string"}, "approved_by": {"type": "string"}}},

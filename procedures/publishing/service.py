@@ -33,17 +33,21 @@ from datetime import date
 
 from accounts.models import User
 from procedures import document, trailers
-from procedures.publishing import after, commit, validate
+from procedures.publishing import after, commit, editing, validate
 from procedures.publishing.commit import signature_for
+from procedures.publishing.editing import DocumentFields
 from procedures.publishing.validate import (
+    AS_WRITTEN,
     MAX_DOCUMENT_BYTES,
     MAX_REASON_LENGTH,
     MAX_SUMMARY_LENGTH,
+    NoChange,
     approvers,
     check,
     preview,
     read_upload,
     resolve_approver,
+    self_approval_allowed,
 )
 from webapp import dates
 from webapp.exceptions import NotFound, ValidationError
@@ -58,6 +62,10 @@ __all__ = [
     "EditorState",
     "approvers",
     "resolve_approver",
+    "self_approval_allowed",
+    "AS_WRITTEN",
+    "NoChange",
+    "DocumentFields",
     "editor_state",
     "new_document_template",
     "publish",
@@ -97,6 +105,8 @@ class EditorState:
     next_edition: str | None
     status: str
     title: str
+    #: The text a new version starts from: the stored one, effective today and in force.
+    draft: str = ""
 
 
 def _result(code: str, done: commit.Committed) -> PublishResult:
@@ -130,8 +140,12 @@ def editor_state(code: str) -> EditorState:
         nxt_ed = document.next_edition(version)
     except ValidationError:
         pass
-    return EditorState(code=code, base=head, markdown=file.data.decode("utf-8", "replace"), version=version,
-                       next_revision=nxt_rev, next_edition=nxt_ed, status=status, title=title)
+    markdown = file.data.decode("utf-8", "replace")
+    draft = validate.with_front_value(markdown, "effective", dates.local_today().isoformat())
+    if status != document.STATUS_EFFECTIVE:
+        draft = validate.with_front_value(draft, "status", document.STATUS_EFFECTIVE)
+    return EditorState(code=code, base=head, markdown=markdown, version=version, next_revision=nxt_rev,
+                       next_edition=nxt_ed, status=status, title=title, draft=draft)
 
 
 def new_document_template(owner: str | None = None) -> str:
@@ -159,40 +173,71 @@ def new_document_template(owner: str | None = None) -> str:
 # ---------------------------------------------------------------------------
 
 
-def _next_version_text(code: str, markdown_text: str, new_edition: bool, store):
+def _next_version_text(code: str, markdown_text: str, new_edition: bool, store, effective=None,
+                       first_line: int | None = None):
     """``text_for`` of a new version of ``markdown_text``: validated once per stored file it builds on."""
     prepared: dict[str, tuple] = {}
 
     def text_for(file):
         if file.blob not in prepared:
             prepared[file.blob] = validate.new_version(code, file, markdown_text, new_edition=new_edition,
-                                                       store=store)
+                                                       store=store, effective=effective, first_line=first_line)
         return prepared[file.blob]
 
     return text_for
 
 
-def publish(code: str, markdown_text: str, *, summary: str, base: str | None, author: User,
-            approved_by: User | None, review_id: int | None = None, new_edition: bool = False) -> PublishResult:
+def _document_text(document_or_fields: str | DocumentFields, *, code: str | None = None,
+                   version: str | None = None) -> tuple[str, int | None]:
+    """``(text, first line of the body)``: the file as sent, or composed from the editor's form fields
+    (whose body the user saw from its line 1)."""
+    if isinstance(document_or_fields, DocumentFields):
+        return editing.compose(document_or_fields, code=code, version=version), 1
+    return document_or_fields, None
+
+
+def _approved(author: User, approved_by: User | None, check: Callable[[], object]):
+    """``(approver, check())``: the approver (:func:`~.validate.check_approver`) and the document's
+    checks, both run, so that a refused submit names every problem at once."""
+    try:
+        result = check()
+    except ValidationError as exc:
+        try:
+            validate.check_approver(author, approved_by)
+        except ValidationError as other:
+            raise ValidationError(exc.message, errors={**other.errors, **exc.errors}) from None
+        raise
+    return validate.check_approver(author, approved_by), result
+
+
+def publish(code: str, markdown_text: str | DocumentFields, *, summary: str, base: str | None, author: User,
+            approved_by: User | None, effective=None, review_id: int | None = None,
+            new_edition: bool = False) -> PublishResult:
     """Publish a new version of an existing procedure on top of ``base`` (the revision the editor loaded).
 
+    ``markdown_text``: the whole file, or the editor's :class:`DocumentFields` (composed into one).
     The version number is the next revision of the version at the head (or the next edition
-    when ``new_edition``). Raises ValidationError (field errors, nothing written), NotFound,
-    or Conflict with both sides when the procedure changed since ``base``.
+    when ``new_edition``). ``effective``: the date it takes effect, today (company time zone)
+    when None, the document's own with :data:`AS_WRITTEN`; today or later, a later date makes
+    it upcoming. ``approved_by`` must be someone other than ``author`` unless the setting
+    ``PUBLISH_ALLOW_SELF_APPROVAL`` allows it (None then means the author). A version that
+    changes nothing in the document is refused (:class:`NoChange`, 422). Raises
+    ValidationError (field errors, nothing written), NotFound, or Conflict with both sides
+    when the procedure changed since ``base``.
     """
     path = document.path_for(code)
     summary = validate.check_summary(summary)
     base = validate.check_base(base)
+    markdown_text, first_line = _document_text(markdown_text, code=code)
     validate.check_size(markdown_text)
-    approver = approved_by or author
     store = get_store()
     base_blob = validate.base_blob(store, path, base)
     head = store.head()
     head_file = validate.head_file(store, code, head)
     # A stale base is reported first: the user must see the other change before anything else.
     commit.ensure_unchanged(store, code, head, head_file, base, base_blob, markdown_text, summary)
-    text_for = _next_version_text(code, markdown_text, new_edition, store)
-    text_for(head_file)  # validate before anything is written
+    text_for = _next_version_text(code, markdown_text, new_edition, store, effective, first_line)
+    approver, _checked = _approved(author, approved_by, lambda: text_for(head_file))  # before anything is written
     done = commit.commit_change(code, base=base, base_blob=base_blob, text_for=text_for, summary=summary,
                                 author=author, approver=approver, review_id=review_id, yours=markdown_text)
     after.finish("procedure.published", code, sha=done.sha, doc=done.doc, previous=done.previous,
@@ -201,14 +246,15 @@ def publish(code: str, markdown_text: str, *, summary: str, base: str | None, au
 
 
 def publish_branch(code: str, branch: str, *, base: str, summary: str, author: User, approved_by: User | None,
-                   review_id: int | None = None, new_edition: bool = False) -> PublishResult:
+                   effective=None, review_id: int | None = None, new_edition: bool = False) -> PublishResult:
     """Publish the file of ``code`` at the tip of ``branch`` (an adopted review draft) as its new version.
 
     For the review workflow, which must not write ``main`` itself: it keeps the draft on a
     branch such as ``reviews/<id>`` started from ``base`` (the revision of ``main`` that
     :meth:`repo_store.GitStore.create_branch` returned) and calls this when the draft is
     adopted. The draft is checked and numbered exactly as the editor's text in
-    :func:`publish` (the branch may change nothing but this procedure's file), then the
+    :func:`publish` (``effective``, the approver and a draft that changes nothing too; the
+    branch may change nothing but this procedure's file), then the
     branch is merged into ``main`` with a merge commit carrying the same trailers as a
     publish (plus ``Review: <review_id>``), the same audit entry (``procedure.published``,
     linked to the merge commit) and the same ``version_published`` signal. Raises
@@ -220,7 +266,6 @@ def publish_branch(code: str, branch: str, *, base: str, summary: str, author: U
     path = document.path_for(code)
     summary = validate.check_summary(summary)
     base = validate.check_base(base)
-    approver = approved_by or author
     store = get_store()
     base_blob = validate.base_blob(store, path, base)
     tip, draft = validate.draft_on_branch(store, code, branch, base)
@@ -228,8 +273,8 @@ def publish_branch(code: str, branch: str, *, base: str, summary: str, author: U
     head = store.head()
     head_file = validate.head_file(store, code, head)
     commit.ensure_unchanged(store, code, head, head_file, base, base_blob, yours, summary)
-    text_for = _next_version_text(code, yours, new_edition, store)
-    text_for(head_file)  # validate before anything is written
+    text_for = _next_version_text(code, yours, new_edition, store, effective)
+    approver, _checked = _approved(author, approved_by, lambda: text_for(head_file))  # before anything is written
     done = commit.merge_branch(code, branch, tip=tip, draft=draft.data, base=base, base_blob=base_blob,
                                text_for=text_for, summary=summary, author=author, approver=approver,
                                review_id=review_id, yours=yours)
@@ -238,15 +283,18 @@ def publish_branch(code: str, branch: str, *, base: str, summary: str, author: U
     return _result(code, done)
 
 
-def create(code: str | None, markdown_text: str, *, summary: str, author: User, approved_by: User | None,
-           review_id: int | None = None) -> PublishResult:
+def create(code: str | None, markdown_text: str | DocumentFields, *, summary: str, author: User,
+           approved_by: User | None, effective=None, review_id: int | None = None) -> PublishResult:
     """Publish the first version (A/0) of a new procedure; Conflict when the code exists.
 
-    ``code`` may be None: the code is then taken from the front matter.
+    ``code`` may be None: the code is then taken from the front matter (or the fields).
+    ``effective`` and ``approved_by`` as for :func:`publish`, except that a first version may
+    take effect on an earlier day: the procedure may have applied on paper before.
     """
     summary = validate.check_summary(summary)
-    approver = approved_by or author
-    doc, text = validate.first_version(code, markdown_text)
+    markdown_text, first_line = _document_text(markdown_text, code=code, version="A/0")
+    approver, (doc, text) = _approved(author, approved_by, lambda: validate.first_version(
+        code, markdown_text, effective=effective, first_line=first_line))
     done = commit.commit_change(doc.code, base=None, base_blob=None, text_for=lambda _file: (doc, text),
                                 summary=summary, author=author, approver=approver, review_id=review_id,
                                 yours=markdown_text)
@@ -258,12 +306,13 @@ def create(code: str | None, markdown_text: str, *, summary: str, author: User, 
 def withdraw(code: str, *, reason: str, base: str | None, user: User,
              approved_by: User | None = None) -> PublishResult:
     """Withdraw a procedure: a new revision with ``status: withdrawn``, effective today, and a
-    ``Withdrawn: <reason>`` trailer. Nothing is deleted; the history stays readable."""
+    ``Withdrawn: <reason>`` trailer, approved as :func:`publish` is (someone other than ``user``
+    unless self-approval is allowed). Nothing is deleted; the history stays readable."""
     path = document.path_for(code)
     reason = validate.check_summary(reason, "reason", limit=validate.MAX_REASON_LENGTH,
                                     message=_l("Give the reason for withdrawing this procedure."))
     base = validate.check_base(base)
-    approver = approved_by or user
+    approver = validate.check_approver(user, approved_by)
     store = get_store()
     base_blob = validate.base_blob(store, path, base)
     head = store.head()

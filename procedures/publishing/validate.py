@@ -13,6 +13,7 @@ import re
 from dataclasses import replace
 from datetime import date, datetime
 
+from flask import current_app
 from markupsafe import Markup
 from sqlalchemy import select
 
@@ -42,6 +43,10 @@ __all__ = [
     "check_line",
     "approvers",
     "resolve_approver",
+    "self_approval_allowed",
+    "check_approver",
+    "AS_WRITTEN",
+    "NoChange",
     "head_file",
     "parse_stored",
     "head_version",
@@ -52,6 +57,7 @@ __all__ = [
     "drafts_on_branch",
     "revision",
     "check_effective",
+    "unchanged",
     "with_front_value",
     "check",
     "preview",
@@ -193,6 +199,23 @@ def resolve_approver(login: str | None, publisher: User) -> User:
     raise field_error("approved_by", _l("%(login)s cannot approve procedures.", login=login))
 
 
+def self_approval_allowed() -> bool:
+    """Setting ``PUBLISH_ALLOW_SELF_APPROVAL`` (default False): may an author approve their own version?
+
+    A small company with a single document controller turns it on; everyone else keeps the
+    four-eyes rule of document control: the approver is someone other than the author."""
+    return bool(current_app.config.get("PUBLISH_ALLOW_SELF_APPROVAL", False))
+
+
+def check_approver(author: User, approver: User | None) -> User:
+    """The approver of a change ``author`` publishes: ``approver``, or the author when none is named and
+    self-approval is allowed; a field error (``approved_by``) when it would be the author and it is not."""
+    approver = approver or author
+    if approver.id == author.id and not self_approval_allowed():
+        raise field_error("approved_by", _l("Choose who approves this version: someone other than its author."))
+    return approver
+
+
 # ---------------------------------------------------------------------------
 # the stored file
 # ---------------------------------------------------------------------------
@@ -308,24 +331,68 @@ def _body_line(markdown_text: str, body: str) -> int:
     return text[: len(text) - len(body)].count("\n") + 1 if body and text.endswith(body) else 1
 
 
-def _validate(code: str | None, markdown_text: str, version: str) -> document.ProcedureDoc:
-    """Parse with the service's version and check what only the database knows."""
+#: An unknown department's message lists the codes there are, at most this many.
+MAX_CODES_LISTED = 60
+
+
+def _unknown_departments(codes) -> list:
+    """One message per unknown department code, each saying which codes exist."""
+    known = list(db.session.execute(select(Department.code).order_by(Department.code)).scalars())
+    listed = ", ".join(known[:MAX_CODES_LISTED]) + (" …" if len(known) > MAX_CODES_LISTED else "")
+    return [_l("There is no department with code %(code)s. The department codes are: %(codes)s.", code=code,
+               codes=listed or "—") for code in codes]
+
+
+def _references(departments, owner) -> dict[str, list]:
+    """Messages for the department codes and the owner login that the database does not know."""
+    errors: dict[str, list] = {}
+    known = set(db.session.execute(select(Department.code).where(Department.code.in_(departments))).scalars()) \
+        if departments else set()
+    unknown = [dept for dept in departments if dept not in known]
+    if unknown:
+        errors["departments"] = _unknown_departments(unknown)
+    if owner is not None and db.session.execute(select(User.id).where(User.login == owner)).first() is None:
+        errors["owner"] = [_l("There is no user with login %(login)s.", login=owner)]
+    return errors
+
+
+def _unknown_references(text: str) -> dict[str, list]:
+    """:func:`_references` of a file that does not parse, for the values that are well formed."""
+    try:
+        data, _body = document.read_front_matter(text)
+    except ValidationError:
+        return {}
+    departments = data.get("departments")
+    departments = [d for d in departments if isinstance(d, str) and document.DEPARTMENT_RE.match(d)][
+        :document.MAX_DEPARTMENTS] if isinstance(departments, list) else []
+    owner = data.get("owner")
+    owner = owner.strip() if isinstance(owner, str) and owner.strip() and len(owner) <= 64 \
+        and not any(ch.isspace() for ch in owner.strip()) else None
+    return _references(departments, owner)
+
+
+def _validate(code: str | None, markdown_text: str, version: str, *,
+              first_line: int | None = None) -> document.ProcedureDoc:
+    """Parse with the service's version and check what only the database knows.
+
+    ``first_line``: the line of the user's text the body starts on (None: counted in
+    ``markdown_text``; 1 when the user edited the body alone, in the editor's form mode)."""
     text = _with_version(check_size(markdown_text), version)
-    doc = document.parse(text, expected_code=code, date_bounds=dates.date_bounds())
+    try:
+        doc = document.parse(text, expected_code=code, date_bounds=dates.date_bounds())
+    except ValidationError as exc:
+        # Name the unknown departments and owner too, so that one refusal lists every problem.
+        found = {key: messages for key, messages in _unknown_references(text).items() if key not in exc.errors}
+        if found:
+            raise ValidationError(exc.message, errors={**exc.errors, **found}) from None
+        raise
     errors: dict[str, list] = {}
     try:  # refused now, not on every view after publishing; lines counted as in the editor
-        rendering.check_renderable(doc.body, first_line=_body_line(markdown_text, doc.body))
+        rendering.check_renderable(doc.body, first_line=first_line or _body_line(markdown_text, doc.body))
     except ValidationError as exc:
         errors.update(exc.errors)
-    known = set(db.session.execute(
-        select(Department.code).where(Department.code.in_(doc.departments))).scalars())
-    for dept in doc.departments:
-        if dept not in known:
-            errors.setdefault("departments", []).append(
-                _l("There is no department with code %(code)s.", code=dept))
-    if doc.owner is not None and db.session.execute(
-            select(User.id).where(User.login == doc.owner)).first() is None:
-        errors.setdefault("owner", []).append(_l("There is no user with login %(login)s.", login=doc.owner))
+    for key, messages in _references(doc.departments, doc.owner).items():
+        errors.setdefault(key, []).extend(messages)
     if doc.status != document.STATUS_EFFECTIVE:
         errors.setdefault("status", []).append(
             _l("A published version has status 'effective'; use Withdraw to withdraw a procedure."))
@@ -335,20 +402,82 @@ def _validate(code: str | None, markdown_text: str, version: str) -> document.Pr
     return doc
 
 
+#: ``effective=AS_WRITTEN``: the date the document itself carries is the chosen one (the editor, whose
+#: form field or ``effective:`` line is where the user chose it).
+AS_WRITTEN = "as written"
+
+
+class NoChange(ValidationError):
+    """A new version that would change nothing in the document (422): refused, so nobody has to confirm
+    the same text again."""
+
+    status_code = 422
+
+
+def with_effective(markdown_text: str, effective) -> str:
+    """``markdown_text`` with the chosen effective date: ``None`` today (company time zone), a date that
+    date, :data:`AS_WRITTEN` the document's own; a field error for anything else."""
+    if effective == AS_WRITTEN:
+        return markdown_text
+    _check_written_effective(markdown_text)
+    if effective is None:
+        effective = dates.local_today()
+    if not isinstance(effective, date) or isinstance(effective, datetime):
+        raise field_error("effective", _l("Enter the date the new version takes effect."))
+    return with_front_value(markdown_text, "effective", effective.isoformat())
+
+
+def _check_written_effective(markdown_text: str) -> None:
+    """An ``effective:`` line the chosen date replaces must still be a date: a malformed document is refused,
+    not repaired behind the author's back."""
+    try:
+        data, _body = document.read_front_matter(markdown_text)
+    except ValidationError:
+        return  # parse() reports it
+    if data.get("effective") is not None:
+        problems = document.effective_problems(data["effective"], dates.date_bounds())
+        if problems:
+            raise ValidationError(_l("The procedure file has errors; please correct the fields listed."),
+                                  errors={"effective": problems})
+
+
+def _normalised_body(body: str) -> str:
+    """The body as the document reads: line ends, trailing spaces and blank lines at either end do not count."""
+    return "\n".join(line.rstrip() for line in body.replace("\r\n", "\n").strip("\n").split("\n")).strip("\n")
+
+
+def unchanged(before: document.ProcedureDoc, after: document.ProcedureDoc) -> bool:
+    """Whether ``after`` says the same as ``before``: every front-matter field except the version and the
+    effective date (set by publishing), and the body (normalised)."""
+    fields = ("code", "title", "departments", "review_months", "status", "owner", "extra")
+    return all(getattr(before, f) == getattr(after, f) for f in fields) \
+        and _normalised_body(before.body) == _normalised_body(after.body)
+
+
 def new_version(code: str, file: repo_store.FileVersion, markdown_text: str, *, new_edition: bool,
-                store) -> tuple[document.ProcedureDoc, str]:
+                store, effective=None, refuse_unchanged: bool = True,
+                first_line: int | None = None) -> tuple[document.ProcedureDoc, str]:
     """``(doc, text)`` of ``markdown_text`` as the version after the stored ``file``.
 
     The version is the next revision of the stored one (the next edition when
-    ``new_edition``); the new version may not take effect before the one it replaces.
+    ``new_edition``). ``effective`` is the chosen date (see :func:`with_effective`): today or
+    later (later makes the version upcoming), never before the version it replaces. A version
+    that changes nothing in the document (:func:`unchanged`) is :class:`NoChange`, unless
+    ``refuse_unchanged`` is False.
     """
     current = head_version(file, store)
     version = document.next_edition(current) if new_edition else document.next_revision(current)
-    doc = _validate(code, markdown_text, version)
+    doc = _validate(code, with_effective(markdown_text, effective), version, first_line=first_line)
     try:
         previous_doc = parse_stored(file)
     except ValidationError:
         previous_doc = None
+    today = dates.local_today()
+    if doc.effective < today:
+        raise ValidationError(
+            _l("The procedure file has errors; please correct the fields listed."),
+            errors={"effective": [_l("A new version cannot take effect before today (%(date)s).",
+                                     date=today.isoformat())]})
     # A previous date outside the sane range (stored before the range was checked) cannot
     # hold a fixed version back.
     if previous_doc is not None and previous_doc.status == document.STATUS_EFFECTIVE \
@@ -357,14 +486,19 @@ def new_version(code: str, file: repo_store.FileVersion, markdown_text: str, *, 
             _l("The procedure file has errors; please correct the fields listed."),
             errors={"effective": [_l("A new version cannot take effect before the version it replaces "
                                      "(%(date)s).", date=previous_doc.effective.isoformat())]})
+    if refuse_unchanged and previous_doc is not None and unchanged(previous_doc, doc):
+        message = _l("Nothing changed compared with the current version %(version)s: a new version would only "
+                     "make everyone confirm the same text again.", version=previous_doc.version)
+        raise NoChange(message, errors={"markdown": [message]})
     return doc, _serialized(doc)
 
 
 def revision(code: str, file: repo_store.FileVersion, markdown_text: str, effective, *,
              store) -> tuple[document.ProcedureDoc, str]:
-    """:func:`new_version` (next revision) of ``markdown_text`` with its effective date set to ``effective``."""
-    return new_version(code, file, with_front_value(markdown_text, "effective", effective.isoformat()),
-                       new_edition=False, store=store)
+    """:func:`new_version` (next revision) of ``markdown_text`` with its effective date set to ``effective``
+    (a review's release: a draft the same as the current text is the review's business, not refused here)."""
+    return new_version(code, file, markdown_text, new_edition=False, store=store, effective=effective,
+                       refuse_unchanged=False)
 
 
 def check_effective(effective) -> date:
@@ -380,9 +514,13 @@ def check_effective(effective) -> date:
     return effective
 
 
-def first_version(code: str | None, markdown_text: str) -> tuple[document.ProcedureDoc, str]:
-    """``(doc, text)`` of a new procedure's first version, A/0 (``code`` None: from the front matter)."""
-    doc = _validate(code or None, markdown_text, "A/0")
+def first_version(code: str | None, markdown_text: str, *, effective=None,
+                  first_line: int | None = None) -> tuple[document.ProcedureDoc, str]:
+    """``(doc, text)`` of a new procedure's first version, A/0 (``code`` None: from the front matter).
+
+    ``effective`` as for :func:`new_version`; a first version may take effect on an earlier day
+    (within the sane range): the procedure may have applied on paper before it came here."""
+    doc = _validate(code or None, with_effective(markdown_text, effective), "A/0", first_line=first_line)
     return doc, _serialized(doc)
 
 

@@ -1,11 +1,36 @@
-// ProcDesk publishing editor: live preview, .md upload into the editor, next-version hint,
-// and a warning before leaving with unpublished changes. The page works without this file
-// (the server renders a preview on every submit).
+// ProcDesk publishing editor: live preview (form mode: the front-matter fields and the body; source
+// mode: the whole file), .md upload into the editor, next-version hint, the focus on the first field in
+// error after a refused submit, and a warning before leaving with unpublished changes. The page works
+// without this file (the server renders a preview on every submit and marks the first error autofocus).
 (function () {
   "use strict";
   var form = document.querySelector("form[data-preview-url]");
-  if (!form || !window.procdesk) { return; }
+  if (!form) { return; }
+
+  // After a refused submit: the first field in error (else the banner) has the focus, so the message
+  // is where the user is; the banner's links move the focus to their field.
+  var banner = form.querySelector(".form-errors");
+  function focusField(el) {
+    el.scrollIntoView({block: "center"});
+    el.focus({preventScroll: true});
+  }
+  var firstInvalid = form.querySelector('[aria-invalid="true"]');
+  if (firstInvalid) {
+    focusField(firstInvalid);
+  } else if (banner) {
+    focusField(banner);
+  }
+  if (banner) {
+    banner.addEventListener("click", function (ev) {
+      var link = ev.target.closest("a[data-focus]");
+      var target = link && document.getElementById(link.getAttribute("data-focus"));
+      if (target) { ev.preventDefault(); focusField(target); }
+    });
+  }
+
+  if (!window.procdesk) { return; }
   var textarea = form.querySelector("textarea[data-editor]");
+  var fieldsMode = !!form.querySelector("[data-mode=fields]");
   var output = document.querySelector("[data-preview]");
   var errorList = document.querySelector("[data-preview-errors]");
   var status = document.querySelector("[data-preview-status]");
@@ -30,12 +55,29 @@
     errorList.hidden = count === 0;
   }
 
+  function value(name) {
+    var el = form.elements.namedItem(name);
+    return el && typeof el.value === "string" ? el.value : "";
+  }
+
+  // What the preview checks: in form mode the fields and the body (the server composes the file).
+  function previewBody() {
+    var code = form.getAttribute("data-code") || null;
+    if (!fieldsMode) { return {markdown: textarea.value, code: code}; }
+    var departments = Array.prototype.map.call(
+      form.querySelectorAll("input[name=departments]:checked"), function (el) { return el.value; });
+    return {code: code, fields: {
+      code: value("code"), title: value("title"), departments: departments, effective: value("effective"),
+      review_months: value("review_months"), owner: value("owner"), extra: value("extra"), body: textarea.value
+    }};
+  }
+
   function refresh() {
     var mine = ++sequence;
     status.textContent = form.getAttribute("data-msg-updating");
     window.procdesk.fetchJSON(form.getAttribute("data-preview-url"), {
       method: "POST",
-      body: {markdown: textarea.value, code: form.getAttribute("data-code") || null}
+      body: previewBody()
     }).then(function (result) {
       if (mine !== sequence) { return; }  // an older answer arriving late
       // The server returns sanitised HTML (nh3 allowlist), the same as the published page.
@@ -55,11 +97,18 @@
   }
 
   if (textarea) { textarea.addEventListener("input", schedule); }
+  var front = form.querySelector("[data-testid=front-fields]");
+  if (front) {
+    front.addEventListener("input", schedule);
+    front.addEventListener("change", schedule);
+  }
 
   if (fileInput) {
     fileInput.addEventListener("change", function () {
       var file = fileInput.files && fileInput.files[0];
       if (!file) { return; }
+      dirty = true;
+      if (fieldsMode) { return; }  // a whole file: the server opens it in source mode if it is refused
       var reader = new FileReader();
       reader.onload = function () {
         // Shown for checking; the server still validates the file itself (UTF-8, size).
