@@ -52,9 +52,12 @@ def _decoded(text: str):
     return text
 
 
-def _scalar_text(value, field: str) -> str:
+def _scalar_text(value, field: str, object_type: str = "") -> str:
     if value is None:
         return ""
+    coded = labels.value_label(object_type, field, value)
+    if coded is not None:
+        return coded
     if isinstance(value, bool):
         return str(_("Yes") if value else _("No"))
     if isinstance(value, int | float):
@@ -94,9 +97,9 @@ def as_text(value, field: str = "", object_type: str = "", *, inline: bool = Fal
         return ("; " if inline else "\n").join(parts)
     if isinstance(value, list | tuple):
         if all(not isinstance(v, dict | list | tuple) for v in value):
-            return list_separator().join(_scalar_text(v, field) for v in value)
+            return list_separator().join(_scalar_text(v, field, object_type) for v in value)
         return ("; " if inline else "\n").join(as_text(v, field, object_type, inline=True) for v in value)
-    return _scalar_text(value, field)
+    return _scalar_text(value, field, object_type)
 
 
 @dataclass(frozen=True)
@@ -171,7 +174,8 @@ def changes(entry: AuditEntry) -> list[FieldChange]:
             before=show(before[name], name, kind_type) if has_before else None,
             after=show(after[name], name, kind_type) if has_after else None,
             kind=kind))
-    return rows
+    # What changed first (in the entry's order), then what stayed the same.
+    return [r for r in rows if r.changed] + [r for r in rows if not r.changed]
 
 
 def _short(text: str, limit: int = 40) -> str:

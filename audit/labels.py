@@ -368,6 +368,49 @@ NESTED_FIELDS = {
 }
 
 
+_COMPLAINT_STATUS = {"received": _l("Received"), "acknowledged": _l("Acknowledged"), "in_progress": _l("In progress"),
+                     "resolved": _l("Resolved"), "followed_up": _l("Followed up"), "closed": _l("Case closed")}
+_ACTION_KINDS = {"corrective": _l("Corrective action"), "preventive": _l("Preventive action")}
+_PARTICIPANT_CATEGORIES = {"management": _l("Management"), "dept_head": _l("Department head"),
+                           "frontline": _l("Frontline staff"), "customer_rep": _l("Customer representative")}
+
+#: (object type, field) -> {stored code -> label}: the coded values people read as words. The same
+#: words as the features' own lists (``tests/test_audit_readable.py`` holds them equal); a code not
+#: listed is shown as stored.
+VALUES = {
+    ("complaints", "kind"): {"complaint": _l("Complaint"), "praise": _l("Praise"), "suggestion": _l("Suggestion")},
+    ("complaints", "channel"): {"letter": _l("Letter"), "visit": _l("Visit"), "phone": _l("Phone"),
+                                "online": _l("Online"), "committee": _l("Committee")},
+    ("complaints", "severity"): {"normal": _l("Normal"), "urgent": _l("Urgent"), "major": _l("Major")},
+    ("complaints", "status"): _COMPLAINT_STATUS,
+    ("complaints", "handling_satisfaction"): {"satisfied": _l("Satisfied"), "neutral": _l("Fairly satisfied"),
+                                              "dissatisfied": _l("Dissatisfied")},
+    ("corrective_actions", "kind"): _ACTION_KINDS,
+    ("corrective_actions", "status"): {"open": _l("To analyse"), "cause_analysed": _l("Causes analysed"),
+                                       "action_taken": _l("Action taken"), "verified": _l("Verified"),
+                                       "closed": _l("Closed out")},
+    ("corrective_actions", "source_type"): {"survey_campaign": _l("Survey below target"),
+                                            "complaint": _l("Complaint"),
+                                            "meeting_issue": _l("Owners' meeting issue"),
+                                            "dashboard": _l("Satisfaction dashboard"),
+                                            "manual": _l("Entered by hand")},
+    ("action_proposals", "kind"): _ACTION_KINDS,
+    ("action_proposals", "status"): {"pending": _l("Waiting for a decision"), "accepted": _l("Accepted"),
+                                     "dismissed": _l("Dismissed")},
+    ("survey_campaigns", "status"): {"open": _l("Collecting forms"), "closed": _l("Finished")},
+    ("reviews", "state"): {"propose": _l("Propose"), "discuss": _l("Discuss"), "decide": _l("Decide"),
+                           "implement": _l("Implement"), "closed": _l("Closed"), "cancelled": _l("Cancelled")},
+    ("reviews", "kind"): {"periodic": _l("Periodic review"), "incident": _l("Incident review")},
+    ("reviews", "trigger"): {"schedule": _l("Review schedule"), "complaint": _l("Complaint"),
+                             "action": _l("Corrective action"), "meeting_issue": _l("Committee-meeting issue"),
+                             "person": _l("Request")},
+    ("reviews", "meaning"): {"reviewed": _l("Reviewed"), "approved": _l("Approved"), "rejected": _l("Rejected")},
+    ("reviews", "category"): _PARTICIPANT_CATEGORIES,
+    ("users", "participant_category"): _PARTICIPANT_CATEGORIES,
+    ("management_reviews", "state"): {"draft": _l("Draft"), "approved": _l("Approved")},
+}
+
+
 @dataclass(frozen=True)
 class Label:
     """A code's label; ``known`` is False when the code is not in the registry (the text is made up)."""
@@ -420,6 +463,14 @@ def field_label(name: str, object_type: str = "", parent: str = "") -> Label:
     label = (parent and NESTED_FIELDS.get((parent, name))) or OBJECT_FIELDS.get((object_type, name)) \
         or FIELDS.get(name)
     return Label(name, str(label), True) if label is not None else Label(name, humanize(name), False)
+
+
+def value_label(object_type: str, field: str, value) -> str | None:
+    """The words for a coded value (``complaints``, ``status``, ``"followed_up"``), or None."""
+    if not isinstance(value, str):
+        return None
+    label = VALUES.get((object_type, field), {}).get(value)
+    return str(label) if label is not None else None
 
 
 def action_choices() -> list[tuple[str, list[tuple[str, str]]]]:
