@@ -248,11 +248,12 @@ def references(entries) -> dict[tuple[str, str], str]:
     wanted = {(e.object_type, e.object_id) for e in entries}
     found: dict[tuple[str, str], str] = {}
     if wanted:
+        # By object id only (its index is selective; a database given the type too may read every entry
+        # of that type), the types sorted out here: an object is born once, so few rows come back.
         stmt = (select(AuditEntry.object_type, AuditEntry.object_id, AuditEntry.after)
-                .where(AuditEntry.object_type.in_({t for t, _i in wanted}),
-                       AuditEntry.object_id.in_({i for _t, i in wanted}),
+                .where(AuditEntry.object_id.in_({i for _t, i in wanted}),
                        or_(*(AuditEntry.action.endswith(s) for s in _BIRTH_SUFFIXES)))
-                .order_by(AuditEntry.id).limit(4 * len(wanted)))
+                .order_by(AuditEntry.id))
         for object_type, object_id, after in db.session.execute(stmt):
             key = (object_type, object_id)
             ref = _reference_in(after)
