@@ -33,8 +33,9 @@ def test_list_with_filters(api, procedures):
     assert cs["version"] == "A/1" and cs["state"] == "current" and cs["revision"] == procedures["A/1"]
     assert cs["upcoming"] == {"version": "A/2", "effective": "2027-01-01", "revision": procedures["A/2"],
                               "ref": "A-2"}
-    # Never reviewed: the review clock runs from the first version (2026-01-01 + 6 months), not from A/1.
-    assert cs["approved_by"] == APPROVER and cs["next_review"] == "2026-07-01"
+    # Never reviewed: the review clock runs from the newest version's effective date (A/2, approved to take
+    # effect on 2027-01-01, + 6 months), not from the first version.
+    assert cs["approved_by"] == APPROVER and cs["next_review"] == "2027-07-01"
     env = api.get("/api/v1/procedures?department=ENV").json["items"]
     assert [p["code"] for p in env] == ["QP-ENV-001"]
     assert [p["code"] for p in api.get("/api/v1/procedures?status=upcoming").json["items"]] == ["QP-CS-001"]
