@@ -422,11 +422,6 @@ class Label:
     def __str__(self) -> str:
         return self.text
 
-    def __html__(self) -> str:
-        from markupsafe import escape
-
-        return str(escape(self.text))
-
 
 def humanize(code: str) -> str:
     """``follow_up_notes`` -> ``Follow up notes``: a code as words, for codes with no label."""
