@@ -613,6 +613,7 @@ class Operation:
     params: list[dict]
     schema: dict
     path_values: dict = field(default_factory=dict)
+    upload: str = ""  # a multipart upload: the name of its file field
     baseline: tuple = ()  # the properties a valid body has
     share: int = 1  # operations made from one by its enum path parameters (they share the variant budget)
     detail: str = ""  # the API path of the record the path names
@@ -680,6 +681,9 @@ class ApiWalker:
                         params.append({"name": name, "schema": {"type": "integer" if name.endswith("id")
                                                                  else "string"}})
                 content = op.get("requestBody", {}).get("content", {}).get("application/json", {})
+                multipart = self.resolve(op.get("requestBody", {}).get("content", {}).get(
+                    "multipart/form-data", {}).get("schema", {}))
+                upload = next((n for n, p in multipart.get("properties", {}).items() if p.get("format") == "binary"), "")
                 schema = self.resolve(content.get("schema", {"type": "object"}))
                 if schema.get("type") == "object" and not schema.get("properties"):
                     schema = self._from_description(method, path, op, schema)
@@ -688,7 +692,7 @@ class ApiWalker:
                 for values in choices:
                     ops.append(Operation(method.upper(), path, op, params, schema,
                                          dict(zip([p["name"] for p in enums], values, strict=True)),
-                                         share=len(choices)))
+                                         upload=upload, share=len(choices)))
         ops.sort(key=lambda o: bool(self.LAST.search(o.path)))
         return ops
 
@@ -843,11 +847,31 @@ class ApiWalker:
                 self.probe.fail(self.PREFIX + op.path, "(walker)", "-", "—",
                                 f"could not build the next request: {type(exc).__name__}: {exc}")
 
+    #: What a multipart upload operation is sent first: a small PDF, which it should take.
+    VALID_UPLOAD = Upload("valid PDF", "bad-input corpus.pdf", b"%PDF-1.4\n" + b"0" * 512 + b"\n%%EOF\n",
+                          "application/pdf")
+
+    def run_upload(self, op: Operation, url: str) -> None:
+        """A multipart upload (an attachment): a valid file, then every malformed and hostile one, then a
+        valid file with a field the operation does not declare."""
+        full = self.PREFIX + url
+        big = self.probe.app.config.get("MAX_CONTENT_LENGTH") or 16 << 20
+        cases = [(self.VALID_UPLOAD, None, [])] + [(u, u, []) for u in uploads("", big + (1 << 20))] + [
+            (self.VALID_UPLOAD, Bad("unknown field beside the file", None, refuse=True), [("zz_unknown_field", "1")])]
+        for upload, bad, pairs in cases:
+            data, ctype = encode_form(pairs, [(op.upload, upload)])
+            response = self.probe.send(self.http, op.method, full, field_name=op.upload, bad=bad, data=data,
+                                       headers={**self.headers, "Content-Type": ctype})
+            if response is not None and response.status_code < 300 and bad is None:
+                self.accepted.append(f"{op.method} {full}")
+
     def run_operation(self, op: Operation) -> None:
         ctx: dict = {"op": op}
         url, subject = self.subject_for(op)
         if not url:
             return
+        if op.upload:
+            self.run_upload(op, url)
         full = self.PREFIX + url
         where = f"{op.method} {full}"
         accepted = 0

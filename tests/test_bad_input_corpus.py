@@ -13,6 +13,7 @@ user with every role, so every form and every operation has something to act on.
 """
 from __future__ import annotations
 
+import io
 import os
 import re
 from datetime import date
@@ -136,6 +137,14 @@ def test_forms_survive_bad_input(seeded):
         "held_on": date.today().isoformat(), "title": "业主座谈", "project": "P-LJY",
         "issues": [{"description": "楼道灯不亮", "category": "maintenance"}]})
     assert response.status_code == 201, response.get_json()
+    # A file on that meeting and on the newest register entry (pages the crawl sees), so their void forms
+    # are found too.
+    auth = {"Authorization": f"Bearer {token}"}
+    newest = client.http.get("/api/v1/complaints?limit=1", headers=auth).get_json()["items"][0]["id"]
+    for url in (f"/api/v1/meetings/{response.get_json()['id']}/attachments", f"/api/v1/complaints/{newest}/attachments"):
+        made = client.http.post(url, headers=auth, content_type="multipart/form-data",
+                                data={"file": (io.BytesIO(b"%PDF-1.4\n" + b"0" * 256 + b"\n%%EOF\n"), "纪要.pdf")})
+        assert made.status_code == 201, made.get_json()
 
     def relogin(c: Client, login):
         if login:

@@ -5,13 +5,18 @@ its timeline and audit trail. Idempotent: nothing happens when the register has 
 """
 from __future__ import annotations
 
+import io
 import random
+import struct
+import zlib
 from datetime import timedelta
 
 from sqlalchemy import select
+from werkzeug.datastructures import FileStorage
 
 from accounts.models import Department, Project, User
 from actions import reviews
+from records.attachments import attach_to
 from records.scope import project_ids
 from satisfaction.categories import ensure_default_categories
 from satisfaction.complaints import service
@@ -142,6 +147,9 @@ def load_demo() -> list[str]:
                          "一楼住户家中下水道反水，污水溢到客厅。", received)
     step(entry, actor, "acknowledge", received + timedelta(minutes=40))
     step(entry, actor, "start", received + timedelta(hours=1))
+    # The clerk took a photo on site (records.attachments).
+    attach_to(service.ATTACHMENTS, entry, FileStorage(io.BytesIO(sample_photo()), filename="下水道反水现场.png",
+                                                      content_type="image/png"), actor=actor)
     # ... and one nobody has answered yet (response overdue).
     received = now - timedelta(hours=3)
     enter("complaint", p_jhc, "online", "security", "urgent", "东门", "", "东门道闸坏了，车辆排长队无人处理。", received)
@@ -202,3 +210,21 @@ def _review_code() -> str:
     if known and "QP-CS-001" not in {c for c, _t in known}:
         return known[0][0]
     return "QP-CS-001"
+
+
+def sample_photo(width: int = 240, height: int = 160) -> bytes:
+    """A small PNG standing in for a photo taken on site (a blue-grey gradient with a darker patch)."""
+    rows = []
+    for y in range(height):
+        row = bytearray(b"\x00")
+        for x in range(width):
+            stain = (x - 150) ** 2 + (y - 90) ** 2 < 1600
+            shade = 120 + (x + y) * 80 // (width + height)
+            row += bytes((shade // 2, shade // 2 + 10, shade // 3)) if stain else bytes((shade, shade + 15, shade + 30))
+        rows.append(bytes(row))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(b"".join(rows), 9)) + chunk(b"IEND", b""))

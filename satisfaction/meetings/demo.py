@@ -1,15 +1,18 @@
 """Demo data: owners'-committee meetings and a preventive action. Idempotent."""
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 
 from flask import current_app
 from flask_babel import force_locale
 from sqlalchemy import select
+from werkzeug.datastructures import FileStorage
 
 from accounts.models import Department, Project, User
 from actions import service as actions
 from actions.models import Action
+from records.attachments import attach_to
 from satisfaction.categories import ensure_default_categories, get_category
 from satisfaction.meetings import service as meetings
 from satisfaction.meetings.models import Meeting
@@ -73,6 +76,10 @@ def load_demo() -> list[str]:
                 "issues": [{"description": "建议在 2 号门增设快递柜", "category": cat["other"]},
                            {"description": "夜间巡逻频次不够，希望加强", "category": cat["security"]}]},
                 actor=clerk)
+            # The minutes as signed by the committee, scanned (records.attachments).
+            attach_to(meetings.ATTACHMENTS, first, FileStorage(io.BytesIO(signed_minutes_pdf()),
+                                                               filename="第三季度座谈会纪要（签字版）.pdf",
+                                                               content_type="application/pdf"), actor=clerk)
             suggestion = first.issues[2]
             entry = meetings.issue_to_entry(first, suggestion, "suggestion", actor=clerk)
             lines.append(f"meetings: 2 recorded, issue turned into {entry.number}")
@@ -92,3 +99,24 @@ def load_demo() -> list[str]:
         else:
             lines.append("actions: already there")
     return lines
+
+
+def signed_minutes_pdf() -> bytes:
+    """A one-page PDF standing in for the scanned, signed minutes of a meeting."""
+    text = (b"BT /F1 16 Tf 72 770 Td (Owners' committee meeting - minutes) Tj 0 -28 Td /F1 11 Tf "
+            b"(Signed: committee chair, property service centre manager) Tj ET 72 600 m 300 600 l S")
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
+               b"/Resources << /Font << /F1 5 0 R >> >> >>",
+               b"<< /Length %d >>\nstream\n%s\nendstream" % (len(text), text),
+               b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)

@@ -115,3 +115,98 @@ def test_register_on_a_phone(demo_app, phone_page):
     assert overdue.count() >= 1
     page.goto(page.base_url + "/satisfaction/complaints/new")
     assert page.locator("select[name=project_id]").bounding_box()["width"] > 300
+
+
+def _png(width=4, height=3) -> bytes:
+    """A real (decodable) PNG: the browser must show it as a thumbnail."""
+    import struct
+    import zlib
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    raw = b"".join(b"\x00" + bytes([200, 80, 40]) * width for _ in range(height))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+
+def _more_entries(app, n: int) -> None:
+    """``n`` more complaints in P-LJY straight into the table (the list only reads them)."""
+    from datetime import timedelta
+
+    from satisfaction.complaints.models import Complaint
+    from satisfaction.models import ServiceCategory
+    from webapp.db import utcnow
+
+    with app.app_context():
+        ljy = db.session.execute(select(Project).where(Project.code == "P-LJY")).scalar_one()
+        category = db.session.execute(select(ServiceCategory.id).where(ServiceCategory.code == "maintenance")).scalar()
+        for i in range(n):
+            db.session.add(Complaint(
+                number=f"TS-P-LJY-2025-{9000 + i}", kind="complaint", channel="phone", project_id=ljy.id,
+                received_at=utcnow() - timedelta(days=200, hours=i), category_id=category, severity="normal",
+                description=f"浏览器分页测试 {i}", status=("received", "in_progress", "closed")[i % 3], room=f"E{i}",
+                void_reason="", reopen_count=0))
+        db.session.commit()
+
+
+def test_status_tabs_count_their_rows_and_pages_keep_the_filters(demo_app, page):
+    _more_entries(demo_app, 70)
+    login(page, "clerk")
+    page.goto(page.base_url + "/satisfaction/complaints/?category=maintenance")
+    tabs = page.locator("[data-testid=status-tabs] a")
+    counts = {a.get_attribute("data-status"): int(a.locator(".c-count").inner_text().replace(",", ""))
+              for a in tabs.all()}
+    assert counts[""] == sum(n for s, n in counts.items() if s) and counts[""] > 50
+    # A tab lists exactly as many rows as it says (over its pages), the category filter kept.
+    page.locator("[data-testid=status-tabs] a[data-status=in_progress]").click()
+    page.wait_for_url("**status=in_progress**")
+    assert "category=maintenance" in page.url
+    assert page.locator("[data-testid=complaint-list] tbody tr").count() == min(50, counts["in_progress"])
+    # The whole list over its numbered pages: page 2 keeps the category, the rows continue.
+    page.locator("[data-testid=status-tabs] a[data-status='']").click()
+    first_page = page.eval_on_selector_all("[data-testid=complaint-list] tr[data-number]", "r => r.map(e => e.dataset.number)")
+    page.locator("[data-testid=pager] a[aria-label='第 2 页']").click()
+    page.wait_for_url("**page=2**")
+    assert "category=maintenance" in page.url and "aria-current" in page.locator("[data-testid=pager]").inner_html()
+    second_page = page.eval_on_selector_all("[data-testid=complaint-list] tr[data-number]", "r => r.map(e => e.dataset.number)")
+    assert len(first_page) == 50 and second_page and not set(first_page) & set(second_page)
+    assert len(first_page) + len(second_page) == counts[""] or page.locator("[data-testid=next-page]").count() == 1
+    # A page past the last says so (404), in Chinese.
+    response = page.goto(page.base_url + "/satisfaction/complaints/?page=999")
+    assert response.status == 404 and "此列表没有第 999 页" in page.inner_text("main")
+
+
+def test_a_photo_is_uploaded_from_a_phone_and_shown_as_a_thumbnail(demo_app, phone_page):
+    page = phone_page
+    login(page, "clerk")
+    page.goto(page.base_url + "/satisfaction/complaints/")
+    page.locator("[data-testid=complaint-list] tbody tr a").first.click()
+    page.wait_for_url("**/satisfaction/complaints/*")
+    box = page.locator("[data-testid=attachments]")
+    box.scroll_into_view_if_needed()
+    chooser = page.locator("[data-testid=attach-form] input[type=file]")
+    assert "image/jpeg" in chooser.get_attribute("accept")
+    submit = page.locator("[data-testid=attach-submit]").bounding_box()
+    assert submit["height"] >= 44
+    # A file of the wrong kind is refused with a message at the field.
+    chooser.set_input_files({"name": "说明.png", "mimeType": "image/png", "buffer": "不是图片".encode() * 10})
+    page.click("[data-testid=attach-submit]")
+    assert page.locator("[data-testid=attach-form] .error").is_visible()
+    # The photo goes in and is shown: the thumbnail really loads (same-origin image, served inline).
+    page.locator("[data-testid=attach-form] input[type=file]").set_input_files(
+        {"name": "楼道照片.png", "mimeType": "image/png", "buffer": _png()})
+    page.click("[data-testid=attach-submit]")
+    page.wait_for_url("**#attachments")
+    thumb = page.locator("[data-testid=attachment-thumb]")
+    assert thumb.count() == 1
+    thumb.scroll_into_view_if_needed()
+    page.wait_for_function("img => img.complete && img.naturalWidth === 4", arg=thumb.element_handle())
+    assert "楼道照片.png" in page.inner_text("[data-testid=attachments]")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    timeline = page.eval_on_selector_all("[data-testid=timeline] li", "els => els.map(e => e.dataset.event)")
+    assert timeline[-1] == "attached"
+    # The link downloads it under its Chinese name.
+    with page.expect_download() as info:
+        page.click("[data-testid=attachment-link]")
+    assert info.value.suggested_filename == "楼道照片.png"
