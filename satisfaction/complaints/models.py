@@ -39,6 +39,9 @@ class Complaint(Voidable, db.Model):
         # "Open items" and status filters.
         Index("ix_complaints_status_received", "status", "received_at"),
         Index("ix_complaints_handler_status", "handler_id", "status"),
+        # The register's status tabs: entries per status (not voided) of all projects, of a type, of a
+        # clerk's projects, counted from the index alone.
+        Index("ix_complaints_status_counts", "status", "voided_at", "kind", "project_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
