@@ -53,6 +53,7 @@ __all__ = [
     "parse",
     "read_front_matter",
     "effective_problems",
+    "unclean_values",
     "compose",
     "serialize",
     "path_for",
@@ -580,6 +581,14 @@ def read_front_matter(text: str | bytes) -> tuple[dict, str]:
     if not isinstance(data, dict):
         raise _structure_error(_l("The front matter must be a set of 'field: value' lines."))
     return data, body
+
+
+def unclean_values(data: dict) -> dict[str, list]:
+    """The messages :func:`parse` gives for front-matter values that are not clean text once YAML escapes
+    are decoded (``"\\ud800"``), by field; empty when all are clean."""
+    errors: dict[str, list] = {}
+    _check_values(data, errors)
+    return errors
 
 
 def effective_problems(value, date_bounds: tuple[date, date] | None = None) -> list:

@@ -24,7 +24,7 @@ from procedures.models import ProcedureVersion, StoreProblem
 from procedures.publishing import service as publishing
 from repo_store import GitStore, Signature
 from tests.conftest import Client
-from tests.factories_publishing import BODY, head, procedure_text, seed_procedure
+from tests.factories_publishing import BODY, head, procedure_text, seed_procedure, text_today
 from webapp import dates
 from webapp.extensions import db
 from webapp.store import get_store
@@ -71,6 +71,12 @@ ATTACKS = {
 # ---------------------------------------------------------------------------
 # fixtures and helpers
 # ---------------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def _self_approval(app):
+    """These tests are about what enters the store, not who approves it: the author may."""
+    app.config["PUBLISH_ALLOW_SELF_APPROVAL"] = True
 
 
 @pytest.fixture(autouse=True)
@@ -200,13 +206,15 @@ def test_attacks_are_refused_by_the_editor_form_and_upload(world, controller):
     edit = f"/procedures/{BAD}/edit?lang=en"
     for name in ("far_future", "surrogate_escape", "alias_bomb_9", "duplicate_departments"):
         text, _field = ATTACKS[name]
-        r = controller.post(edit, {"markdown": text, "summary": "改", "base": base})
+        r = controller.post(edit, {"mode": "source", "markdown": text, "summary": "改", "base": base})
         assert r.status_code == 400, name
-        r = controller.post("/procedures/new?lang=en", {"markdown": text.replace(BAD, "QP-CS-009"), "summary": "s"})
+        r = controller.post("/procedures/new?lang=en", {"mode": "source", "markdown": text.replace(BAD, "QP-CS-009"),
+                                                        "summary": "s"})
         assert r.status_code == 400, name
-    r = controller.post(edit, {"markdown": ATTACKS["far_future"][0], "summary": "改", "base": base})
+    r = controller.post(edit, {"mode": "source", "markdown": ATTACKS["far_future"][0], "summary": "改", "base": base})
     assert "Enter a date between" in r.get_data(as_text=True)
-    r = controller.post(edit, {"markdown": ATTACKS["alias_bomb_4"][0], "summary": "改", "base": base})
+    r = controller.post(edit, {"mode": "source", "markdown": ATTACKS["alias_bomb_4"][0], "summary": "改",
+                               "base": base})
     assert "anchors and aliases" in r.get_data(as_text=True)
     # A file with the raw bytes of a lone surrogate, or a YAML escape of one, uploaded.
     for payload in (ATTACKS["surrogate_bytes"][0], ATTACKS["surrogate_escape"][0].encode()):
@@ -296,7 +304,7 @@ def test_a_far_date_mirrored_before_the_checks_no_longer_takes_pages_down(world,
     monkeypatch.setattr(dates, "date_bounds", lambda today=None: (date.min, date.max))
     r = controller.api("POST", f"/api/v1/procedures/{BAD}/versions", json={
         "base": head(world), "markdown": procedure_text(BAD, effective="9999-12-31", body=FIXED_BODY),
-        "summary": "远期"})
+        "summary": "远期", "effective": "9999-12-31"})
     assert r.status_code == 201
     bad_commit = r.json["revision"]
     monkeypatch.undo()
@@ -332,7 +340,7 @@ def test_a_new_file_that_was_never_valid_can_be_fixed_in_the_editor(world, contr
     # The editor opens on the broken file (its version line counts) and publishes the fix.
     r = controller.get(f"/procedures/{new}/edit")
     assert r.status_code == 200
-    r = controller.post(f"/procedures/{new}/edit", {"markdown": procedure_text(new, body=FIXED_BODY),
+    r = controller.post(f"/procedures/{new}/edit", {"mode": "source", "markdown": text_today(new, body=FIXED_BODY),
                                                     "summary": "修正", "base": head(world)})
     assert r.status_code == 302, r.get_data(as_text=True)[:500]
     assert _current(world, new) == "A/1"

@@ -319,8 +319,9 @@ def test_a_stack_overflow_is_a_refusal_and_leaves_the_renderer_usable(monkeypatc
 
 
 @pytest.fixture
-def controller(logged_in, make_department):
+def controller(logged_in, make_department, make_user):
     make_department("CS")
+    make_user("boss", roles=("manager",))  # approves what the controller publishes
     return logged_in("controller", department="CS", display_name="文控 周敏")
 
 
@@ -365,8 +366,9 @@ def test_publishing_refuses_bombs_at_write_time(app, controller, body):
     assert _head(app) == before  # nothing committed
 
     controller.get("/procedures/new")
-    response = controller.post("/procedures/new", {"markdown": procedure_text(body=body), "summary": "首次发布"})
-    assert response.status_code == 400
+    response = controller.post("/procedures/new", {"mode": "source", "markdown": procedure_text(body=body),
+                                                   "summary": "首次发布", "approved_by": "boss"})
+    assert response.status_code == 400 and "data-testid=\"form-errors\"" in response.get_data(as_text=True)
     assert _head(app) == before
 
 
@@ -385,7 +387,8 @@ def test_publishing_a_normal_procedure_still_works(app, controller):
     from tests.factories_publishing import procedure_text
 
     response = controller.api("POST", "/api/v1/procedures",
-                              json={"markdown": procedure_text(body=_large_procedure(2_000)), "summary": "首次发布"})
+                              json={"markdown": procedure_text(body=_large_procedure(2_000)), "summary": "首次发布",
+                                    "approved_by": "boss"})
     assert response.status_code == 201, response.get_data(as_text=True)[:500]
     page = controller.get("/procedures/QP-CS-001")
     assert page.status_code == 200 and "<table>" in page.get_data(as_text=True)

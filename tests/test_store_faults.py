@@ -26,7 +26,7 @@ from repo_store import (
 )
 from repo_store import caches as store_caches
 from tests.conftest import Client
-from tests.factories_publishing import BODY, procedure_text, seed_procedure
+from tests.factories_publishing import BODY, procedure_text, seed_procedure, text_today
 from webapp.store import get_store
 
 ALICE = Signature("Alice", "alice@example.com")
@@ -199,8 +199,9 @@ def test_health_check_is_cheap(store):
 # --------------------------------------------------------------------------
 
 @pytest.fixture
-def controller(logged_in, make_department):
+def controller(logged_in, make_department, make_user):
     make_department("CS")
+    make_user("boss", roles=("manager",))  # approves the versions the controller publishes
     return logged_in("controller", department="CS")
 
 
@@ -216,7 +217,8 @@ def test_stale_lock_answers_503_naming_the_lock_and_maintenance_clears_it(app, c
 
     started = time.monotonic()
     r = controller.api("POST", f"/api/v1/procedures/{CODE}/versions",
-                       json={"base": base, "markdown": procedure_text(body=BODY + "\n4.3 x\n"), "summary": "s"})
+                       json={"base": base, "markdown": procedure_text(body=BODY + "\n4.3 x\n"), "summary": "s",
+                             "approved_by": "boss"})
     # The lock costs at most lock_patience (1 s; see the store test above for < 2 s); the rest
     # is an ordinary publish on a shared, busy test machine -- far from the old 10 s wait.
     assert time.monotonic() - started < 6
@@ -225,8 +227,8 @@ def test_stale_lock_answers_503_naming_the_lock_and_maintenance_clears_it(app, c
     assert r.json["details"]["problem"] == "locked" and r.json["details"]["lock_file"] == lock
     assert int(r.headers["Retry-After"]) > 0
 
-    r = controller.post(f"/procedures/{CODE}/edit", {"markdown": procedure_text(body=BODY + "\n4.3 x\n"),
-                                                     "summary": "s", "base": base})
+    r = controller.post(f"/procedures/{CODE}/edit", {"mode": "source", "markdown": text_today(body=BODY + "\n4.3 x\n"),
+                                                     "summary": "s", "base": base, "approved_by": "boss"})
     html = r.get_data(as_text=True)
     assert r.status_code == 503 and "Retry-After" in r.headers
     assert lock in html and "flask procedures maintenance" in html and "文档库" in html  # translated
@@ -245,7 +247,8 @@ def test_stale_lock_answers_503_naming_the_lock_and_maintenance_clears_it(app, c
 
     assert controller.get("/healthz").json["store"] == "ok"
     r = controller.api("POST", f"/api/v1/procedures/{CODE}/versions",
-                       json={"base": base, "markdown": procedure_text(body=BODY + "\n4.3 x\n"), "summary": "s"})
+                       json={"base": base, "markdown": procedure_text(body=BODY + "\n4.3 x\n"), "summary": "s",
+                             "approved_by": "boss"})
     assert r.status_code == 201, r.json
 
 

@@ -17,7 +17,9 @@ from sqlalchemy import select
 
 from accounts.models import Department, User
 from procedures import document
+from webapp.exceptions import ValidationError
 from webapp.extensions import db
+from webapp.i18n import _l
 
 __all__ = ["DocumentFields", "compose", "fields_of", "department_choices", "owner_choices"]
 
@@ -71,6 +73,9 @@ def fields_of(text: str) -> DocumentFields:
     what the format wants are kept as text, for the checks to report; ValidationError only when the
     front matter itself cannot be read (no block, YAML errors)."""
     data, body = document.read_front_matter(text)
+    unclean = document.unclean_values(data)
+    if unclean:  # never shown in a form: the source mode shows the text and parse() the reason
+        raise ValidationError(_l("The procedure file has errors; please correct the fields listed."), errors=unclean)
     departments = data.get("departments")
     if not isinstance(departments, (list, tuple)):
         departments = [] if departments is None else [departments]

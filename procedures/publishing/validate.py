@@ -486,7 +486,8 @@ def new_version(code: str, file: repo_store.FileVersion, markdown_text: str, *, 
             _l("The procedure file has errors; please correct the fields listed."),
             errors={"effective": [_l("A new version cannot take effect before the version it replaces "
                                      "(%(date)s).", date=previous_doc.effective.isoformat())]})
-    if refuse_unchanged and previous_doc is not None and unchanged(previous_doc, doc):
+    if refuse_unchanged and previous_doc is not None and dates.in_range(previous_doc.effective) \
+            and unchanged(previous_doc, doc):
         message = _l("Nothing changed compared with the current version %(version)s: a new version would only "
                      "make everyone confirm the same text again.", version=previous_doc.version)
         raise NoChange(message, errors={"markdown": [message]})
