@@ -34,6 +34,7 @@ import os
 import re
 import socket
 import tempfile
+import time
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -263,6 +264,20 @@ def _fsync_dir(path: Path) -> None:
             os.close(fd)
 
 
+#: A temporary file this old is a leftover of a process that died mid-upload (no upload takes a day).
+STALE_SECONDS = 24 * 3600
+
+
+def _sweep(tmp_dir: Path) -> None:
+    """Remove leftovers of uploads that died (killed worker, host crash): temporary files over a day old."""
+    cutoff = time.time() - STALE_SECONDS
+    with contextlib.suppress(OSError), os.scandir(tmp_dir) as entries:
+        for entry in entries:
+            with contextlib.suppress(OSError):
+                if entry.name.endswith(".part") and entry.stat().st_mtime < cutoff:
+                    os.unlink(entry.path)
+
+
 def store(stream, check: Callable[[FileType], object] | None = None) -> tuple[str, int, FileType]:
     """Stream an upload into the store; returns (sha256, size, type). ``check(type)`` may refuse the file
     once its type is known, before anything is written. Refused (TooLarge, ValidationError) or broken
@@ -280,6 +295,7 @@ def store(stream, check: Callable[[FileType], object] | None = None) -> tuple[st
     root = storage_root()
     tmp_dir = root / "tmp"
     tmp_dir.mkdir(parents=True, exist_ok=True)
+    _sweep(tmp_dir)
     # The host and process in the name tell whose leftover a stray file is (after a crash).
     fd, tmp_name = tempfile.mkstemp(dir=tmp_dir, prefix=f"{socket.gethostname()[:30]}-{os.getpid()}-",
                                     suffix=".part")

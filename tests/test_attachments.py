@@ -207,6 +207,19 @@ def test_no_half_written_file_when_the_upload_breaks_off(world):
     assert files_in(world.root / "objects") == [] and files_in(world.root / "tmp") == []
 
 
+def test_leftovers_of_uploads_that_died_are_swept_after_a_day(world):
+    tmp = world.root / "tmp"
+    tmp.mkdir(parents=True)
+    old, young = tmp / "host-1-dead.part", tmp / "host-2-busy.part"
+    for path in (old, young):
+        path.write_bytes(b"%PDF-")
+    day_ago = old.stat().st_mtime - attachments.STALE_SECONDS - 60
+    os.utime(old, (day_ago, day_ago))
+    with world.app.test_request_context():
+        attachments.store(io.BytesIO(PDF))
+    assert not old.exists() and young.exists()  # another upload may still be writing that one
+
+
 def test_the_same_file_twice_is_stored_once_even_from_two_workers(world, second_app):
     second_app.config["ATTACHMENTS_PATH"] = str(world.root)
     errors = []

@@ -210,3 +210,22 @@ def test_a_photo_is_uploaded_from_a_phone_and_shown_as_a_thumbnail(demo_app, pho
     with page.expect_download() as info:
         page.click("[data-testid=attachment-link]")
     assert info.value.suggested_filename == "楼道照片.png"
+
+
+def test_the_handler_list_follows_the_chosen_project(demo_app, page):
+    """The depthead clerk works on all three projects: choosing one offers only its staff (complaints.js);
+    the server refuses anyone else (tests/test_complaint_register.py)."""
+    with demo_app.app_context():
+        from satisfaction.complaints.service import project_staff
+
+        projects = {p.code: p.id for p in db.session.execute(select(Project)).scalars()}
+        staff = {code: {u.display_name for u, _p in project_staff([pid])} for code, pid in projects.items()}
+    login(page, "depthead")
+    page.goto(page.base_url + "/satisfaction/complaints/new")
+    for code in ("P-LJY", "P-YSW"):
+        page.select_option("select[name=project_id]", str(projects[code]))
+        offered = set(page.eval_on_selector_all(
+            "select[name=handler_id] option", "os => os.filter(o => o.value && !o.hidden).map(o => o.textContent)"))
+        assert offered == staff[code], code
+    assert staff["P-LJY"] != staff["P-YSW"]
+    assert not any("业委会" in name or "文控" in name or "系统管理员" in name for names in staff.values() for name in names)
