@@ -424,3 +424,29 @@ def test_openapi_documents_the_guards(app, world):
     for schema in ("NewVersion", "NewProcedure"):
         assert spec["components"]["schemas"][schema]["properties"]["effective"]["format"] == "date"
 
+
+
+def test_withdrawing_needs_another_approver_too(app, world):
+    url = f"/procedures/{CODE}/withdraw"
+    base = hidden_value(world.get(url).get_data(as_text=True), "base")
+    r = world.post(url, {"reason": "不再适用", "base": base})
+    assert r.status_code == 400 and head(app) == base
+    assert re.search(r'<div class="error" role="alert"[^>]*>', r.get_data(as_text=True))
+    r = world.post(url, {"reason": "不再适用", "base": base, "approved_by": "boss"})
+    assert r.status_code == 302
+    assert get_store_history(app, 1)[0].trailer("Approved-by") == "总经理 陈志远 <boss@example.com>"
+
+
+def test_the_live_preview_checks_the_form_fields(app, world):
+    def preview(fields):
+        return world.http.post("/procedures/preview", json={"code": CODE, "fields": fields},
+                               headers={"X-CSRFToken": world.csrf})
+
+    good = {"title": "顾客满意控制作业规程", "departments": ["CS"], "effective": _today().isoformat(),
+            "review_months": "6", "owner": "", "extra": "", "body": BODY}
+    r = preview(good)
+    assert r.status_code == 200 and r.json["errors"] == {} and "满意率低于 85%" in r.json["html"]
+    r = preview({**good, "departments": ["XX"], "review_months": "99"})
+    assert r.status_code == 200 and {"departments", "review_months"} <= set(r.json["errors"])
+    assert preview({**good, "departments": "CS"}).status_code == 400
+    assert preview({**good, "title": 3}).status_code == 400

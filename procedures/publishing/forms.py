@@ -71,6 +71,12 @@ class EditorForm(FlaskForm):
                       "summary", "approved_by", "new_edition"),
              SOURCE: ("markdown", "file", "summary", "approved_by", "new_edition")}
 
+    def __init__(self, *args, **kw):
+        super().__init__(*args, **kw)
+        # Marked required on the page; the procedure file's parser checks them (one set of messages).
+        for name in ("code", "title", "effective"):
+            getattr(self, name).flags.required = True
+
     def fill_approvers(self):
         _approver_choices(self)
 

@@ -317,7 +317,8 @@ def withdraw(code: str):
     form.fill_approvers()
 
     def page(status, _messages=None, state=state):
-        return render_template("procedures/withdraw.html", form=form, state=state, code=code), status
+        return render_template("procedures/withdraw.html", form=form, state=state, code=code,
+                               self_approval=publishing.self_approval_allowed()), status
 
     def conflict(exc):
         # Someone published meanwhile: show the new head and let the user decide again.
