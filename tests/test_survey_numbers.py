@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime
+from types import SimpleNamespace
 
 import pytest
 import sqlalchemy as sa
@@ -12,8 +13,24 @@ from sqlalchemy import select
 
 from satisfaction.surveys.models import SurveyFormSequence, SurveyResponse
 from tests.conftest import make_app
-from tests.test_surveys import _user, login, make_campaign, respond, upload, world, xlsx  # noqa: F401 - fixtures
+from tests.test_surveys import _user, login, make_campaign, respond, upload, xlsx
 from webapp.extensions import db
+
+
+@pytest.fixture
+def surveys(app, make_project, make_user):
+    """Projects P1 and P2 (ids), an administrator ``boss``; the forms are rated on a 1–5 scale."""
+    from satisfaction.categories import ensure_default_categories
+    from satisfaction.settings import update_settings
+    from satisfaction.surveys.scale import legacy_levels
+
+    found = SimpleNamespace(p1=make_project("P1", households=100), p2=make_project("P2", households=50))
+    make_user("boss", roles=("admin",))
+    with app.app_context():
+        ensure_default_categories()
+        db.session.commit()
+        update_settings({"rating_scale": legacy_levels(4)}, reason="a 1–5 form")
+    return found
 
 
 def numbers(app, campaign_id) -> list[int]:
@@ -22,9 +39,9 @@ def numbers(app, campaign_id) -> list[int]:
                                        .order_by(SurveyResponse.id)).scalars())
 
 
-def test_each_campaign_numbers_its_own_forms_from_one(app, world, client):
-    a = make_campaign(app, world.p1, distributed=20)
-    b = make_campaign(app, world.p2, distributed=20)
+def test_each_campaign_numbers_its_own_forms_from_one(app, surveys, client):
+    a = make_campaign(app, surveys.p1, distributed=20)
+    b = make_campaign(app, surveys.p2, distributed=20)
     respond(app, a, [5, 4])
     respond(app, b, [3])
     respond(app, a, [4])
@@ -49,8 +66,8 @@ def test_each_campaign_numbers_its_own_forms_from_one(app, world, client):
     assert [line.split(",")[0] for line in export[1:]] == ["1", "2", "3", "4", "5"]
 
 
-def test_a_voided_form_keeps_its_number_and_it_is_not_given_again(app, world, client):
-    c = make_campaign(app, world.p1, distributed=20)
+def test_a_voided_form_keeps_its_number_and_it_is_not_given_again(app, surveys, client):
+    c = make_campaign(app, surveys.p1, distributed=20)
     ids = respond(app, c, [5, 4, 3])
     login(client, "boss")
     r = client.post(f"/satisfaction/surveys/{c}/responses/{ids[-1]}/void", {"reason": "录重了"})
@@ -59,8 +76,8 @@ def test_a_voided_form_keeps_its_number_and_it_is_not_given_again(app, world, cl
     assert numbers(app, c) == [1, 2, 3, 4]
 
 
-def test_the_number_is_unique_in_its_campaign_in_the_database(app, world):
-    c = make_campaign(app, world.p1, distributed=20)
+def test_the_number_is_unique_in_its_campaign_in_the_database(app, surveys):
+    c = make_campaign(app, surveys.p1, distributed=20)
     respond(app, c, [5])
     with app.app_context(), pytest.raises(sa.exc.IntegrityError):
         db.session.execute(sa.insert(SurveyResponse).values(campaign_id=c, number=1, room="", overall=4,
@@ -68,8 +85,8 @@ def test_the_number_is_unique_in_its_campaign_in_the_database(app, world):
         db.session.flush()
 
 
-def test_concurrent_entry_gives_every_form_its_own_number(app, world):
-    c = make_campaign(app, world.p1, distributed=100)
+def test_concurrent_entry_gives_every_form_its_own_number(app, surveys):
+    c = make_campaign(app, surveys.p1, distributed=100)
     errors: list[Exception] = []
     barrier = threading.Barrier(4)
 
