@@ -605,11 +605,8 @@ def compare(code: str, from_ref: str | None = None, to_ref: str | None = None,
     key = (old.blob, new.blob)
     parts = _comparisons.get(key)
     if parts is None:
-        old_text, new_text = old.markdown(), new.markdown()
-        lines = redline.redline(old_text, new_text)
-        inserted, deleted = redline.count_chars(lines)
-        parts = (redline.render_lines(lines), tuple(redline.side_by_side(old_text, new_text)), inserted, deleted,
-                 tuple(lines))
+        diff = redline_blocks.compare(old.markdown(), new.markdown())
+        parts = (diff.inline_html(), diff, diff.inserted, diff.deleted)
         _comparisons.put(key, parts)
     return Comparison(old, new, *parts)
 

@@ -96,7 +96,7 @@ def test_pages_have_no_inline_script(logged_in):
         assert " onclick=" not in html and " onsubmit=" not in html
 
 
-PUBLIC = {"accounts.login", "static", "core.healthz"}
+PUBLIC = {"accounts.login", "static", "core.healthz", "core.favicon"}
 
 
 def _sample_url(rule):
@@ -200,7 +200,7 @@ def test_unexpected_errors_give_a_translated_500(tmp_path, database_url):
 
 
 # Pages every logged-in user may use on themselves; everything else declares a permission.
-SELF_SERVICE = {"static", "core.home", "core.healthz", "accounts.set_language", "accounts.login", "accounts.logout",
+SELF_SERVICE = {"static", "core.home", "core.healthz", "core.favicon", "accounts.set_language", "accounts.login", "accounts.logout",
                 "accounts.profile", "accounts.change_password", "accounts.create_token", "accounts.revoke_token",
                 "api.openapi", "api.me", "notifications.index", "notifications.mark_read", "notifications.follow"}
 

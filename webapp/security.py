@@ -25,7 +25,7 @@ from webapp.i18n import _, _l
 #: sets Flask-Login's user loader): the core checks every request without knowing what a user is.
 TOKEN_AUTHENTICATOR = "procdesk.token_authenticator"  # noqa: S105 — a dict key, not a secret
 
-PUBLIC_ENDPOINTS = frozenset({"accounts.login", "static", "core.healthz"})
+PUBLIC_ENDPOINTS = frozenset({"accounts.login", "static", "core.healthz", "core.favicon"})
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 CSRF_FIELD = "csrf_token"  # Flask-WTF's default WTF_CSRF_FIELD_NAME, which ProcDesk keeps
 
