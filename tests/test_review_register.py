@@ -309,7 +309,8 @@ def test_bad_rule_input_is_a_400_at_the_field(people, counts, field):
     r = post_rule(c, "CS", counts)
     assert r.status_code == 400
     page = r.get_data(as_text=True)
-    box = page.split(f'for="rule-CS-{field}"')[1].split("</div>\n</div>")[0]
+    # The field's own box (its label's for=, not the error summary's data-error-for link).
+    box = page.split(f' for="rule-CS-{field}"')[1].split("</div>\n</div>")[0]
     assert box.count('role="alert"') == 1
     assert rule(people, "CS").department is None and not audited(people, "review.rule_saved")
 
