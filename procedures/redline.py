@@ -153,7 +153,8 @@ class Row:
 # --------------------------------------------------------------------------
 
 
-def _lines(text: str) -> list[str]:
+def split_lines(text: str) -> list[str]:
+    """``text`` as lines: ``\r\n`` and ``\r`` are line ends too, and a final line end adds no empty line."""
     text = (text or "").replace("\r\n", "\n").replace("\r", "\n")
     if not text:
         return []
@@ -367,7 +368,7 @@ def _diff(old: str, new: str):
     """Aligned lines: yields ``(old_no, old_line, new_no, new_line, diff)``;
     numbers are 1-based, None for a missing side; ``diff`` is set for an
     edited line (a similar old/new pair), None otherwise."""
-    old_lines, new_lines = _lines(old), _lines(new)
+    old_lines, new_lines = split_lines(old), split_lines(new)
     for tag, i1, i2, j1, j2 in matcher(old_lines, new_lines).get_opcodes():
         if tag == "equal":
             for k in range(i2 - i1):

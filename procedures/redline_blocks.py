@@ -195,12 +195,8 @@ class BlockOp:
 
 
 def _split_lines(text: str) -> list[str]:
-    text = (text or "").replace("\r\n", "\n").replace("\r", "\n")
-    if not text:
-        return []
-    if text.endswith("\n"):
-        text = text[:-1]
-    return text.split("\n")
+    """The text's lines, line ends of any kind (the line redline's own splitting)."""
+    return lines_redline.split_lines(text)
 
 
 def _indent(line: str) -> int:
