@@ -108,6 +108,10 @@ with app.app_context():
     pid = db.session.execute(select(Project.id).where(Project.code == project)).scalar_one()
     campaign = db.session.execute(select(SurveyCampaign.id).where(SurveyCampaign.project_id == pid)
                                   .order_by(SurveyCampaign.id.desc())).scalars().first()
+    # The demo campaign's 800 forms would all be entered within seconds (and further forms rightly refused):
+    # for the load, the campaign is one of a very large estate.
+    bench_campaign = db.session.get(SurveyCampaign, campaign)
+    bench_campaign.households = bench_campaign.distributed = 1_000_000
     category = db.session.execute(select(ServiceCategory.code).where(ServiceCategory.active)
                                   .order_by(ServiceCategory.id)).scalars().first()
     db.session.commit()
