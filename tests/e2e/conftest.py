@@ -81,24 +81,33 @@ def demo_app(app, demo_template):
 
 
 @pytest.fixture
-def page(browser, live_server):
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    page.base_url = live_server.url
-    yield page
-    context.close()
+def new_page(browser, live_server):
+    """Make a page of the live server in its own browser context, closed after the test:
+    ``new_page(width, height, phone=False, **context_options)`` (``phone``: a touch device)."""
+    contexts = []
+
+    def make(width: int = 1280, height: int = 900, *, phone: bool = False, **options):
+        context = browser.new_context(viewport={"width": width, "height": height}, is_mobile=phone, has_touch=phone,
+                                      locale="zh-CN", **options)
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        made = context.new_page()
+        made.base_url = live_server.url
+        return made
+
+    yield make
+    for context in contexts:
+        context.close()
 
 
 @pytest.fixture
-def phone_page(browser, live_server):
-    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True,
-                                  locale="zh-CN")
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    page.base_url = live_server.url
-    yield page
-    context.close()
+def page(new_page):
+    return new_page()
+
+
+@pytest.fixture
+def phone_page(new_page):
+    return new_page(390, 844, phone=True)
 
 
 def login(page, login, password="procdesk-demo"):

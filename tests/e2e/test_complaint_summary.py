@@ -46,45 +46,38 @@ def _assert_in_view(page, selector: str, width: int) -> int:
 
 
 @pytest.mark.parametrize(("size", "mobile"), SIZES)
-def test_the_four_rates_are_visible_without_scrolling_sideways(demo_app, browser, live_server, size, mobile):
+def test_the_four_rates_are_visible_without_scrolling_sideways(demo_app, new_page, size, mobile):
     width, height = size
-    context = browser.new_context(viewport={"width": width, "height": height}, is_mobile=mobile, has_touch=mobile,
-                                  locale="zh-CN")
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    page.base_url = live_server.url
-    try:
-        login(page, "manager")  # sees all three demo projects
-        errors = _watch_console(page)
-        page.goto(f"{page.base_url}/satisfaction/complaints/summary?month={_last_month()}")
-        # The headline rates: four cards, each wholly inside the window, before any table.
-        cards = page.locator("[data-testid=rate-card]")
-        assert [cards.nth(i).get_attribute("data-rate") for i in range(4)] == RATES
-        assert _assert_in_view(page, "[data-testid=rate-card]", width) == 4
-        for i in range(4):
-            assert cards.nth(i).is_visible() and re.search(r"\d%|—", cards.nth(i).inner_text())
-        assert page.locator("[data-testid=rate-card]").first.bounding_box()["y"] < page.locator(
-            "[data-testid=summary-table]").bounding_box()["y"]
-        # Per project: every rate cell inside the window (a table on a desktop, a card per project on a phone).
-        assert _assert_in_view(page, "[data-testid=rates-table] tbody [data-rate]", width) == 3 * 4
-        _assert_fits(page, width)
-        lines = page.locator("[data-testid=follow-up-lines] tbody tr[data-number]")
-        assert lines.count() >= 3
-        _assert_in_view(page, "[data-testid=follow-up-lines] tbody tr[data-number] td", width)
-        if mobile:
-            row = page.locator("[data-testid=summary-table] tbody tr").first
-            assert row.evaluate("tr => getComputedStyle(tr).display") == "grid"
-        # One project: its rate cards, its lines, and the month's entries, still within the window.
-        with demo_app.app_context():
-            pid = db.session.execute(select(Project.id).where(Project.code == "P-LJY")).scalar_one()
-        page.select_option("[data-testid=summary-filters] select[name=project]", str(pid))
-        page.wait_for_url(f"**project={pid}**")
-        assert _assert_in_view(page, "[data-testid=rate-card]", width) == 4
-        assert page.locator("[data-testid=rates-table]").count() == 0
-        _assert_fits(page, width)
-        assert errors == []
-    finally:
-        context.close()
+    page = new_page(width, height, phone=mobile)
+    login(page, "manager")  # sees all three demo projects
+    errors = _watch_console(page)
+    page.goto(f"{page.base_url}/satisfaction/complaints/summary?month={_last_month()}")
+    # The headline rates: four cards, each wholly inside the window, before any table.
+    cards = page.locator("[data-testid=rate-card]")
+    assert [cards.nth(i).get_attribute("data-rate") for i in range(4)] == RATES
+    assert _assert_in_view(page, "[data-testid=rate-card]", width) == 4
+    for i in range(4):
+        assert cards.nth(i).is_visible() and re.search(r"\d%|—", cards.nth(i).inner_text())
+    assert page.locator("[data-testid=rate-card]").first.bounding_box()["y"] < page.locator(
+        "[data-testid=summary-table]").bounding_box()["y"]
+    # Per project: every rate cell inside the window (a table on a desktop, a card per project on a phone).
+    assert _assert_in_view(page, "[data-testid=rates-table] tbody [data-rate]", width) == 3 * 4
+    _assert_fits(page, width)
+    lines = page.locator("[data-testid=follow-up-lines] tbody tr[data-number]")
+    assert lines.count() >= 3
+    _assert_in_view(page, "[data-testid=follow-up-lines] tbody tr[data-number] td", width)
+    if mobile:
+        row = page.locator("[data-testid=summary-table] tbody tr").first
+        assert row.evaluate("tr => getComputedStyle(tr).display") == "grid"
+    # One project: its rate cards, its lines, and the month's entries, still within the window.
+    with demo_app.app_context():
+        pid = db.session.execute(select(Project.id).where(Project.code == "P-LJY")).scalar_one()
+    page.select_option("[data-testid=summary-filters] select[name=project]", str(pid))
+    page.wait_for_url(f"**project={pid}**")
+    assert _assert_in_view(page, "[data-testid=rate-card]", width) == 4
+    assert page.locator("[data-testid=rates-table]").count() == 0
+    _assert_fits(page, width)
+    assert errors == []
 
 
 def test_print_view_is_one_a4_landscape_sheet(demo_app, page):

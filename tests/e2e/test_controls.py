@@ -18,20 +18,15 @@ VIEWPORTS = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1366, 
 
 
 @pytest.fixture(params=sorted(VIEWPORTS))
-def screen(request, browser, live_server):
-    phone = request.param == "phone"
-    context = browser.new_context(viewport=VIEWPORTS[request.param], is_mobile=phone, has_touch=phone,
-                                  locale="zh-CN")
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    page.base_url = live_server.url
+def screen(request, new_page):
+    size = VIEWPORTS[request.param]
+    page = new_page(size["width"], size["height"], phone=request.param == "phone")
     page.errors = []
     # A refused submit is a 400 page: the browser logs it, it is no script error.
     page.on("console", lambda m: page.errors.append(m.text) if m.type == "error" and "status of 400" not in m.text
             else None)
     page.on("pageerror", lambda e: page.errors.append(str(e)))
-    yield page
-    context.close()
+    return page
 
 
 def _height(page, selector):

@@ -156,31 +156,19 @@ def walk(page, base: str, *, phone: bool) -> tuple[list[str], list[str]]:
     return visited, problems
 
 
-@pytest.fixture
-def context_for(browser, live_server):
-    contexts = []
-
-    def make(viewport: str, *, inject: bool = False):
-        """A page in a fresh context; ``inject``: the page's CSP lets the test add axe-core (the app's own CSP
-        allows no inline script, rightly)."""
-        phone = viewport == "phone"
-        context = browser.new_context(viewport=VIEWPORTS[viewport], is_mobile=phone, has_touch=phone, locale="zh-CN",
-                                      bypass_csp=inject)
-        context.set_default_timeout(15_000)
-        contexts.append(context)
-        page = context.new_page()
-        page.base_url = live_server.url
-        return page
-
-    yield make
-    for context in contexts:
-        context.close()
+def _page(new_page, viewport: str, *, inject: bool = False):
+    """A page at ``viewport``; ``inject``: the page's CSP lets the test add axe-core (the app's own CSP
+    allows no inline script, rightly)."""
+    size = VIEWPORTS[viewport]
+    made = new_page(size["width"], size["height"], phone=viewport == "phone", bypass_csp=inject)
+    made.set_default_timeout(15_000)
+    return made
 
 
 @pytest.mark.parametrize("viewport", sorted(VIEWPORTS))
 @pytest.mark.parametrize("user", LOGINS)
-def test_every_page_fits_and_every_control_can_be_tapped(demo_app, context_for, user, viewport):
-    page = context_for(viewport)
+def test_every_page_fits_and_every_control_can_be_tapped(demo_app, new_page, user, viewport):
+    page = _page(new_page, viewport)
     login(page, user)
     visited, problems = walk(page, page.base_url, phone=viewport == "phone")
     assert len(visited) >= 3, f"{user} reached only {visited}"
@@ -189,8 +177,8 @@ def test_every_page_fits_and_every_control_can_be_tapped(demo_app, context_for, 
 
 @pytest.mark.parametrize("viewport", sorted(VIEWPORTS))
 @pytest.mark.parametrize("user", ("admin", "manager", "clerk", "frontline", "custrep"))
-def test_main_pages_have_no_serious_accessibility_violations(demo_app, context_for, user, viewport):
-    page = context_for(viewport, inject=True)
+def test_main_pages_have_no_serious_accessibility_violations(demo_app, new_page, user, viewport):
+    page = _page(new_page, viewport, inject=True)
     login(page, user)
     checked, problems = [], []
     for path in AXE_PAGES:
@@ -204,9 +192,9 @@ def test_main_pages_have_no_serious_accessibility_violations(demo_app, context_f
     assert not problems, f"{user} @ {viewport}: {len(problems)} serious/critical violation(s):\n" + "\n".join(problems)
 
 
-def test_the_walk_catches_a_page_that_scrolls_sideways_and_a_collapsed_control(demo_app, context_for):
+def test_the_walk_catches_a_page_that_scrolls_sideways_and_a_collapsed_control(demo_app, new_page):
     """The checks can fail: a page made too wide and a 21 px high input are both reported."""
-    page = context_for("phone")
+    page = _page(new_page, "phone")
     login(page, "clerk")
     page.goto(page.base_url + "/")
     page.evaluate("""() => {

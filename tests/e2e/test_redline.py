@@ -81,10 +81,8 @@ def _check_redline(page) -> None:
 
 
 @pytest.mark.parametrize("size", [(1366, 768)])
-def test_compare_on_a_desktop(a3, browser, live_server, size):
-    context = browser.new_context(viewport={"width": size[0], "height": size[1]}, locale="zh-CN")
-    page = context.new_page()
-    page.base_url = live_server.url
+def test_compare_on_a_desktop(a3, new_page, size):
+    page = new_page(*size)
     errors: list[str] = []
     _open_compare(page, errors)
     _check_redline(page)
@@ -105,7 +103,6 @@ def test_compare_on_a_desktop(a3, browser, live_server, size):
     assert _no_horizontal_scroll(page)
     _shot(page, "desktop-side-by-side")
     assert not errors, errors
-    context.close()
 
 
 def test_compare_on_a_phone(a3, phone_page):

@@ -22,38 +22,33 @@ OPENS = {"depthead": "procedures.to_read", "clerk": "complaints.assigned", "cust
 
 
 @pytest.mark.parametrize("device", sorted(DEVICES))
-def test_the_workbench_shows_each_persons_boxes_and_they_open_their_lists(demo_app, browser, live_server, device):
-    width = DEVICES[device]["viewport"]["width"]
+def test_the_workbench_shows_each_persons_boxes_and_they_open_their_lists(demo_app, new_page, live_server, device):
+    width, height = DEVICES[device]["viewport"]["width"], DEVICES[device]["viewport"]["height"]
     for who, key in OPENS.items():
-        context = browser.new_context(locale="zh-CN", **DEVICES[device])
-        context.set_default_timeout(10_000)
-        page = context.new_page()
-        page.base_url = live_server.url
+        page = new_page(width, height, phone=device == "phone")  # each person in a fresh browser session
         errors = []
         page.on("console", lambda m, errors=errors: m.type == "error" and errors.append(m.text))
         page.on("pageerror", lambda exc, errors=errors: errors.append(str(exc)))
-        try:
-            login(page, who)
-            page.goto(live_server.url + "/")
-            assert page.locator("[data-testid=workbench-todo] h2").inner_text() == "我的待办"
-            boxes = page.locator(".wb-box")
-            assert boxes.count() >= 1, who
-            for box in boxes.all():
-                assert int(box.get_attribute("data-count")) > 0
-                assert box.locator(".wb-count").inner_text().strip() == box.get_attribute("data-count")
-            rect = "els => els.map(e => {const r = e.getBoundingClientRect(); return [r.left, r.width, r.height]})"
-            targets = page.eval_on_selector_all(".wb-box, .wb-zero a", rect)
-            assert min(h for _left, _width, h in targets) >= 44, (who, device, targets)
-            assert page.evaluate("document.documentElement.scrollWidth") <= width, (who, device)
-            if device == "phone":  # the boxes stack: one column, each nearly the screen's width
-                stacked = page.eval_on_selector_all(".wb-box", rect)
-                assert len({round(left) for left, _w, _h in stacked}) == 1, stacked
-                assert all(w > 300 for _left, w, _h in stacked), stacked
-            box = page.locator(f"[data-testid='box-{key}']")
-            href, count = box.get_attribute("href"), int(box.get_attribute("data-count"))
-            box.click()
-            page.wait_for_url(lambda url, href=href: url.endswith(href))
-            assert page.locator(ROWS[href.split("?")[0]]).count() == count, (who, href)
-            assert not errors, errors
-        finally:
-            context.close()
+        login(page, who)
+        page.goto(live_server.url + "/")
+        assert page.locator("[data-testid=workbench-todo] h2").inner_text() == "我的待办"
+        boxes = page.locator(".wb-box")
+        assert boxes.count() >= 1, who
+        for box in boxes.all():
+            assert int(box.get_attribute("data-count")) > 0
+            assert box.locator(".wb-count").inner_text().strip() == box.get_attribute("data-count")
+        rect = "els => els.map(e => {const r = e.getBoundingClientRect(); return [r.left, r.width, r.height]})"
+        targets = page.eval_on_selector_all(".wb-box, .wb-zero a", rect)
+        assert min(h for _left, _width, h in targets) >= 44, (who, device, targets)
+        assert page.evaluate("document.documentElement.scrollWidth") <= width, (who, device)
+        if device == "phone":  # the boxes stack: one column, each nearly the screen's width
+            stacked = page.eval_on_selector_all(".wb-box", rect)
+            assert len({round(left) for left, _w, _h in stacked}) == 1, stacked
+            assert all(w > 300 for _left, w, _h in stacked), stacked
+        box = page.locator(f"[data-testid='box-{key}']")
+        href, count = box.get_attribute("href"), int(box.get_attribute("data-count"))
+        box.click()
+        page.wait_for_url(lambda url, href=href: url.endswith(href))
+        assert page.locator(ROWS[href.split("?")[0]]).count() == count, (who, href)
+        assert not errors, errors
+
