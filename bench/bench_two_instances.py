@@ -224,13 +224,9 @@ def clerk(stop: threading.Event, ledger: Ledger, balancer: Balancer, facts: dict
             _host, r = _call(session, ledger, balancer, "complaint", "POST", "/api/v1/complaints", json=body)
             if r is not None and r.status_code == 201:
                 with ledger.lock:
-                    ledger.complaints.add(_complaint_id(r.json()))
+                    ledger.complaints.add(r.json()["id"])
             elif r is not None and r.status_code < 500:
                 ledger.problem(f"complaint refused: {r.status_code} {r.text[:200]}")
-
-
-def _complaint_id(body: dict) -> int:
-    return body["id"] if "id" in body else body["complaint"]["id"]
 
 
 def controller(stop: threading.Event, ledger: Ledger, balancer: Balancer, facts: dict, seed: int) -> None:

@@ -16,6 +16,7 @@ listed at the end, one block per operation.
 """
 from __future__ import annotations
 
+import json
 import os
 
 import pytest
@@ -125,3 +126,25 @@ def test_the_fuzzer_reports_a_broken_contract(fuzzed):
     me.definition.raw["responses"]["200"]["content"]["application/json"]["schema"] = {
         "type": "object", "required": ["not_a_field"], "properties": {"not_a_field": {"type": "integer"}}}
     assert _run_operation(me, token) is not None
+
+
+def test_a_refusal_without_the_error_body_is_reported(fuzzed):
+    """The error-body check can fail: a 4xx that is not ``{"error", "message"}`` JSON is a failure, a proper one passes."""
+    app, token = fuzzed
+    schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app, headers={"Authorization": f"Bearer {token}"})
+    me = next(r.ok() for r in schema.get_all_operations() if r.ok().label == "GET /me")
+    case = me.Case()
+
+    class Answer:
+        def __init__(self, status, text):
+            self.status_code, self.text = status, text
+
+        def json(self):
+            return json.loads(self.text)
+
+    with pytest.raises(ErrorBodyMissing):
+        refusal_has_error_body(None, Answer(400, "<html>bad request</html>"), case)
+    with pytest.raises(ErrorBodyMissing):
+        refusal_has_error_body(None, Answer(404, '{"error": "not_found", "message": ""}'), case)
+    assert refusal_has_error_body(None, Answer(400, '{"error": "bad_request", "message": "参数有误。"}'), case)
+    assert refusal_has_error_body(None, Answer(200, "{}"), case) is None
